@@ -1,0 +1,29 @@
+# audit_chain: PGXS build
+#
+# The control file is the one place the version lives.
+
+EXTENSION = audit_chain
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big = audit_chain
+OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# Explicit and ordered: setup first.  Never a wildcard over sql/*.sql,
+# which also holds the install and upgrade scripts.
+REGRESS = setup protect errors seal verify tamper ddl hash_spec vectors checkpoint meta
+REGRESS_OPTS = --inputdir=. --outputdir=.
+
+ISOLATION = two_writers abort_writer savepoint_rollback rr_serializable lanes_no_deadlock
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso
+
+PG_CPPFLAGS = -DAUDIT_CHAIN_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK += -lcrypto
+
+EXTRA_CLEAN = output_iso results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,503 @@
+/* audit_chain--1.0.sql: install script of audit_chain 1.0 */
+
+\echo Use "CREATE EXTENSION audit_chain" to load this file. \quit
+
+--
+-- Registry of chains
+--
+
+CREATE TABLE audit_chain.chains (
+    tbl             regclass    NOT NULL,
+    lane            smallint    NOT NULL CHECK (lane >= 0 AND lane < 64),
+    genesis         bytea       NOT NULL CHECK (pg_catalog.length(genesis) = 32),
+    archived_seq    bigint      NOT NULL DEFAULT 0 CHECK (archived_seq >= 0),
+    archived_hash   bytea       CHECK (archived_hash IS NULL OR pg_catalog.length(archived_hash) = 32),
+    archived_at     timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    created_by      name        NOT NULL DEFAULT SESSION_USER,
+    PRIMARY KEY (tbl, lane)
+);
+COMMENT ON TABLE audit_chain.chains IS
+    'Every lane of every chained table: its genesis hash and archived-through boundary';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.chains', '');
+
+CREATE TABLE audit_chain.protection_log (
+    id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    logged_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    logged_by   name        NOT NULL DEFAULT SESSION_USER,
+    action      text        NOT NULL CHECK (action IN ('protect', 'unprotect')),
+    tbl_name    text        NOT NULL,
+    relid       oid         NOT NULL,
+    lanes       integer     NOT NULL,
+    rows_sealed bigint,
+    heads       jsonb,
+    reason      text
+);
+COMMENT ON TABLE audit_chain.protection_log IS
+    'Every protect() and unprotect(), with the lane heads at unprotect time';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.protection_log', '');
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.protection_log_id_seq', '');
+
+CREATE TABLE audit_chain.checkpoints (
+    checkpoint_id   bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    created_by      name        NOT NULL DEFAULT SESSION_USER,
+    payload         bytea       NOT NULL,
+    signature       bytea,
+    key_id          bytea,
+    public_key      text
+);
+COMMENT ON TABLE audit_chain.checkpoints IS
+    'Recorded heads of every lane; payload is the exact text that is (or would be) signed';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.checkpoints', '');
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.checkpoints_checkpoint_id_seq', '');
+
+CREATE TABLE audit_chain.checkpoint_heads (
+    checkpoint_id   bigint   NOT NULL REFERENCES audit_chain.checkpoints,
+    tbl             regclass NOT NULL,
+    lane            smallint NOT NULL,
+    seq             bigint   NOT NULL,
+    hash            bytea    NOT NULL CHECK (pg_catalog.length(hash) = 32),
+    PRIMARY KEY (checkpoint_id, tbl, lane)
+);
+CREATE INDEX checkpoint_heads_tbl_idx
+    ON audit_chain.checkpoint_heads (tbl, checkpoint_id);
+COMMENT ON TABLE audit_chain.checkpoint_heads IS
+    'The head (seq and hash) of each lane at each checkpoint';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.checkpoint_heads', '');
+
+CREATE TABLE audit_chain.verification_log (
+    verification_id bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    verified_at     timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+    verified_by     name        NOT NULL DEFAULT SESSION_USER,
+    tbl             regclass    NOT NULL,
+    lane            smallint,
+    rows_checked    bigint      NOT NULL,
+    intact          boolean     NOT NULL,
+    first_bad_seq   bigint,
+    problem         text,
+    last_seq        bigint,
+    last_hash       bytea
+);
+CREATE INDEX verification_log_tbl_idx
+    ON audit_chain.verification_log (tbl, lane, verified_at);
+COMMENT ON TABLE audit_chain.verification_log IS
+    'One row per lane per run of verify_chain() on a primary: the evidence that the integrity control ran';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.verification_log', '');
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.verification_log_verification_id_seq', '');
+
+REVOKE ALL ON audit_chain.chains, audit_chain.protection_log,
+    audit_chain.checkpoints, audit_chain.checkpoint_heads,
+    audit_chain.verification_log FROM PUBLIC;
+GRANT SELECT ON audit_chain.chains, audit_chain.protection_log,
+    audit_chain.checkpoints, audit_chain.checkpoint_heads,
+    audit_chain.verification_log TO PUBLIC;
+
+--
+-- C functions
+--
+
+CREATE FUNCTION audit_chain.version()
+RETURNS text
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'version';
+COMMENT ON FUNCTION audit_chain.version() IS
+    'Version of the loaded audit_chain library';
+
+CREATE FUNCTION audit_chain.seal_row()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'seal_row';
+COMMENT ON FUNCTION audit_chain.seal_row() IS
+    'Row trigger of chained tables: seals inserted rows, refuses UPDATE and DELETE';
+
+CREATE FUNCTION audit_chain.refuse_truncate()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'refuse_truncate';
+COMMENT ON FUNCTION audit_chain.refuse_truncate() IS
+    'Statement trigger of chained tables: refuses TRUNCATE';
+
+CREATE FUNCTION audit_chain._seal_existing(tbl regclass)
+RETURNS bigint
+LANGUAGE C STRICT
+AS 'MODULE_PATHNAME', '_seal_existing';
+COMMENT ON FUNCTION audit_chain._seal_existing(regclass) IS
+    'Internal to protect(): seals the rows a table already held';
+
+CREATE FUNCTION audit_chain._random_hash()
+RETURNS bytea
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', '_random_hash';
+COMMENT ON FUNCTION audit_chain._random_hash() IS
+    'Internal: 32 bytes from the server''s strong random source, for genesis hashes';
+
+CREATE FUNCTION audit_chain._check_columns(tbl regclass)
+RETURNS void
+LANGUAGE C STRICT
+AS 'MODULE_PATHNAME', '_check_columns';
+COMMENT ON FUNCTION audit_chain._check_columns(regclass) IS
+    'Internal to protect(): refuses column types that cannot be hashed canonically';
+
+CREATE FUNCTION audit_chain.lane_head(tbl regclass, lane integer,
+                                      OUT seq bigint, OUT hash bytea)
+RETURNS record
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'lane_head';
+COMMENT ON FUNCTION audit_chain.lane_head(regclass, integer) IS
+    'Last committed seq and hash of a lane (its start point if empty)';
+
+CREATE FUNCTION audit_chain.verify_chain(tbl regclass DEFAULT NULL)
+RETURNS TABLE (tbl regclass, lane integer, rows_checked bigint,
+               intact boolean, first_bad_seq bigint, problem text)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'verify_chain';
+COMMENT ON FUNCTION audit_chain.verify_chain(regclass) IS
+    'Recomputes and checks every row of one chained table, or of all of them; one row per lane';
+
+CREATE FUNCTION audit_chain.row_hash(tbl regclass, lane integer, seq bigint)
+RETURNS bytea
+LANGUAGE C STRICT STABLE
+AS 'MODULE_PATHNAME', 'row_hash';
+COMMENT ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) IS
+    'The chain_hash of a row recomputed from its stored contents (format audit_chain/v1)';
+
+CREATE FUNCTION audit_chain.canonical_row(tbl regclass, lane integer, seq bigint)
+RETURNS bytea
+LANGUAGE C STRICT STABLE
+AS 'MODULE_PATHNAME', 'canonical_row';
+COMMENT ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) IS
+    'The exact bytes SHA-256 hashes for a row (format audit_chain/v1)';
+
+CREATE FUNCTION audit_chain.canonical_text(value anyelement)
+RETURNS text
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'canonical_text';
+COMMENT ON FUNCTION audit_chain.canonical_text(anyelement) IS
+    'The canonical text of a value, whose SHA-256 is its col_digest (format audit_chain/v1)';
+
+CREATE FUNCTION audit_chain.ddl_guard()
+RETURNS event_trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ddl_guard';
+COMMENT ON FUNCTION audit_chain.ddl_guard() IS
+    'Event trigger: refuses DDL that would break the verification of a chained table';
+
+--
+-- protect / unprotect
+--
+
+CREATE FUNCTION audit_chain.protect(tbl regclass, lanes integer DEFAULT 1)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r       record;
+    part    regclass;
+    sealed  bigint;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF lanes IS NULL OR lanes < 1 OR lanes > 64 THEN
+        RAISE EXCEPTION 'lanes must be between 1 and 64, not %', coalesce(lanes::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use 1 for one total order, more for concurrent writers.';
+    END IF;
+
+    SELECT c.relkind, c.relpersistence, c.relispartition, c.relowner,
+           n.nspname, c.relname
+      INTO r
+      FROM pg_class c JOIN pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) tbl;
+
+    IF r.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = format('It is a %s.', CASE r.relkind
+                      WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                      WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence'
+                      WHEN 'i' THEN 'index' WHEN 'I' THEN 'partitioned index'
+                      WHEN 'c' THEN 'composite type' WHEN 't' THEN 'TOAST table'
+                      ELSE 'relation of kind ' || r.relkind END),
+                  HINT = 'Only ordinary and partitioned tables can be chained.';
+    END IF;
+    IF r.relpersistence = 't' THEN
+        RAISE EXCEPTION 'cannot protect temporary table "%"', tbl
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A temporary table disappears at the end of the session, and its audit trail with it.';
+    END IF;
+    IF r.relpersistence = 'u' THEN
+        RAISE EXCEPTION 'cannot protect unlogged table "%"', tbl
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'An unlogged table is emptied after a crash, and its audit trail with it.',
+                  HINT = 'Make it logged first with ALTER TABLE ... SET LOGGED.';
+    END IF;
+    IF r.relispartition THEN
+        RAISE EXCEPTION 'cannot protect "%", which is a partition', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Protect the partitioned table instead; its partitions are chained with it.';
+    END IF;
+    IF r.nspname IN ('pg_catalog', 'information_schema', 'audit_chain', 'audit_chain_archive')
+       OR r.nspname LIKE 'pg\_toast%' THEN
+        RAISE EXCEPTION 'cannot protect "%", which is in schema %', tbl, r.nspname
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT pg_has_role(r.relowner, 'MEMBER') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    -- Serialize with concurrent protect() of the same table, and with writers
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+
+    IF EXISTS (SELECT 1 FROM audit_chain.chains c WHERE c.tbl OPERATOR(pg_catalog.=) protect.tbl) THEN
+        RAISE EXCEPTION 'table "%" is already protected', tbl
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'See audit_chain.chains.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute a
+                WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND NOT a.attisdropped
+                  AND a.attname IN ('chain_lane', 'chain_seq', 'chain_at', 'chain_prev', 'chain_hash')) THEN
+        RAISE EXCEPTION 'table "%" already has a column named like a chain column', tbl
+            USING ERRCODE = 'duplicate_column',
+                  DETAIL = 'protect() adds chain_lane, chain_seq, chain_at, chain_prev and chain_hash.',
+                  HINT = 'Rename the existing column first.';
+    END IF;
+    PERFORM audit_chain._check_columns(tbl);
+
+    EXECUTE format('ALTER TABLE %s ADD COLUMN chain_lane smallint, ADD COLUMN chain_seq bigint, '
+                   'ADD COLUMN chain_at timestamptz, ADD COLUMN chain_prev bytea, '
+                   'ADD COLUMN chain_hash bytea', tbl);
+
+    INSERT INTO audit_chain.chains (tbl, lane, genesis)
+    SELECT protect.tbl, l, audit_chain._random_hash()
+      FROM generate_series(0, lanes - 1) AS l;
+
+    IF r.relkind = 'p' THEN
+        -- A unique index on a partitioned table must contain the partition key
+        EXECUTE format('CREATE INDEX %I ON %s (chain_lane, chain_seq)',
+                       r.relname || '_chain_idx', tbl);
+    ELSE
+        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (chain_lane, chain_seq)',
+                       r.relname || '_chain_idx', tbl);
+    END IF;
+
+    EXECUTE format('CREATE TRIGGER zz_audit_chain_seal BEFORE INSERT OR UPDATE OR DELETE ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION audit_chain.seal_row(%L)', tbl, lanes::text);
+    EXECUTE format('CREATE TRIGGER zz_audit_chain_truncate BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.refuse_truncate()', tbl);
+    -- Statement triggers are not cloned to partitions
+    FOR part IN SELECT relid FROM pg_partition_tree(tbl) WHERE relid OPERATOR(pg_catalog.<>) tbl
+    LOOP
+        EXECUTE format('CREATE TRIGGER zz_audit_chain_truncate BEFORE TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.refuse_truncate()', part);
+    END LOOP;
+
+    sealed := audit_chain._seal_existing(tbl);
+
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN chain_lane SET NOT NULL, '
+                   'ALTER COLUMN chain_seq SET NOT NULL, ALTER COLUMN chain_at SET NOT NULL, '
+                   'ALTER COLUMN chain_prev SET NOT NULL, ALTER COLUMN chain_hash SET NOT NULL', tbl);
+
+    INSERT INTO audit_chain.protection_log (action, tbl_name, relid, lanes, rows_sealed)
+    VALUES ('protect', tbl::text, tbl, lanes, sealed);
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.protect(regclass, integer) IS
+    'Turns a table into a hash-chained audit table with the given number of lanes';
+
+CREATE FUNCTION audit_chain.unprotect(tbl regclass, reason text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner   oid;
+    heads   jsonb;
+    nlanes  integer;
+    part    regclass;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT relowner INTO owner FROM pg_class WHERE oid OPERATOR(pg_catalog.=) tbl;
+    IF NOT pg_has_role(owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+
+    SELECT count(*), jsonb_agg(jsonb_build_object('lane', c.lane, 'seq', h.seq,
+                                                  'hash', encode(h.hash, 'hex'))
+                               ORDER BY c.lane)
+      INTO nlanes, heads
+      FROM audit_chain.chains c,
+           LATERAL audit_chain.lane_head(c.tbl, c.lane) h
+     WHERE c.tbl OPERATOR(pg_catalog.=) unprotect.tbl;
+    IF nlanes = 0 THEN
+        RAISE EXCEPTION 'table "%" is not a chained table', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    DELETE FROM audit_chain.chains c WHERE c.tbl OPERATOR(pg_catalog.=) unprotect.tbl;
+    EXECUTE format('DROP TRIGGER zz_audit_chain_seal ON %s', tbl);
+    EXECUTE format('DROP TRIGGER zz_audit_chain_truncate ON %s', tbl);
+    FOR part IN SELECT t.tgrelid::regclass FROM pg_trigger t
+                  JOIN pg_partition_tree(tbl) p ON p.relid OPERATOR(pg_catalog.=) t.tgrelid
+                 WHERE t.tgname = 'zz_audit_chain_truncate'
+    LOOP
+        EXECUTE format('DROP TRIGGER zz_audit_chain_truncate ON %s', part);
+    END LOOP;
+
+    INSERT INTO audit_chain.protection_log (action, tbl_name, relid, lanes, heads, reason)
+    VALUES ('unprotect', tbl::text, tbl, nlanes, heads, reason);
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.unprotect(regclass, text) IS
+    'Stops chaining a table (recorded in protection_log with its lane heads); its rows and chain columns stay';
+
+--
+-- Verification and checkpoints
+--
+
+CREATE PROCEDURE audit_chain.assert_intact(tbl regclass DEFAULT NULL)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad     text;
+    nbad    integer;
+BEGIN
+    SELECT count(*),
+           string_agg(format('%s lane %s: first bad chain_seq %s: %s',
+                             v.tbl, coalesce(v.lane::text, '(none)'),
+                             v.first_bad_seq, v.problem), E'\n'
+                      ORDER BY v.tbl::oid, v.lane)
+      INTO nbad, bad
+      FROM audit_chain.verify_chain(tbl) v
+     WHERE NOT v.intact;
+    IF nbad > 0 THEN
+        RAISE EXCEPTION 'audit chain verification failed in % lane(s)', nbad
+            USING ERRCODE = 'data_corrupted', DETAIL = bad,
+                  HINT = 'See audit_chain.verification_log; compare with your latest published checkpoint.';
+    END IF;
+END;
+$$;
+COMMENT ON PROCEDURE audit_chain.assert_intact(regclass) IS
+    'Runs verify_chain() and raises an error (SQLSTATE XX001) if any lane is broken';
+
+CREATE FUNCTION audit_chain.checkpoint()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id      bigint;
+    at      timestamptz := clock_timestamp();
+BEGIN
+    id := nextval(pg_get_serial_sequence('audit_chain.checkpoints', 'checkpoint_id'));
+
+    WITH heads AS MATERIALIZED (
+        SELECT c.tbl, c.lane, h.seq, h.hash
+          FROM audit_chain.chains c, LATERAL audit_chain.lane_head(c.tbl, c.lane) h
+    ), cp AS (
+        INSERT INTO audit_chain.checkpoints (checkpoint_id, created_at, payload)
+        OVERRIDING SYSTEM VALUE
+        SELECT id, at, convert_to(
+                   'audit_chain/checkpoint/v1' || E'\n'
+                   || 'checkpoint_id ' || id || E'\n'
+                   || 'created_at ' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || E'\n'
+                   || coalesce(string_agg(format('%s %s %s %s', h.tbl, h.lane, h.seq,
+                                                 encode(h.hash, 'hex')), E'\n'
+                                          ORDER BY h.tbl::text, h.lane) || E'\n', ''),
+                   'UTF8')
+          FROM heads h
+        RETURNING checkpoint_id
+    )
+    INSERT INTO audit_chain.checkpoint_heads (checkpoint_id, tbl, lane, seq, hash)
+    SELECT cp.checkpoint_id, h.tbl, h.lane, h.seq, h.hash FROM cp, heads h;
+    RETURN id;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.checkpoint() IS
+    'Records the head of every lane of every chained table; returns the checkpoint id';
+
+--
+-- Guarding DDL
+--
+
+CREATE FUNCTION audit_chain.drop_guard()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o   record;
+    t   regclass;
+BEGIN
+    FOR o IN SELECT * FROM pg_event_trigger_dropped_objects()
+    LOOP
+        t := NULL;
+        IF o.object_type IN ('table', 'table column') THEN
+            SELECT c.tbl INTO t FROM audit_chain.chains c
+             WHERE c.tbl::oid OPERATOR(pg_catalog.=) o.objid LIMIT 1;
+            IF t IS NOT NULL THEN
+                RAISE EXCEPTION 'cannot drop % "%" of chained table "%"',
+                                CASE o.object_type WHEN 'table' THEN 'table' ELSE 'column' END,
+                                o.object_identity, t
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = 'Dropping it would make the chain unverifiable.',
+                          HINT = 'Call audit_chain.unprotect() on the table first; unprotect is recorded.';
+            END IF;
+        ELSIF o.object_type = 'trigger' AND o.address_names[3] LIKE 'zz\_audit\_chain\_%' THEN
+            SELECT c.tbl INTO t FROM audit_chain.chains c
+             WHERE c.tbl::oid OPERATOR(pg_catalog.=) ANY (
+                   SELECT p.oid FROM pg_class p JOIN pg_namespace n
+                       ON n.oid OPERATOR(pg_catalog.=) p.relnamespace
+                    WHERE n.nspname = o.address_names[1] AND p.relname = o.address_names[2]
+                   UNION ALL
+                   SELECT a.relid FROM pg_class p JOIN pg_namespace n
+                       ON n.oid OPERATOR(pg_catalog.=) p.relnamespace,
+                       LATERAL pg_partition_ancestors(p.oid) a
+                    WHERE n.nspname = o.address_names[1] AND p.relname = o.address_names[2])
+             LIMIT 1;
+            IF t IS NOT NULL THEN
+                RAISE EXCEPTION 'cannot drop trigger % of chained table "%"', o.object_identity, t
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = 'The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.',
+                          HINT = 'Call audit_chain.unprotect() on the table first; unprotect is recorded.';
+            END IF;
+        END IF;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.drop_guard() IS
+    'Event trigger: refuses drops of chained tables, their columns and their triggers';
+
+CREATE EVENT TRIGGER audit_chain_ddl_guard ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP INDEX', 'DROP EXTENSION')
+    EXECUTE FUNCTION audit_chain.ddl_guard();
+
+CREATE EVENT TRIGGER audit_chain_drop_guard ON sql_drop
+    EXECUTE FUNCTION audit_chain.drop_guard();
+
+--
+-- Privileges: administration is for superusers and whom they grant it to
+--
+
+REVOKE ALL ON FUNCTION audit_chain.protect(regclass, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.unprotect(regclass, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.checkpoint() FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain._seal_existing(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain._random_hash() FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain._check_columns(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.lane_head(regclass, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.verify_chain(regclass) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE audit_chain.assert_intact(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) FROM PUBLIC;

@@ -1,0 +1,454 @@
+/*-------------------------------------------------------------------------
+ *
+ * hash.c
+ *	  Canonical row encoding and SHA-256 hashing, format audit_chain/v1.
+ *
+ * This is the only file that talks to OpenSSL's digest API.  The format is
+ * fixed by DESIGN.md section 3, and external verifiers depend on every byte:
+ *
+ *	chain_hash = SHA-256("audit_chain/v1" || 0x00
+ *						 || uint64_be(chain_seq)
+ *						 || int64_be(chain_at, microseconds since 1970 UTC)
+ *						 || chain_prev (32 bytes)
+ *						 || for each hashed, non-NULL column in attnum order:
+ *							  uint32_be(len(name)) || name || col_digest)
+ *	col_digest = SHA-256(canonical text of the value, UTF-8)
+ *
+ * The canonical text is the type's output function result under DateStyle
+ * 'ISO, YMD', IntervalStyle 'postgres', TimeZone 'UTC', extra_float_digits 1
+ * and bytea_output 'hex'.
+ *
+ * IDENTIFICATION
+ *	  src/hash.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <openssl/evp.h>
+
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgtime.h"
+#include "port/pg_bswap.h"
+#include "utils/builtins.h"
+#include "utils/bytea.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "hash.h"
+
+/* The SHA-256 implementation, fetched once per backend */
+static const EVP_MD *ac_md = NULL;
+
+/*
+ * ac_hash_init
+ *		Look up SHA-256 once, so that no digest pays for an implicit fetch.
+ */
+void
+ac_hash_init(void)
+{
+	if (ac_md != NULL)
+		return;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	ac_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+#else
+	ac_md = EVP_sha256();
+#endif
+	if (ac_md == NULL)
+		elog(ERROR, "could not load the SHA-256 implementation from OpenSSL");
+}
+
+/*
+ * ac_sha256
+ *		One-shot SHA-256 of len bytes at data into out (32 bytes).
+ *
+ * EVP_Digest allocates and frees its context inside one call, so no OpenSSL
+ * handle can leak if PostgreSQL raises an error around it.
+ */
+void
+ac_sha256(const void *data, size_t len, uint8 *out)
+{
+	unsigned int outlen = 0;
+
+	if (ac_md == NULL)
+		ac_hash_init();
+	if (EVP_Digest(data, len, out, &outlen, ac_md, NULL) != 1 ||
+		outlen != AC_HASH_LEN)
+		elog(ERROR, "SHA-256 computation failed in OpenSSL");
+}
+
+/*
+ * ac_is_chain_column
+ *		True if attname is one of the five chain columns.
+ */
+bool
+ac_is_chain_column(const char *attname)
+{
+	return strcmp(attname, AC_COL_LANE) == 0 ||
+		strcmp(attname, AC_COL_SEQ) == 0 ||
+		strcmp(attname, AC_COL_AT) == 0 ||
+		strcmp(attname, AC_COL_PREV) == 0 ||
+		strcmp(attname, AC_COL_HASH) == 0;
+}
+
+/*
+ * type_output_is_stable
+ *		True if the type's output function ignores every setting that section
+ *		3 fixes, so it can run under the session's settings unchanged.
+ *
+ * Anything not listed here (dates and times, floats, bytea, geometric
+ * types, arrays, composites, ranges and types from other extensions) is
+ * treated as sensitive, which is always safe: it only costs a settings
+ * switch.
+ */
+static bool
+type_output_is_stable(Oid typid)
+{
+	switch (typid)
+	{
+		case BOOLOID:
+		case CHAROID:
+		case NAMEOID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NUMERICOID:
+		case UUIDOID:
+		case JSONOID:
+		case JSONBOID:
+		case INETOID:
+		case CIDROID:
+		case MACADDROID:
+		case MACADDR8OID:
+		case BITOID:
+		case VARBITOID:
+		case XMLOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * ac_check_column_type
+ *		Refuse types whose text form depends on settings that the hash format
+ *		does not fix: money (lc_monetary) and the reg* types (search_path).
+ *		Domains and arrays are looked through.
+ */
+void
+ac_check_column_type(Oid typid, const char *attname, const char *relname)
+{
+	Oid			base = getBaseType(typid);
+	Oid			elem = get_element_type(base);
+
+	if (OidIsValid(elem))
+		base = getBaseType(elem);
+
+	switch (base)
+	{
+		case MONEYOID:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of table \"%s\" has type money, which cannot be hashed canonically",
+							attname, relname),
+					 errdetail("The text form of money depends on lc_monetary, so the same value could hash differently on another server."),
+					 errhint("Store amounts as numeric, with the currency in a separate column.")));
+			break;
+		case REGCLASSOID:
+		case REGTYPEOID:
+		case REGPROCOID:
+		case REGPROCEDUREOID:
+		case REGOPEROID:
+		case REGOPERATOROID:
+		case REGCONFIGOID:
+		case REGDICTIONARYOID:
+		case REGNAMESPACEOID:
+		case REGROLEOID:
+		case REGCOLLATIONOID:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of table \"%s\" has type %s, which cannot be hashed canonically",
+							attname, relname, format_type_be(typid)),
+					 errdetail("The text form of object identifier types depends on search_path and on object names, which can change."),
+					 errhint("Store the object's name as text, or its OID as oid.")));
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * ac_rowdesc_build
+ *		Describe how to hash rows of the given tuple descriptor.
+ *
+ * Hashed columns are every live, non-generated column other than the five
+ * chain columns, in attnum order.  Names are converted to UTF-8 here once.
+ * If require_chain_columns, all five chain columns must be present.
+ * The result is allocated in CurrentMemoryContext.
+ */
+AcRowDesc *
+ac_rowdesc_build(TupleDesc tupdesc, const char *relname,
+				 bool require_chain_columns)
+{
+	AcRowDesc  *desc = palloc0(sizeof(AcRowDesc));
+	int			i;
+
+	desc->cols = palloc0(sizeof(AcColumn) * Max(tupdesc->natts, 1));
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		const char *name = NameStr(att->attname);
+		AcColumn   *col;
+		Oid			outfn;
+		bool		isvarlena;
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(name, AC_COL_LANE) == 0)
+			desc->att_lane = att->attnum;
+		else if (strcmp(name, AC_COL_SEQ) == 0)
+			desc->att_seq = att->attnum;
+		else if (strcmp(name, AC_COL_AT) == 0)
+			desc->att_at = att->attnum;
+		else if (strcmp(name, AC_COL_PREV) == 0)
+			desc->att_prev = att->attnum;
+		else if (strcmp(name, AC_COL_HASH) == 0)
+			desc->att_hash = att->attnum;
+		else if (att->attgenerated == '\0')
+		{
+			ac_check_column_type(att->atttypid, name, relname);
+
+			col = &desc->cols[desc->ncols++];
+			col->attnum = att->attnum;
+			col->typid = att->atttypid;
+			col->name = pg_server_to_any(name, strlen(name), PG_UTF8);
+			col->namelen = strlen(col->name);
+			col->settings_sensitive =
+				!type_output_is_stable(getBaseType(att->atttypid));
+			getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
+			fmgr_info(outfn, &col->outfunc);
+		}
+	}
+
+	if (require_chain_columns &&
+		(desc->att_lane == 0 || desc->att_seq == 0 || desc->att_at == 0 ||
+		 desc->att_prev == 0 || desc->att_hash == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("table \"%s\" is missing one of its chain columns", relname),
+				 errdetail("A chained table has the columns chain_lane, chain_seq, chain_at, chain_prev and chain_hash.")));
+
+	return desc;
+}
+
+/*
+ * remap_attnum
+ *		The attnum in "to" of the live column that has attnum a in "from".
+ */
+static AttrNumber
+remap_attnum(AttrNumber a, TupleDesc from, TupleDesc to)
+{
+	const char *name;
+
+	if (a == InvalidAttrNumber)
+		return InvalidAttrNumber;
+	name = NameStr(TupleDescAttr(from, a - 1)->attname);
+	for (int i = 0; i < to->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(to, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	elog(ERROR, "column \"%s\" of a chained table is missing from a row layout",
+		 name);
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
+/*
+ * ac_rowdesc_remap
+ *		Point a row description built on tuple layout "from" (say, the root of
+ *		a partitioned table) at the same columns, by name, in layout "to" (a
+ *		partition, or the result of a query).  The hashed column order stays
+ *		that of "from".
+ */
+void
+ac_rowdesc_remap(AcRowDesc *desc, TupleDesc from, TupleDesc to)
+{
+	for (int i = 0; i < desc->ncols; i++)
+		desc->cols[i].attnum = remap_attnum(desc->cols[i].attnum, from, to);
+	desc->att_lane = remap_attnum(desc->att_lane, from, to);
+	desc->att_seq = remap_attnum(desc->att_seq, from, to);
+	desc->att_at = remap_attnum(desc->att_at, from, to);
+	desc->att_prev = remap_attnum(desc->att_prev, from, to);
+	desc->att_hash = remap_attnum(desc->att_hash, from, to);
+}
+
+/*
+ * settings_are_canonical
+ *		True if the session's settings already give canonical text.
+ *
+ * DateOrder does not matter in ISO style, so 'ISO, MDY' (the default) is as
+ * good as 'ISO, YMD'.  Any zone that is UTC under another name gives the
+ * same ISO output, with a +00 offset.
+ */
+static bool
+settings_are_canonical(void)
+{
+	const char *tz;
+
+	if (DateStyle != USE_ISO_DATES ||
+		IntervalStyle != INTSTYLE_POSTGRES ||
+		extra_float_digits != 1 ||
+		bytea_output != BYTEA_OUTPUT_HEX ||
+		session_timezone == NULL)
+		return false;
+
+	tz = pg_get_timezone_name(session_timezone);
+	return tz != NULL &&
+		(strcmp(tz, "UTC") == 0 || strcmp(tz, "Etc/UTC") == 0 ||
+		 strcmp(tz, "Etc/UCT") == 0 || strcmp(tz, "UCT") == 0 ||
+		 strcmp(tz, "Etc/Universal") == 0 || strcmp(tz, "Universal") == 0 ||
+		 strcmp(tz, "Etc/Zulu") == 0 || strcmp(tz, "Zulu") == 0);
+}
+
+/*
+ * ac_enter_canonical_settings
+ *		Switch to the settings of section 3 if the session differs.
+ *
+ * Returns a GUC nest level to hand to ac_leave_canonical_settings, or -1 if
+ * nothing had to change.  If an error is raised in between, transaction or
+ * subtransaction abort restores the settings, as for a function with SET
+ * clauses.
+ */
+int
+ac_enter_canonical_settings(void)
+{
+	int			nestlevel;
+	GucContext	ctx = superuser() ? PGC_SUSET : PGC_USERSET;
+
+	if (settings_are_canonical())
+		return -1;
+
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("datestyle", "ISO, YMD", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("timezone", "UTC", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "1", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("bytea_output", "hex", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * ac_leave_canonical_settings
+ *		Undo ac_enter_canonical_settings.
+ */
+void
+ac_leave_canonical_settings(int nestlevel)
+{
+	if (nestlevel >= 0)
+		AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * ac_canonical_text
+ *		The canonical text of one non-NULL value, as UTF-8, with its length.
+ *
+ * The caller must have entered the canonical settings if the type is
+ * settings-sensitive.  The result is palloc'd (or the output function's own
+ * string, when the server encoding is already UTF-8).
+ */
+char *
+ac_canonical_text(FmgrInfo *outfunc, Oid typid, Datum value, int *len)
+{
+	char	   *text = OutputFunctionCall(outfunc, value);
+	char	   *utf8;
+
+	utf8 = pg_server_to_any(text, strlen(text), PG_UTF8);
+	*len = strlen(utf8);
+	return utf8;
+}
+
+/*
+ * ac_row_input
+ *		Append the exact bytes that SHA-256 hashes for one row to buf.
+ *
+ * values and isnull are indexed by attnum - 1 of the tuple layout that desc
+ * was built for.  This is what audit_chain.canonical_row() returns, and what
+ * an external verifier must rebuild.
+ */
+void
+ac_row_input(AcRowDesc *desc, const Datum *values, const bool *isnull,
+			 int64 seq, TimestampTz at, const uint8 *prev, StringInfo buf)
+{
+	uint64		be64;
+	uint32		be32;
+	int			nestlevel = -1;
+	bool		entered = false;
+	int			i;
+
+	appendBinaryStringInfo(buf, AC_FORMAT_V1, strlen(AC_FORMAT_V1) + 1);
+	be64 = pg_hton64((uint64) seq);
+	appendBinaryStringInfo(buf, (char *) &be64, 8);
+	be64 = pg_hton64((uint64) (at + AC_UNIX_EPOCH_OFFSET_USEC));
+	appendBinaryStringInfo(buf, (char *) &be64, 8);
+	appendBinaryStringInfo(buf, (const char *) prev, AC_HASH_LEN);
+
+	for (i = 0; i < desc->ncols; i++)
+	{
+		AcColumn   *col = &desc->cols[i];
+		int			idx = col->attnum - 1;
+		char	   *text;
+		int			len;
+		uint8		digest[AC_HASH_LEN];
+
+		if (isnull[idx])
+			continue;
+
+		if (col->settings_sensitive && !entered)
+		{
+			nestlevel = ac_enter_canonical_settings();
+			entered = true;
+		}
+		text = ac_canonical_text(&col->outfunc, col->typid, values[idx], &len);
+		ac_sha256(text, len, digest);
+
+		be32 = pg_hton32((uint32) col->namelen);
+		appendBinaryStringInfo(buf, (char *) &be32, 4);
+		appendBinaryStringInfo(buf, col->name, col->namelen);
+		appendBinaryStringInfo(buf, (char *) digest, AC_HASH_LEN);
+	}
+
+	if (entered)
+		ac_leave_canonical_settings(nestlevel);
+}
+
+/*
+ * ac_row_hash
+ *		chain_hash of one row: SHA-256 of ac_row_input.
+ */
+void
+ac_row_hash(AcRowDesc *desc, const Datum *values, const bool *isnull,
+			int64 seq, TimestampTz at, const uint8 *prev, uint8 *out)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	ac_row_input(desc, values, isnull, seq, at, prev, &buf);
+	ac_sha256(buf.data, buf.len, out);
+	pfree(buf.data);
+}

@@ -1,0 +1,78 @@
+/*-------------------------------------------------------------------------
+ *
+ * hash.h
+ *	  Canonical row encoding and SHA-256 hashing, format audit_chain/v1.
+ *
+ * IDENTIFICATION
+ *	  src/hash.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AUDIT_CHAIN_HASH_H
+#define AUDIT_CHAIN_HASH_H
+
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/timestamp.h"
+
+#define AC_HASH_LEN			32
+#define AC_FORMAT_V1		"audit_chain/v1"
+
+/* Names of the five chain columns (fixed by the design) */
+#define AC_COL_LANE			"chain_lane"
+#define AC_COL_SEQ			"chain_seq"
+#define AC_COL_AT			"chain_at"
+#define AC_COL_PREV			"chain_prev"
+#define AC_COL_HASH			"chain_hash"
+
+/* Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch) */
+#define AC_UNIX_EPOCH_OFFSET_USEC \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+/* One hashed column of a chained table */
+typedef struct AcColumn
+{
+	AttrNumber	attnum;			/* attribute number in the table */
+	Oid			typid;			/* declared type */
+	char	   *name;			/* attribute name, UTF-8 */
+	int			namelen;		/* strlen(name) */
+	bool		settings_sensitive; /* output depends on DateStyle etc. */
+	FmgrInfo	outfunc;		/* the type's output function */
+} AcColumn;
+
+/*
+ * How to hash the rows of one chained table: the hashed columns in attnum
+ * order, and where the chain columns are.
+ */
+typedef struct AcRowDesc
+{
+	int			ncols;
+	AcColumn   *cols;
+	AttrNumber	att_lane;
+	AttrNumber	att_seq;
+	AttrNumber	att_at;
+	AttrNumber	att_prev;
+	AttrNumber	att_hash;
+} AcRowDesc;
+
+extern void ac_hash_init(void);
+extern void ac_sha256(const void *data, size_t len, uint8 *out);
+extern bool ac_is_chain_column(const char *attname);
+extern AcRowDesc *ac_rowdesc_build(TupleDesc tupdesc, const char *relname,
+								   bool require_chain_columns);
+extern void ac_rowdesc_remap(AcRowDesc *desc, TupleDesc from, TupleDesc to);
+extern void ac_check_column_type(Oid typid, const char *attname,
+								 const char *relname);
+extern int	ac_enter_canonical_settings(void);
+extern void ac_leave_canonical_settings(int nestlevel);
+extern char *ac_canonical_text(FmgrInfo *outfunc, Oid typid, Datum value,
+							   int *len);
+extern void ac_row_input(AcRowDesc *desc, const Datum *values,
+						 const bool *isnull, int64 seq, TimestampTz at,
+						 const uint8 *prev, StringInfo buf);
+extern void ac_row_hash(AcRowDesc *desc, const Datum *values,
+						const bool *isnull, int64 seq, TimestampTz at,
+						const uint8 *prev, uint8 *out);
+
+#endif							/* AUDIT_CHAIN_HASH_H */

@@ -1,0 +1,528 @@
+/*-------------------------------------------------------------------------
+ *
+ * lane.c
+ *	  Lane locks and lane heads of chained tables.
+ *
+ * A writer takes a lane lock (a transaction-level advisory lock keyed by
+ * table and lane, the same lock as pg_advisory_xact_lock(table oid, lane))
+ * and keeps that lane for the rest of its transaction.  Having the lock, it
+ * reads the lane head with SnapshotSelf: that sees every committed row, since
+ * the previous holder released the lock only after its commit was visible,
+ * plus our own rows, including those of the current command, and nothing of
+ * aborted subtransactions.  SnapshotSelf is not an MVCC snapshot, so the read
+ * takes no SSI predicate locks and does not depend on the isolation level.
+ *
+ * The head is then cached for the rest of the transaction, so a multi-row
+ * INSERT or COPY reads it once.  A subtransaction abort invalidates the
+ * cache (and forgets the lane entirely if the aborted subtransaction took
+ * the lock, because then the lock is gone too).
+ *
+ * Before commit, every lane this transaction extended is checked: each seq
+ * it sealed must be in the table.  A sealed row that never got there (INSERT
+ * ... ON CONFLICT DO NOTHING skipping it, or a trigger sorting after ours
+ * returning NULL) would leave a gap in the chain, so the commit is refused.
+ *
+ * IDENTIFICATION
+ *	  src/lane.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "lane.h"
+
+/* Lanes held by the current transaction, keyed by table; NULL if none */
+static HTAB *held_lanes = NULL;
+
+static void lane_xact_callback(XactEvent event, void *arg);
+static void lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								  SubTransactionId parentSubid, void *arg);
+
+/*
+ * ac_lane_init
+ *		Register the transaction callbacks; called from _PG_init.
+ */
+void
+ac_lane_init(void)
+{
+	RegisterXactCallback(lane_xact_callback, NULL);
+	RegisterSubXactCallback(lane_subxact_callback, NULL);
+}
+
+/*
+ * lane_locktag
+ *		The advisory lock of one lane: database, table oid, lane, and 2, the
+ *		field that pg_advisory_xact_lock(int4, int4) uses, so that an operator
+ *		can take or inspect the same lock from SQL.
+ */
+static void
+lane_locktag(LOCKTAG *tag, Oid root, int16 lane)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) root, (uint32) lane, 2);
+}
+
+/*
+ * ac_chain_index
+ *		The btree index on (chain_lane, chain_seq) of a leaf table, and the
+ *		attribute numbers of chain_lane, chain_seq and chain_hash.
+ */
+Oid
+ac_chain_index(Relation rel, AttrNumber *att_lane, AttrNumber *att_seq,
+			   AttrNumber *att_hash)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	List	   *indexes;
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	*att_lane = *att_seq = *att_hash = InvalidAttrNumber;
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(NameStr(att->attname), AC_COL_LANE) == 0)
+			*att_lane = att->attnum;
+		else if (strcmp(NameStr(att->attname), AC_COL_SEQ) == 0)
+			*att_seq = att->attnum;
+		else if (strcmp(NameStr(att->attname), AC_COL_HASH) == 0)
+			*att_hash = att->attnum;
+	}
+
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		Relation	irel = index_open(indexoid, AccessShareLock);
+		Form_pg_index idx = irel->rd_index;
+
+		if (irel->rd_rel->relam == BTREE_AM_OID &&
+			idx->indisvalid && idx->indnkeyatts == 2 &&
+			idx->indkey.values[0] == *att_lane &&
+			idx->indkey.values[1] == *att_seq &&
+			RelationGetIndexPredicate(irel) == NIL)
+			result = indexoid;
+		index_close(irel, AccessShareLock);
+		if (OidIsValid(result))
+			break;
+	}
+	list_free(indexes);
+
+	if (!OidIsValid(result) || *att_hash == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("chained table \"%s\" has no index on (chain_lane, chain_seq)",
+						RelationGetRelationName(rel)),
+				 errhint("The index is made by audit_chain.protect(); it must not be dropped.")));
+	return result;
+}
+
+/*
+ * ac_chain_leaves
+ *		The tables that hold the rows of a chain: the table itself, or the
+ *		leaf partitions of a partitioned table.
+ */
+List *
+ac_chain_leaves(Oid root)
+{
+	List	   *all;
+	List	   *leaves = NIL;
+	ListCell   *lc;
+
+	if (get_rel_relkind(root) != RELKIND_PARTITIONED_TABLE)
+		return list_make1_oid(root);
+
+	all = find_all_inheritors(root, AccessShareLock, NULL);
+	foreach(lc, all)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_relkind(relid) == RELKIND_RELATION)
+			leaves = lappend_oid(leaves, relid);
+	}
+	list_free(all);
+	return leaves;
+}
+
+/*
+ * scan_lane
+ *		Scan one lane of one leaf table with SnapshotSelf, on the chain index.
+ *
+ * With count == NULL: find the highest seq (backward scan) and return true
+ * with *seq and hash set, or false if the lane is empty in this leaf.
+ * With count != NULL: count the rows with seq > after_seq.
+ */
+static bool
+scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
+		  int64 *seq, uint8 *hash)
+{
+	Relation	rel = table_open(leaf, AccessShareLock);
+	AttrNumber	att_lane,
+				att_seq,
+				att_hash;
+	Oid			indexoid = ac_chain_index(rel, &att_lane, &att_seq, &att_hash);
+	Relation	irel = index_open(indexoid, AccessShareLock);
+	IndexScanDesc scan;
+	ScanKeyData keys[2];
+	TupleTableSlot *slot;
+	bool		found = false;
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT2EQ,
+				Int16GetDatum(lane));
+	ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT8GT,
+				Int64GetDatum(after_seq));
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, irel, SnapshotSelf, count ? 2 : 1, 0);
+	index_rescan(scan, keys, count ? 2 : 1, NULL, 0);
+
+	if (count != NULL)
+	{
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+			(*count)++;
+	}
+	else if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d;
+		bytea	   *b;
+
+		d = slot_getattr(slot, att_seq, &isnull);
+		*seq = isnull ? 0 : DatumGetInt64(d);
+		d = slot_getattr(slot, att_hash, &isnull);
+		b = isnull ? NULL : DatumGetByteaPP(d);
+		if (b == NULL || VARSIZE_ANY_EXHDR(b) != AC_HASH_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("head of lane %d of chained table \"%s\" has no valid chain_hash",
+							lane, RelationGetRelationName(rel)),
+					 errhint("Run audit_chain.verify_chain() on the table.")));
+		memcpy(hash, VARDATA_ANY(b), AC_HASH_LEN);
+		found = true;
+	}
+
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(irel, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * ac_lane_boundary
+ *		Where a lane starts when it has no live rows: the archived-through
+ *		boundary if rows were archived, else (0, genesis).
+ *
+ * Read with a fresh snapshot, so that it is right under REPEATABLE READ too.
+ */
+void
+ac_lane_boundary(Oid root, int16 lane, int64 *seq, uint8 *hash)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {REGCLASSOID, INT2OID};
+	Datum		args[2];
+	bool		isnull;
+	bytea	   *b;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("SELECT archived_seq, "
+						   "COALESCE(archived_hash, genesis) "
+						   "FROM audit_chain.chains "
+						   "WHERE tbl OPERATOR(pg_catalog.=) $1 "
+						   "AND lane OPERATOR(pg_catalog.=) $2",
+						   2, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+	}
+	args[0] = ObjectIdGetDatum(root);
+	args[1] = Int16GetDatum(lane);
+	ret = SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
+							   InvalidSnapshot, true, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_snapshot failed: %s",
+			 SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("lane %d of table \"%s\" is not registered in audit_chain.chains",
+						lane, get_rel_name(root)),
+				 errhint("Protect the table with audit_chain.protect().")));
+
+	*seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+	b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull || VARSIZE_ANY_EXHDR(b) != AC_HASH_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("lane %d of table \"%s\" has no valid genesis or boundary hash",
+						lane, get_rel_name(root))));
+	memcpy(hash, VARDATA_ANY(b), AC_HASH_LEN);
+	SPI_finish();
+}
+
+/*
+ * ac_lane_read_head
+ *		The committed-or-own head of a lane: highest seq over every leaf.
+ *		Returns false, with seq and hash untouched, if the lane has no rows.
+ */
+bool
+ac_lane_read_head(Oid root, int16 lane, int64 *seq, uint8 *hash)
+{
+	List	   *leaves = ac_chain_leaves(root);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, leaves)
+	{
+		int64		s;
+		uint8		h[AC_HASH_LEN];
+
+		if (scan_lane(lfirst_oid(lc), lane, 0, NULL, &s, h) &&
+			(!found || s > *seq))
+		{
+			*seq = s;
+			memcpy(hash, h, AC_HASH_LEN);
+			found = true;
+		}
+	}
+	list_free(leaves);
+	return found;
+}
+
+/*
+ * load_head
+ *		Fill state's head from the table, or from the lane's boundary.
+ */
+static void
+load_head(LaneState *state)
+{
+	if (!ac_lane_read_head(state->root, state->lane,
+						   &state->head_seq, state->head_hash))
+		ac_lane_boundary(state->root, state->lane,
+						 &state->head_seq, state->head_hash);
+	state->head_valid = true;
+}
+
+/*
+ * ac_lane_acquire
+ *		The lane this transaction writes to on table root, locked, with its
+ *		head loaded.
+ *
+ * If the transaction already holds a lane of the table it keeps it.  Else it
+ * tries every lane without waiting, starting from one that depends on the
+ * backend so that backends spread out, and takes the first free one; if all
+ * are busy it waits for its starting lane.  forced_lane >= 0 asks for that
+ * lane only (used to seal pre-existing rows into lane 0).
+ */
+LaneState *
+ac_lane_acquire(Oid root, int lanes, int forced_lane)
+{
+	LaneState  *state;
+	bool		found;
+	LOCKTAG		tag;
+	int			start;
+	int			lane = -1;
+
+	if (held_lanes == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(LaneState);
+		ctl.hcxt = TopTransactionContext;
+		held_lanes = hash_create("audit_chain held lanes", 8, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	state = hash_search(held_lanes, &root, HASH_ENTER, &found);
+	if (found)
+	{
+		if (!state->head_valid)
+			load_head(state);
+		return state;
+	}
+
+	if (lanes < 1 || lanes > AC_MAX_LANES)
+		elog(ERROR, "invalid lane count %d for table %u", lanes, root);
+
+	if (forced_lane >= 0)
+		start = forced_lane;
+	else
+	{
+		start = MyProcPid % lanes;
+		for (int i = 0; i < lanes; i++)
+		{
+			int			l = (start + i) % lanes;
+
+			lane_locktag(&tag, root, l);
+			if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+			{
+				lane = l;
+				break;
+			}
+		}
+	}
+	if (lane < 0)
+	{
+		lane = start;
+		lane_locktag(&tag, root, lane);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
+
+	state->lane = lane;
+	state->lock_subid = GetCurrentSubTransactionId();
+	state->head_valid = false;
+	load_head(state);
+	state->base_seq = state->head_seq;
+	return state;
+}
+
+/*
+ * ac_lane_advance
+ *		Record a newly sealed row as the head of the lane.
+ */
+void
+ac_lane_advance(LaneState *state, int64 seq, const uint8 *hash)
+{
+	state->head_seq = seq;
+	memcpy(state->head_hash, hash, AC_HASH_LEN);
+}
+
+/*
+ * check_lanes_complete
+ *		Before commit: every seq this transaction sealed must be in the table.
+ */
+static void
+check_lanes_complete(void)
+{
+	HASH_SEQ_STATUS status;
+	LaneState  *state;
+
+	hash_seq_init(&status, held_lanes);
+	while ((state = hash_seq_search(&status)) != NULL)
+	{
+		List	   *leaves;
+		ListCell   *lc;
+		int64		count = 0;
+		int64		head_seq;
+		uint8		head_hash[AC_HASH_LEN];
+
+		if (!state->head_valid)
+			load_head(state);
+		if (state->head_seq == state->base_seq)
+			continue;
+
+		leaves = ac_chain_leaves(state->root);
+		foreach(lc, leaves)
+			(void) scan_lane(lfirst_oid(lc), state->lane, state->base_seq,
+							 &count, &head_seq, head_hash);
+		list_free(leaves);
+
+		if (count != state->head_seq - state->base_seq)
+		{
+			int64		missing = state->head_seq - state->base_seq - count;
+			const char *relname = get_rel_name(state->root);
+
+			hash_seq_term(&status);
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("%lld sealed row(s) of lane %d of chained table \"%s\" were not inserted",
+							(long long) missing, state->lane,
+							relname ? relname : "?"),
+					 errdetail("A row was sealed into the chain and then skipped, which would leave a gap in the chain."),
+					 errhint("INSERT ... ON CONFLICT DO NOTHING and BEFORE ROW triggers that sort after \"zz_audit_chain_seal\" and return NULL cannot be used on chained tables.")));
+		}
+	}
+}
+
+/*
+ * lane_xact_callback
+ *		Check lanes before commit; forget them at the end of the transaction
+ *		(their memory goes with TopTransactionContext).
+ */
+static void
+lane_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (held_lanes != NULL)
+				check_lanes_complete();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			held_lanes = NULL;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * lane_subxact_callback
+ *		Keep held lanes in step with subtransactions.
+ *
+ * On abort, the rows the subtransaction sealed are gone, so the cached head
+ * is stale; if the subtransaction took the lock, the lock is gone as well
+ * and the lane is forgotten.  On commit, a lock taken by the subtransaction
+ * now belongs to its parent.
+ */
+static void
+lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	HASH_SEQ_STATUS status;
+	LaneState  *state;
+
+	if (held_lanes == NULL)
+		return;
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+
+	hash_seq_init(&status, held_lanes);
+	while ((state = hash_seq_search(&status)) != NULL)
+	{
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+		{
+			if (state->lock_subid == mySubid)
+				state->lock_subid = parentSubid;
+		}
+		else if (state->lock_subid == mySubid)
+			(void) hash_search(held_lanes, &state->root, HASH_REMOVE, NULL);
+		else
+			state->head_valid = false;
+	}
+}

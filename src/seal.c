@@ -1,0 +1,456 @@
+/*-------------------------------------------------------------------------
+ *
+ * seal.c
+ *	  The row trigger that seals rows into the chain, and the refusal of
+ *	  UPDATE, DELETE and TRUNCATE on chained tables.
+ *
+ * protect() installs zz_audit_chain_seal as a BEFORE INSERT OR UPDATE OR
+ * DELETE row trigger.  BEFORE ROW triggers fire in name order, so the name
+ * sorts after ordinary trigger names and the row we hash is the final row.
+ *
+ * IDENTIFICATION
+ *	  src/seal.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/partition.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "hash.h"
+#include "lane.h"
+#include "seal.h"
+
+/* How to seal rows of one table (a chained table or one of its leaves) */
+typedef struct SealInfo
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	Oid			root;			/* the chained table */
+	MemoryContext mcxt;			/* holds desc */
+	AcRowDesc  *desc;			/* hashed columns, in the leaf's attnums */
+} SealInfo;
+
+static HTAB *seal_infos = NULL;
+
+/* Set while protect() seals pre-existing rows of this table */
+static Oid	backfill_root = InvalidOid;
+
+static void seal_relcache_callback(Datum arg, Oid relid);
+
+/*
+ * ac_seal_init
+ *		Register the relcache callback that keeps cached row descriptions
+ *		in step with ALTER TABLE.
+ */
+void
+ac_seal_init(void)
+{
+	CacheRegisterRelcacheCallback(seal_relcache_callback, (Datum) 0);
+}
+
+static void
+seal_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	SealInfo   *info;
+
+	if (seal_infos == NULL)
+		return;
+	hash_seq_init(&status, seal_infos);
+	while ((info = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || info->relid == relid || info->root == relid)
+			info->valid = false;
+	}
+}
+
+/*
+ * ac_chain_root
+ *		The chained table a relation's rows belong to: the relation itself, or
+ *		the top of its partition tree.
+ */
+Oid
+ac_chain_root(Relation rel)
+{
+	if (rel->rd_rel->relispartition)
+	{
+		List	   *ancestors = get_partition_ancestors(RelationGetRelid(rel));
+		Oid			root = llast_oid(ancestors);
+
+		list_free(ancestors);
+		return root;
+	}
+	return RelationGetRelid(rel);
+}
+
+/*
+ * ac_rowdesc_for
+ *		Row description of rel, in rel's attnums but in the hashed column
+ *		order of the chained table root.  Allocated in CurrentMemoryContext.
+ */
+AcRowDesc *
+ac_rowdesc_for(Relation rel, Oid root)
+{
+	AcRowDesc  *desc;
+	Relation	rootrel;
+
+	if (root == RelationGetRelid(rel))
+		return ac_rowdesc_build(RelationGetDescr(rel),
+								RelationGetRelationName(rel), true);
+
+	rootrel = table_open(root, AccessShareLock);
+	desc = ac_rowdesc_build(RelationGetDescr(rootrel),
+							RelationGetRelationName(rootrel), true);
+	ac_rowdesc_remap(desc, RelationGetDescr(rootrel), RelationGetDescr(rel));
+	table_close(rootrel, AccessShareLock);
+	return desc;
+}
+
+/*
+ * get_seal_info
+ *		Cached sealing information for a relation, rebuilt after invalidation.
+ */
+static SealInfo *
+get_seal_info(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	SealInfo   *info;
+	bool		found;
+	MemoryContext old;
+
+	if (seal_infos == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(SealInfo);
+		ctl.hcxt = CacheMemoryContext;
+		seal_infos = hash_create("audit_chain seal info", 16, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	info = hash_search(seal_infos, &relid, HASH_ENTER, &found);
+	if (found && info->valid)
+		return info;
+
+	if (found && info->mcxt != NULL)
+		MemoryContextDelete(info->mcxt);
+	info->mcxt = NULL;
+	info->valid = false;
+
+	/* Build in a temporary context first, so an error leaves no half entry */
+	PG_TRY();
+	{
+		MemoryContext mcxt = AllocSetContextCreate(CacheMemoryContext,
+												   "audit_chain seal info",
+												   ALLOCSET_SMALL_SIZES);
+
+		info->mcxt = mcxt;
+		info->root = ac_chain_root(rel);
+		old = MemoryContextSwitchTo(mcxt);
+		info->desc = ac_rowdesc_for(rel, info->root);
+		MemoryContextSwitchTo(old);
+		info->valid = true;
+	}
+	PG_CATCH();
+	{
+		if (info->mcxt != NULL)
+			MemoryContextDelete(info->mcxt);
+		(void) hash_search(seal_infos, &relid, HASH_REMOVE, NULL);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	return info;
+}
+
+/*
+ * trigger_lanes
+ *		The lane count protect() wrote into the trigger's argument.
+ */
+static int
+trigger_lanes(TriggerData *trigdata)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	char	   *end;
+	long		lanes;
+
+	if (trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on table \"%s\" must have exactly one argument, the lane count",
+						trigger->tgname,
+						RelationGetRelationName(trigdata->tg_relation))));
+	errno = 0;
+	lanes = strtol(trigger->tgargs[0], &end, 10);
+	if (errno != 0 || *end != '\0' || lanes < 1 || lanes > AC_MAX_LANES)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on table \"%s\" has an invalid lane count \"%s\"",
+						trigger->tgname,
+						RelationGetRelationName(trigdata->tg_relation),
+						trigger->tgargs[0])));
+	return (int) lanes;
+}
+
+/*
+ * seal_tuple
+ *		Return a copy of tuple with the chain columns filled in: the next seq
+ *		of the lane this transaction holds, the time, the previous hash, and
+ *		the row's own hash.  Whatever the user put in the chain columns is
+ *		overwritten.
+ */
+static HeapTuple
+seal_tuple(Relation rel, HeapTuple tuple, int lanes, int forced_lane)
+{
+	SealInfo   *info = get_seal_info(rel);
+	AcRowDesc  *desc = info->desc;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	LaneState  *lane;
+	Datum	   *values;
+	bool	   *isnull;
+	int			cols[5];
+	Datum		newvals[5];
+	bool		newnulls[5] = {false, false, false, false, false};
+	bytea	   *prev;
+	bytea	   *hash;
+	int64		seq;
+	TimestampTz at;
+	HeapTuple	result;
+
+	lane = ac_lane_acquire(info->root, lanes, forced_lane);
+	seq = lane->head_seq + 1;
+	at = GetCurrentTimestamp();
+
+	prev = palloc(VARHDRSZ + AC_HASH_LEN);
+	SET_VARSIZE(prev, VARHDRSZ + AC_HASH_LEN);
+	memcpy(VARDATA(prev), lane->head_hash, AC_HASH_LEN);
+	hash = palloc(VARHDRSZ + AC_HASH_LEN);
+	SET_VARSIZE(hash, VARHDRSZ + AC_HASH_LEN);
+
+	values = palloc(sizeof(Datum) * tupdesc->natts);
+	isnull = palloc(sizeof(bool) * tupdesc->natts);
+	heap_deform_tuple(tuple, tupdesc, values, isnull);
+
+	ac_row_hash(desc, values, isnull, seq, at, lane->head_hash,
+				(uint8 *) VARDATA(hash));
+
+	cols[0] = desc->att_lane;
+	newvals[0] = Int16GetDatum(lane->lane);
+	cols[1] = desc->att_seq;
+	newvals[1] = Int64GetDatum(seq);
+	cols[2] = desc->att_at;
+	newvals[2] = TimestampTzGetDatum(at);
+	cols[3] = desc->att_prev;
+	newvals[3] = PointerGetDatum(prev);
+	cols[4] = desc->att_hash;
+	newvals[4] = PointerGetDatum(hash);
+	result = heap_modify_tuple_by_cols(tuple, tupdesc, 5, cols, newvals,
+									   newnulls);
+
+	ac_lane_advance(lane, seq, (uint8 *) VARDATA(hash));
+
+	pfree(values);
+	pfree(isnull);
+	return result;
+}
+
+/*
+ * seal_row
+ *		BEFORE INSERT OR UPDATE OR DELETE, FOR EACH ROW trigger of a chained
+ *		table.  Argument: the table's lane count.
+ *
+ * INSERT: seal the row.  UPDATE and DELETE: refused, since sealed rows are
+ * immutable (but protect() uses UPDATE internally to seal rows that were in
+ * the table before it was protected).
+ */
+PG_FUNCTION_INFO_V1(seal_row);
+Datum
+seal_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	int			lanes;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("seal_row: must be called as a trigger")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("seal_row: must be fired BEFORE, FOR EACH ROW")));
+
+	rel = trigdata->tg_relation;
+	lanes = trigger_lanes(trigdata);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		return PointerGetDatum(seal_tuple(rel, trigdata->tg_trigtuple, lanes, -1));
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+		OidIsValid(backfill_root) &&
+		get_seal_info(rel)->root == backfill_root)
+		return PointerGetDatum(seal_tuple(rel, trigdata->tg_newtuple, lanes, 0));
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot %s rows of chained table \"%s\"",
+					TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "update" : "delete",
+					RelationGetRelationName(rel)),
+			 errdetail("Rows of a hash-chained audit table cannot be changed or removed once sealed."),
+			 errhint("Insert a correcting row instead.  To stop protecting the table, call audit_chain.unprotect(), which is recorded.")));
+	PG_RETURN_NULL();			/* keep compiler quiet */
+}
+
+/*
+ * refuse_truncate
+ *		BEFORE TRUNCATE, FOR EACH STATEMENT trigger of a chained table.
+ */
+PG_FUNCTION_INFO_V1(refuse_truncate);
+Datum
+refuse_truncate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("refuse_truncate: must be called as a trigger")));
+	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("refuse_truncate: must be fired by TRUNCATE")));
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot truncate chained table \"%s\"",
+					RelationGetRelationName(trigdata->tg_relation)),
+			 errdetail("Rows of a hash-chained audit table cannot be removed once sealed."),
+			 errhint("To stop protecting the table, call audit_chain.unprotect(), which is recorded.")));
+	PG_RETURN_NULL();			/* keep compiler quiet */
+}
+
+/*
+ * _seal_existing(tbl regclass) RETURNS bigint
+ *		Seal the rows a table held before protect(), into lane 0, in physical
+ *		order (partitions in oid order), one UPDATE by ctid each, so that the
+ *		seal trigger sees each final row.  Returns the number of rows sealed.
+ *		Internal to protect(); not granted to anyone.
+ */
+PG_FUNCTION_INFO_V1(_seal_existing);
+Datum
+_seal_existing(PG_FUNCTION_ARGS)
+{
+	Oid			root = PG_GETARG_OID(0);
+	char	   *qualname;
+	StringInfoData sql;
+	SPIPlanPtr	update;
+	Portal		cursor;
+	Oid			argtypes[2] = {OIDOID, TIDOID};
+	volatile int64 sealed = 0;
+
+	if (OidIsValid(backfill_root))
+		elog(ERROR, "rows of another table are being sealed");
+
+	qualname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(root)),
+										  get_rel_name(root));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "UPDATE %s SET chain_lane = 0 "
+					 "WHERE tableoid OPERATOR(pg_catalog.=) $1 "
+					 "AND ctid OPERATOR(pg_catalog.=) $2",
+					 qualname);
+	update = SPI_prepare(sql.data, 2, argtypes);
+	if (update == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT tableoid, ctid FROM %s ORDER BY tableoid, ctid",
+					 qualname);
+	cursor = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
+									   true, 0);
+
+	backfill_root = root;
+	PG_TRY();
+	{
+		for (;;)
+		{
+			SPITupleTable *batch;
+			uint64		nfetched;
+
+			SPI_cursor_fetch(cursor, true, 1000);
+			nfetched = SPI_processed;
+			if (nfetched == 0)
+				break;
+			batch = SPI_tuptable;
+			for (uint64 i = 0; i < nfetched; i++)
+			{
+				Datum		args[2];
+				bool		isnull;
+				int			ret;
+
+				args[0] = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
+				args[1] = SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull);
+				ret = SPI_execute_plan(update, args, NULL, false, 0);
+				if (ret != SPI_OK_UPDATE)
+					elog(ERROR, "SPI_execute_plan failed: %s",
+						 SPI_result_code_string(ret));
+				if (SPI_processed != 1)
+					ereport(ERROR,
+							(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+							 errmsg("could not seal an existing row of table \"%s\"",
+									get_rel_name(root)),
+							 errdetail("A trigger on the table suppressed the update that seals it.")));
+				sealed++;
+				CHECK_FOR_INTERRUPTS();
+			}
+			SPI_freetuptable(batch);
+		}
+	}
+	PG_FINALLY();
+	{
+		backfill_root = InvalidOid;
+	}
+	PG_END_TRY();
+
+	SPI_cursor_close(cursor);
+	SPI_finish();
+	PG_RETURN_INT64(sealed);
+}
+
+/*
+ * _check_columns(tbl regclass) RETURNS void
+ *		Raise an error if a column of the table has a type whose text form
+ *		cannot be hashed canonically.  Internal to protect().
+ */
+PG_FUNCTION_INFO_V1(_check_columns);
+Datum
+_check_columns(PG_FUNCTION_ARGS)
+{
+	Relation	rel = table_open(PG_GETARG_OID(0), AccessShareLock);
+
+	(void) ac_rowdesc_build(RelationGetDescr(rel), RelationGetRelationName(rel),
+							false);
+	table_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
+}

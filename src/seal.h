@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * seal.h
+ *	  The seal trigger of chained tables.
+ *
+ * IDENTIFICATION
+ *	  src/seal.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AUDIT_CHAIN_SEAL_H
+#define AUDIT_CHAIN_SEAL_H
+
+#include "utils/relcache.h"
+
+#include "hash.h"
+
+extern void ac_seal_init(void);
+extern Oid	ac_chain_root(Relation rel);
+extern AcRowDesc *ac_rowdesc_for(Relation rel, Oid root);
+
+#endif							/* AUDIT_CHAIN_SEAL_H */

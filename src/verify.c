@@ -1,0 +1,798 @@
+/*-------------------------------------------------------------------------
+ *
+ * verify.c
+ *	  Verification of chained tables, and the functions that expose the
+ *	  hash of one row for auditors.
+ *
+ * verify_chain walks every lane in seq order, recomputes each row's hash
+ * from its contents (section 3 of the design), checks every link, and
+ * compares the lane with the newest checkpoint.  It reports, like amcheck,
+ * one row per lane instead of stopping at the first error, and it only
+ * reads the chained tables, so it runs on a hot standby too.  On a primary,
+ * in a read-write transaction, it also appends its result to
+ * audit_chain.verification_log.
+ *
+ * IDENTIFICATION
+ *	  src/verify.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "nodes/makefuncs.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "hash.h"
+#include "lane.h"
+#include "seal.h"
+
+/* What verification found in one lane */
+typedef struct LaneCheck
+{
+	int16		lane;
+	int64		expect_seq;		/* next seq we expect */
+	uint8		prev[AC_HASH_LEN];	/* hash the next row must link to */
+	int64		rows;			/* rows seen in this lane */
+	int64		last_seq;		/* last seq that verified */
+	bool		bad;
+	int64		first_bad_seq;
+	char	   *problem;
+	bool		has_checkpoint;
+	int64		cp_id;
+	int64		cp_seq;
+	uint8		cp_hash[AC_HASH_LEN];
+} LaneCheck;
+
+/* One chained table under verification */
+typedef struct ChainCheck
+{
+	Oid			root;
+	int			nlanes;
+	LaneCheck  *lanes;			/* indexed by lane number */
+	int64		stray_rows;		/* rows in no registered lane */
+	int64		stray_first_seq;
+	char	   *stray_problem;
+} ChainCheck;
+
+#define ROWS_PER_FETCH 10000
+
+/*
+ * bytea_hash
+ *		Pointer to the 32 bytes of a bytea chain hash, or NULL if the value is
+ *		not 32 bytes long.
+ */
+static const uint8 *
+bytea_hash(Datum d)
+{
+	bytea	   *b = DatumGetByteaPP(d);
+
+	if (VARSIZE_ANY_EXHDR(b) != AC_HASH_LEN)
+		return NULL;
+	return (const uint8 *) VARDATA_ANY(b);
+}
+
+/*
+ * lane_problem
+ *		Record the first problem found in a lane; later ones are ignored.
+ */
+static void
+lane_problem(LaneCheck *lc, int64 seq, MemoryContext cxt, const char *fmt,...)
+	pg_attribute_printf(4, 5);
+
+static void
+lane_problem(LaneCheck *lc, int64 seq, MemoryContext cxt, const char *fmt,...)
+{
+	MemoryContext old;
+	StringInfoData buf;
+	va_list		args;
+
+	if (lc->bad)
+		return;
+	old = MemoryContextSwitchTo(cxt);
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	MemoryContextSwitchTo(old);
+	lc->bad = true;
+	lc->first_bad_seq = seq;
+	lc->problem = buf.data;
+}
+
+/*
+ * load_chain
+ *		The lanes of one chained table, with their start points and newest
+ *		checkpoint.  Must be called inside SPI.
+ */
+static ChainCheck *
+load_chain(Oid root, MemoryContext cxt)
+{
+	ChainCheck *cc;
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		args[1];
+	int			ret;
+	MemoryContext old;
+
+	args[0] = ObjectIdGetDatum(root);
+	ret = SPI_execute_with_args("SELECT lane, archived_seq, COALESCE(archived_hash, genesis) "
+								"FROM audit_chain.chains "
+								"WHERE tbl OPERATOR(pg_catalog.=) $1 ORDER BY lane",
+								1, argtypes, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+
+	old = MemoryContextSwitchTo(cxt);
+	cc = palloc0(sizeof(ChainCheck));
+	cc->root = root;
+	cc->nlanes = SPI_processed;
+	cc->lanes = palloc0(sizeof(LaneCheck) * Max(cc->nlanes, 1));
+	MemoryContextSwitchTo(old);
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int16		lane = DatumGetInt16(SPI_getbinval(tup, td, 1, &isnull));
+		LaneCheck  *lc;
+		const uint8 *h;
+
+		if (lane != (int16) i)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("lanes of table \"%s\" in audit_chain.chains are not numbered 0 to %d",
+							get_rel_name(root), cc->nlanes - 1)));
+		lc = &cc->lanes[i];
+		lc->lane = lane;
+		lc->last_seq = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
+		lc->expect_seq = lc->last_seq + 1;
+		h = bytea_hash(SPI_getbinval(tup, td, 3, &isnull));
+		if (isnull || h == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("lane %d of table \"%s\" has no valid genesis hash in audit_chain.chains",
+							lane, get_rel_name(root))));
+		memcpy(lc->prev, h, AC_HASH_LEN);
+	}
+
+	ret = SPI_execute_with_args("SELECT lane, seq, hash, checkpoint_id "
+								"FROM audit_chain.checkpoint_heads "
+								"WHERE tbl OPERATOR(pg_catalog.=) $1 "
+								"AND checkpoint_id OPERATOR(pg_catalog.=) "
+								"(SELECT pg_catalog.max(checkpoint_id) "
+								" FROM audit_chain.checkpoint_heads "
+								" WHERE tbl OPERATOR(pg_catalog.=) $1)",
+								1, argtypes, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int16		lane = DatumGetInt16(SPI_getbinval(tup, td, 1, &isnull));
+		const uint8 *h;
+		LaneCheck  *lc;
+
+		if (lane < 0 || lane >= cc->nlanes)
+			continue;
+		lc = &cc->lanes[lane];
+		lc->cp_seq = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
+		h = bytea_hash(SPI_getbinval(tup, td, 3, &isnull));
+		lc->cp_id = DatumGetInt64(SPI_getbinval(tup, td, 4, &isnull));
+		if (h != NULL)
+		{
+			memcpy(lc->cp_hash, h, AC_HASH_LEN);
+			lc->has_checkpoint = true;
+		}
+	}
+	return cc;
+}
+
+/*
+ * check_row
+ *		Check one row of a lane against what the chain says it must be.
+ */
+static void
+check_row(LaneCheck *lc, AcRowDesc *desc, Datum *values, bool *isnull,
+		  MemoryContext cxt)
+{
+	int			iseq = desc->att_seq - 1;
+	int			iat = desc->att_at - 1;
+	int			iprev = desc->att_prev - 1;
+	int			ihash = desc->att_hash - 1;
+	int64		seq;
+	const uint8 *prev;
+	const uint8 *hash;
+	uint8		computed[AC_HASH_LEN];
+
+	lc->rows++;
+	if (lc->bad)
+		return;
+
+	if (isnull[iseq] || isnull[iat] || isnull[iprev] || isnull[ihash])
+	{
+		lane_problem(lc, isnull[iseq] ? lc->expect_seq : DatumGetInt64(values[iseq]),
+					 cxt, "a row is not sealed: its chain columns are NULL");
+		return;
+	}
+	seq = DatumGetInt64(values[iseq]);
+	if (seq < lc->expect_seq)
+	{
+		lane_problem(lc, seq, cxt,
+					 "chain_seq %lld appears more than once: a row was inserted into the chain",
+					 (long long) seq);
+		return;
+	}
+	if (seq > lc->expect_seq)
+	{
+		if (seq == lc->expect_seq + 1)
+			lane_problem(lc, lc->expect_seq, cxt,
+						 "chain_seq %lld is missing: a row was deleted",
+						 (long long) lc->expect_seq);
+		else
+			lane_problem(lc, lc->expect_seq, cxt,
+						 "chain_seq %lld to %lld are missing: rows were deleted",
+						 (long long) lc->expect_seq, (long long) seq - 1);
+		return;
+	}
+
+	prev = bytea_hash(values[iprev]);
+	hash = bytea_hash(values[ihash]);
+	if (prev == NULL || memcmp(prev, lc->prev, AC_HASH_LEN) != 0)
+	{
+		lane_problem(lc, seq, cxt,
+					 "chain_prev of chain_seq %lld does not match the chain_hash before it: rows were replaced or reordered",
+					 (long long) seq);
+		return;
+	}
+
+	ac_row_hash(desc, values, isnull, seq, DatumGetTimestampTz(values[iat]),
+				prev, computed);
+	if (hash == NULL || memcmp(hash, computed, AC_HASH_LEN) != 0)
+	{
+		lane_problem(lc, seq, cxt,
+					 "chain_hash of chain_seq %lld does not match the row's contents: the row was changed after it was sealed",
+					 (long long) seq);
+		return;
+	}
+
+	if (lc->has_checkpoint && seq == lc->cp_seq &&
+		memcmp(hash, lc->cp_hash, AC_HASH_LEN) != 0)
+	{
+		lane_problem(lc, seq, cxt,
+					 "chain_seq %lld differs from checkpoint %lld: the chain was rewritten",
+					 (long long) seq, (long long) lc->cp_id);
+		return;
+	}
+
+	memcpy(lc->prev, hash, AC_HASH_LEN);
+	lc->last_seq = seq;
+	lc->expect_seq = seq + 1;
+}
+
+/*
+ * walk_chain
+ *		Read every row of the chained table in (lane, seq) order and check it.
+ *		Must be called inside SPI.
+ */
+static void
+walk_chain(ChainCheck *cc, MemoryContext cxt)
+{
+	Relation	rel = table_open(cc->root, AccessShareLock);
+	AcRowDesc  *desc;
+	StringInfoData sql;
+	Portal		cursor;
+	MemoryContext rowcxt;
+	TupleDesc	rootdesc = CreateTupleDescCopy(RelationGetDescr(rel));
+	bool		remapped = false;
+
+	desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "SELECT chain_lane, chain_seq, chain_at, chain_prev, chain_hash");
+	for (int i = 0; i < desc->ncols; i++)
+		appendStringInfo(&sql, ", %s",
+						 quote_identifier(NameStr(TupleDescAttr(rootdesc, desc->cols[i].attnum - 1)->attname)));
+	appendStringInfo(&sql, " FROM %s ORDER BY chain_lane, chain_seq",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+	table_close(rel, AccessShareLock);
+
+	cursor = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
+									   true, CURSOR_OPT_NO_SCROLL);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+								   "audit_chain verify row",
+								   ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		SPITupleTable *batch;
+		uint64		n;
+
+		SPI_cursor_fetch(cursor, true, ROWS_PER_FETCH);
+		n = SPI_processed;
+		batch = SPI_tuptable;
+		if (n == 0)
+			break;
+		if (!remapped)
+		{
+			ac_rowdesc_remap(desc, rootdesc, batch->tupdesc);
+			remapped = true;
+		}
+
+		for (uint64 i = 0; i < n; i++)
+		{
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+			int			natts = batch->tupdesc->natts;
+			Datum	   *values = palloc(sizeof(Datum) * natts);
+			bool	   *isnull = palloc(sizeof(bool) * natts);
+			int16		lane;
+
+			CHECK_FOR_INTERRUPTS();
+			heap_deform_tuple(batch->vals[i], batch->tupdesc, values, isnull);
+			lane = isnull[desc->att_lane - 1] ? -1 : DatumGetInt16(values[desc->att_lane - 1]);
+			if (lane < 0 || lane >= cc->nlanes)
+			{
+				if (cc->stray_rows++ == 0)
+				{
+					MemoryContext o2 = MemoryContextSwitchTo(cxt);
+
+					cc->stray_first_seq = isnull[desc->att_seq - 1] ? 0 :
+						DatumGetInt64(values[desc->att_seq - 1]);
+					if (lane < 0)
+						cc->stray_problem = pstrdup("rows with a NULL chain_lane are not sealed into any lane");
+					else
+						cc->stray_problem = psprintf("rows in lane %d, which is not a lane of this table, are not sealed into the chain",
+													 lane);
+					MemoryContextSwitchTo(o2);
+				}
+			}
+			else
+				check_row(&cc->lanes[lane], desc, values, isnull, cxt);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+		}
+		SPI_freetuptable(batch);
+	}
+	SPI_cursor_close(cursor);
+	MemoryContextDelete(rowcxt);
+
+	/* A lane that stops short of its newest checkpoint lost its tail */
+	for (int l = 0; l < cc->nlanes; l++)
+	{
+		LaneCheck  *lc = &cc->lanes[l];
+
+		if (!lc->bad && lc->has_checkpoint && lc->last_seq < lc->cp_seq)
+			lane_problem(lc, lc->last_seq + 1, cxt,
+						 "the lane ends at chain_seq %lld but checkpoint %lld recorded chain_seq %lld: rows were cut from the tail",
+						 (long long) lc->last_seq, (long long) lc->cp_id,
+						 (long long) lc->cp_seq);
+	}
+}
+
+/*
+ * rel_owner
+ *		The owner of a relation.
+ */
+static Oid
+rel_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * log_result
+ *		Append one lane's result to audit_chain.verification_log.
+ */
+static void
+log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
+		   int64 first_bad, const char *problem, int64 last_seq,
+		   const uint8 *last_hash)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[8] = {REGCLASSOID, INT2OID, INT8OID, BOOLOID,
+	INT8OID, TEXTOID, INT8OID, BYTEAOID};
+	Datum		args[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bytea	   *h;
+	int			ret;
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			log_owner;
+	Oid			logrel = RangeVarGetRelid(makeRangeVar("audit_chain", "verification_log", -1),
+										  AccessShareLock, false);
+
+	log_owner = rel_owner(logrel);
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("INSERT INTO audit_chain.verification_log "
+						   "(tbl, lane, rows_checked, intact, first_bad_seq, problem, "
+						   "last_seq, last_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+						   8, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+	}
+	args[0] = ObjectIdGetDatum(root);
+	args[1] = Int16GetDatum(lane);
+	if (!haslane)
+		nulls[1] = 'n';
+	args[2] = Int64GetDatum(rows);
+	args[3] = BoolGetDatum(intact);
+	args[4] = Int64GetDatum(first_bad);
+	if (intact)
+		nulls[4] = 'n';
+	args[5] = problem ? CStringGetTextDatum(problem) : (Datum) 0;
+	if (problem == NULL)
+		nulls[5] = 'n';
+	args[6] = Int64GetDatum(last_seq);
+	if (last_hash != NULL)
+	{
+		h = palloc(VARHDRSZ + AC_HASH_LEN);
+		SET_VARSIZE(h, VARHDRSZ + AC_HASH_LEN);
+		memcpy(VARDATA(h), last_hash, AC_HASH_LEN);
+		args[7] = PointerGetDatum(h);
+	}
+	else
+	{
+		args[6] = (Datum) 0;
+		nulls[6] = 'n';
+		nulls[7] = 'n';
+	}
+	/*
+	 * The log is the extension's own record: write it as the owner of the
+	 * log table, as RI triggers act as the table owner, so that a role that
+	 * may verify needs no privilege on the log itself.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(log_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	ret = SPI_execute_plan(plan, args, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * verify_chain(tbl regclass DEFAULT NULL)
+ *		RETURNS TABLE (tbl regclass, lane int, rows_checked bigint,
+ *					   intact boolean, first_bad_seq bigint, problem text)
+ *
+ * tbl: the chained table to verify, or NULL for every chained table.
+ * One row per lane; one more row, with lane NULL, if the table holds rows
+ * that are in no lane at all.
+ */
+PG_FUNCTION_INFO_V1(verify_chain);
+Datum
+verify_chain(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext cxt;
+	List	   *roots = NIL;
+	ListCell   *lc;
+	int			nestlevel;
+	bool		log = !RecoveryInProgress() && !XactReadOnly;
+	int			ret;
+
+	InitMaterializedSRF(fcinfo, 0);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "audit_chain verify",
+								ALLOCSET_DEFAULT_SIZES);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (!PG_ARGISNULL(0))
+	{
+		Oid			root = PG_GETARG_OID(0);
+		Oid			argtypes[1] = {REGCLASSOID};
+		Datum		args[1];
+
+		args[0] = ObjectIdGetDatum(root);
+		ret = SPI_execute_with_args("SELECT 1 FROM audit_chain.chains "
+									"WHERE tbl OPERATOR(pg_catalog.=) $1 LIMIT 1",
+									1, argtypes, args, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table \"%s\" is not a chained table",
+							get_rel_name(root) ? get_rel_name(root) : "?"),
+					 errhint("Protect it first with audit_chain.protect().")));
+		roots = list_make1_oid(root);
+	}
+	else
+	{
+		ret = SPI_execute("SELECT DISTINCT tbl::pg_catalog.oid FROM audit_chain.chains ORDER BY 1",
+						  true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+
+			roots = lappend_oid(roots,
+								DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc,
+															   1, &isnull)));
+		}
+	}
+
+	nestlevel = ac_enter_canonical_settings();
+
+	foreach(lc, roots)
+	{
+		Oid			root = lfirst_oid(lc);
+		ChainCheck *cc;
+
+		cc = load_chain(root, cxt);
+		walk_chain(cc, cxt);
+
+		for (int l = 0; l < cc->nlanes; l++)
+		{
+			LaneCheck  *lck = &cc->lanes[l];
+			Datum		values[6];
+			bool		nulls[6] = {false, false, false, false, false, false};
+
+			values[0] = ObjectIdGetDatum(root);
+			values[1] = Int32GetDatum(lck->lane);
+			values[2] = Int64GetDatum(lck->rows);
+			values[3] = BoolGetDatum(!lck->bad);
+			values[4] = Int64GetDatum(lck->first_bad_seq);
+			nulls[4] = !lck->bad;
+			values[5] = lck->bad ? CStringGetTextDatum(lck->problem) : (Datum) 0;
+			nulls[5] = !lck->bad;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			if (log)
+				log_result(root, lck->lane, true, lck->rows, !lck->bad,
+						   lck->first_bad_seq, lck->problem,
+						   lck->last_seq, lck->bad ? NULL : lck->prev);
+		}
+		if (cc->stray_rows > 0)
+		{
+			Datum		values[6];
+			bool		nulls[6] = {false, true, false, false, false, false};
+			char	   *problem = psprintf("%lld %s", (long long) cc->stray_rows,
+										   cc->stray_problem);
+
+			values[0] = ObjectIdGetDatum(root);
+			values[1] = (Datum) 0;
+			values[2] = Int64GetDatum(cc->stray_rows);
+			values[3] = BoolGetDatum(false);
+			values[4] = Int64GetDatum(cc->stray_first_seq);
+			values[5] = CStringGetTextDatum(problem);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			if (log)
+				log_result(root, 0, false, cc->stray_rows, false,
+						   cc->stray_first_seq, problem, 0, NULL);
+		}
+		MemoryContextReset(cxt);
+	}
+
+	ac_leave_canonical_settings(nestlevel);
+	SPI_finish();
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}
+
+/*
+ * fetch_row
+ *		Read the row (lane, seq) of a chained table; fills values/isnull in
+ *		the layout of the returned row description.  Must be inside SPI.
+ */
+static AcRowDesc *
+fetch_row(Oid root, int32 lane, int64 seq, Datum **values, bool **isnull)
+{
+	Relation	rel = table_open(root, AccessShareLock);
+	TupleDesc	rootdesc = CreateTupleDescCopy(RelationGetDescr(rel));
+	AcRowDesc  *desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
+	StringInfoData sql;
+	Oid			argtypes[2] = {INT2OID, INT8OID};
+	Datum		args[2];
+	int			ret;
+
+	if (lane < 0 || lane >= AC_MAX_LANES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lane %d is out of range", lane),
+				 errhint("Lanes are numbered from 0 to the table's lane count minus 1.")));
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT chain_lane, chain_seq, chain_at, chain_prev, chain_hash");
+	for (int i = 0; i < desc->ncols; i++)
+		appendStringInfo(&sql, ", %s",
+						 quote_identifier(NameStr(TupleDescAttr(rootdesc, desc->cols[i].attnum - 1)->attname)));
+	appendStringInfo(&sql, " FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
+					 "AND chain_seq OPERATOR(pg_catalog.=) $2",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+	table_close(rel, AccessShareLock);
+
+	args[0] = Int16GetDatum((int16) lane);
+	args[1] = Int64GetDatum(seq);
+	ret = SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, true, 2);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(SPI_processed == 0 ? ERRCODE_NO_DATA_FOUND : ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("%s row with chain_lane %d and chain_seq %lld in table \"%s\"",
+						SPI_processed == 0 ? "no" : "more than one",
+						lane, (long long) seq, get_rel_name(root))));
+
+	ac_rowdesc_remap(desc, rootdesc, SPI_tuptable->tupdesc);
+	*values = palloc(sizeof(Datum) * SPI_tuptable->tupdesc->natts);
+	*isnull = palloc(sizeof(bool) * SPI_tuptable->tupdesc->natts);
+	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, *values, *isnull);
+	if ((*isnull)[desc->att_at - 1] || (*isnull)[desc->att_prev - 1] ||
+		bytea_hash((*values)[desc->att_prev - 1]) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("row with chain_lane %d and chain_seq %lld in table \"%s\" is not sealed",
+						lane, (long long) seq, get_rel_name(root))));
+	return desc;
+}
+
+/*
+ * row_input_bytes
+ *		The hash input of row (lane, seq) of a chained table, as bytea.
+ */
+static bytea *
+row_input_bytes(Oid root, int32 lane, int64 seq)
+{
+	AcRowDesc  *desc;
+	Datum	   *values;
+	bool	   *isnull;
+	StringInfoData buf;
+	bytea	   *result;
+	MemoryContext outer = CurrentMemoryContext;
+	int			nestlevel;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	desc = fetch_row(root, lane, seq, &values, &isnull);
+
+	nestlevel = ac_enter_canonical_settings();
+	initStringInfo(&buf);
+	ac_row_input(desc, values, isnull, seq,
+				 DatumGetTimestampTz(values[desc->att_at - 1]),
+				 bytea_hash(values[desc->att_prev - 1]), &buf);
+	ac_leave_canonical_settings(nestlevel);
+
+	result = MemoryContextAlloc(outer, VARHDRSZ + buf.len);
+	SET_VARSIZE(result, VARHDRSZ + buf.len);
+	memcpy(VARDATA(result), buf.data, buf.len);
+	SPI_finish();
+	return result;
+}
+
+/*
+ * canonical_row(tbl regclass, lane int, seq bigint) RETURNS bytea
+ *		The exact bytes that SHA-256 hashes for one row, recomputed from the
+ *		row as stored: for auditors and external verifiers.
+ */
+PG_FUNCTION_INFO_V1(canonical_row);
+Datum
+canonical_row(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(row_input_bytes(PG_GETARG_OID(0), PG_GETARG_INT32(1),
+									  PG_GETARG_INT64(2)));
+}
+
+/*
+ * row_hash(tbl regclass, lane int, seq bigint) RETURNS bytea
+ *		The chain_hash that row (lane, seq) should have, recomputed from its
+ *		contents (not the stored chain_hash).
+ */
+PG_FUNCTION_INFO_V1(row_hash);
+Datum
+row_hash(PG_FUNCTION_ARGS)
+{
+	bytea	   *input = row_input_bytes(PG_GETARG_OID(0), PG_GETARG_INT32(1),
+										PG_GETARG_INT64(2));
+	bytea	   *result = palloc(VARHDRSZ + AC_HASH_LEN);
+
+	SET_VARSIZE(result, VARHDRSZ + AC_HASH_LEN);
+	ac_sha256(VARDATA(input), VARSIZE(input) - VARHDRSZ, (uint8 *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * canonical_text(value anyelement) RETURNS text
+ *		The canonical text of a value (section 3): what its col_digest hashes.
+ */
+PG_FUNCTION_INFO_V1(canonical_text);
+Datum
+canonical_text(PG_FUNCTION_ARGS)
+{
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	Oid			outfn;
+	bool		isvarlena;
+	FmgrInfo	finfo;
+	int			nestlevel;
+	char	   *text;
+	int			len;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!OidIsValid(typid))
+		elog(ERROR, "could not determine the argument type");
+	ac_check_column_type(typid, "value", "canonical_text");
+
+	getTypeOutputInfo(typid, &outfn, &isvarlena);
+	fmgr_info(outfn, &finfo);
+	nestlevel = ac_enter_canonical_settings();
+	text = ac_canonical_text(&finfo, typid, PG_GETARG_DATUM(0), &len);
+	ac_leave_canonical_settings(nestlevel);
+
+	/* The text is UTF-8; hand it back in the server encoding */
+	PG_RETURN_TEXT_P(cstring_to_text(pg_any_to_server(text, len, PG_UTF8)));
+}
+
+/*
+ * lane_head(tbl regclass, lane int, OUT seq bigint, OUT hash bytea)
+ *		The newest committed (or own) row of a lane, or its start point if it
+ *		is empty.  Used by checkpoint().
+ */
+PG_FUNCTION_INFO_V1(lane_head);
+Datum
+lane_head(PG_FUNCTION_ARGS)
+{
+	Oid			root = PG_GETARG_OID(0);
+	int32		lane = PG_GETARG_INT32(1);
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	int64		seq;
+	uint8		hash[AC_HASH_LEN];
+	bytea	   *h;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (lane < 0 || lane >= AC_MAX_LANES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lane %d is out of range", lane)));
+
+	if (!ac_lane_read_head(root, (int16) lane, &seq, hash))
+		ac_lane_boundary(root, (int16) lane, &seq, hash);
+
+	h = palloc(VARHDRSZ + AC_HASH_LEN);
+	SET_VARSIZE(h, VARHDRSZ + AC_HASH_LEN);
+	memcpy(VARDATA(h), hash, AC_HASH_LEN);
+	values[0] = Int64GetDatum(seq);
+	values[1] = PointerGetDatum(h);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
