@@ -86,6 +86,9 @@ COMMENT ON TABLE audit_chain.verification_log IS
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.verification_log', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.verification_log_verification_id_seq', '');
 
+-- Everyone may look up chains (the seal trigger does, as the inserting role)
+GRANT USAGE ON SCHEMA audit_chain TO PUBLIC;
+
 REVOKE ALL ON audit_chain.chains, audit_chain.protection_log,
     audit_chain.checkpoints, audit_chain.checkpoint_heads,
     audit_chain.verification_log FROM PUBLIC;
@@ -221,7 +224,7 @@ BEGIN
                       WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence'
                       WHEN 'i' THEN 'index' WHEN 'I' THEN 'partitioned index'
                       WHEN 'c' THEN 'composite type' WHEN 't' THEN 'TOAST table'
-                      ELSE 'relation of kind ' || r.relkind END),
+                      ELSE 'relation of kind ' || r.relkind::text END),
                   HINT = 'Only ordinary and partitioned tables can be chained.';
     END IF;
     IF r.relpersistence = 't' THEN
@@ -345,8 +348,8 @@ BEGIN
     END IF;
 
     DELETE FROM audit_chain.chains c WHERE c.tbl OPERATOR(pg_catalog.=) unprotect.tbl;
-    EXECUTE format('DROP TRIGGER zz_audit_chain_seal ON %s', tbl);
-    EXECUTE format('DROP TRIGGER zz_audit_chain_truncate ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS zz_audit_chain_seal ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS zz_audit_chain_truncate ON %s', tbl);
     FOR part IN SELECT t.tgrelid::regclass FROM pg_trigger t
                   JOIN pg_partition_tree(tbl) p ON p.relid OPERATOR(pg_catalog.=) t.tgrelid
                  WHERE t.tgname = 'zz_audit_chain_truncate'
@@ -447,9 +450,9 @@ BEGIN
             SELECT c.tbl INTO t FROM audit_chain.chains c
              WHERE c.tbl::oid OPERATOR(pg_catalog.=) o.objid LIMIT 1;
             IF t IS NOT NULL THEN
-                RAISE EXCEPTION 'cannot drop % "%" of chained table "%"',
+                RAISE EXCEPTION 'cannot drop % %, which belongs to a chained table',
                                 CASE o.object_type WHEN 'table' THEN 'table' ELSE 'column' END,
-                                o.object_identity, t
+                                o.object_identity
                     USING ERRCODE = 'object_not_in_prerequisite_state',
                           DETAIL = 'Dropping it would make the chain unverifiable.',
                           HINT = 'Call audit_chain.unprotect() on the table first; unprotect is recorded.';
@@ -467,7 +470,7 @@ BEGIN
                     WHERE n.nspname = o.address_names[1] AND p.relname = o.address_names[2])
              LIMIT 1;
             IF t IS NOT NULL THEN
-                RAISE EXCEPTION 'cannot drop trigger % of chained table "%"', o.object_identity, t
+                RAISE EXCEPTION 'cannot drop trigger %, which belongs to a chained table', o.object_identity
                     USING ERRCODE = 'object_not_in_prerequisite_state',
                           DETAIL = 'The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.',
                           HINT = 'Call audit_chain.unprotect() on the table first; unprotect is recorded.';
@@ -480,7 +483,7 @@ COMMENT ON FUNCTION audit_chain.drop_guard() IS
     'Event trigger: refuses drops of chained tables, their columns and their triggers';
 
 CREATE EVENT TRIGGER audit_chain_ddl_guard ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP INDEX', 'DROP EXTENSION')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TRIGGER', 'DROP INDEX', 'DROP EXTENSION')
     EXECUTE FUNCTION audit_chain.ddl_guard();
 
 CREATE EVENT TRIGGER audit_chain_drop_guard ON sql_drop

@@ -348,7 +348,7 @@ check_drop(DropStmt *stmt)
 		if (!OidIsValid(relid) || !OidIsValid(chain_root_of(relid)))
 			continue;
 		rel = table_open(relid, AccessShareLock);
-		chainindex = ac_chain_index(rel, &a1, &a2, &a3);
+		chainindex = ac_chain_index(rel, &a1, &a2, &a3, true);
 		table_close(rel, AccessShareLock);
 		if (chainindex == indexoid)
 			refuse(relid, "drop the chain index of",

@@ -141,7 +141,7 @@ type_output_is_stable(Oid typid)
  * ac_check_column_type
  *		Refuse types whose text form depends on settings that the hash format
  *		does not fix: money (lc_monetary) and the reg* types (search_path).
- *		Domains and arrays are looked through.
+ *		Domains and arrays are looked through.  relname NULL: a bare value.
  */
 void
 ac_check_column_type(Oid typid, const char *attname, const char *relname)
@@ -157,8 +157,10 @@ ac_check_column_type(Oid typid, const char *attname, const char *relname)
 		case MONEYOID:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 relname ?
 					 errmsg("column \"%s\" of table \"%s\" has type money, which cannot be hashed canonically",
-							attname, relname),
+							attname, relname) :
+					 errmsg("values of type money cannot be hashed canonically"),
 					 errdetail("The text form of money depends on lc_monetary, so the same value could hash differently on another server."),
 					 errhint("Store amounts as numeric, with the currency in a separate column.")));
 			break;
@@ -175,8 +177,11 @@ ac_check_column_type(Oid typid, const char *attname, const char *relname)
 		case REGCOLLATIONOID:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 relname ?
 					 errmsg("column \"%s\" of table \"%s\" has type %s, which cannot be hashed canonically",
-							attname, relname, format_type_be(typid)),
+							attname, relname, format_type_be(typid)) :
+					 errmsg("values of type %s cannot be hashed canonically",
+							format_type_be(typid)),
 					 errdetail("The text form of object identifier types depends on search_path and on object names, which can change."),
 					 errhint("Store the object's name as text, or its OID as oid.")));
 			break;

@@ -86,11 +86,12 @@ lane_locktag(LOCKTAG *tag, Oid root, int16 lane)
 /*
  * ac_chain_index
  *		The btree index on (chain_lane, chain_seq) of a leaf table, and the
- *		attribute numbers of chain_lane, chain_seq and chain_hash.
+ *		attribute numbers of chain_lane, chain_seq and chain_hash.  If there
+ *		is no such index: an error, or InvalidOid if missing_ok.
  */
 Oid
 ac_chain_index(Relation rel, AttrNumber *att_lane, AttrNumber *att_seq,
-			   AttrNumber *att_hash)
+			   AttrNumber *att_hash, bool missing_ok)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	List	   *indexes;
@@ -131,7 +132,13 @@ ac_chain_index(Relation rel, AttrNumber *att_lane, AttrNumber *att_seq,
 	}
 	list_free(indexes);
 
-	if (!OidIsValid(result) || *att_hash == InvalidAttrNumber)
+	if (*att_lane == InvalidAttrNumber || *att_seq == InvalidAttrNumber ||
+		*att_hash == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("table \"%s\" is missing one of its chain columns",
+						RelationGetRelationName(rel))));
+	if (!OidIsValid(result) && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("chained table \"%s\" has no index on (chain_lane, chain_seq)",
@@ -183,34 +190,75 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 	AttrNumber	att_lane,
 				att_seq,
 				att_hash;
-	Oid			indexoid = ac_chain_index(rel, &att_lane, &att_seq, &att_hash);
-	Relation	irel = index_open(indexoid, AccessShareLock);
-	IndexScanDesc scan;
-	ScanKeyData keys[2];
-	TupleTableSlot *slot;
+	Oid			indexoid = ac_chain_index(rel, &att_lane, &att_seq, &att_hash,
+										  count == NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	bool		found = false;
+	bool		isnull;
+	Datum		d;
+	bytea	   *b;
 
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT2EQ,
-				Int16GetDatum(lane));
-	ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT8GT,
-				Int64GetDatum(after_seq));
-	slot = table_slot_create(rel, NULL);
-	scan = index_beginscan(rel, irel, SnapshotSelf, count ? 2 : 1, 0);
-	index_rescan(scan, keys, count ? 2 : 1, NULL, 0);
-
-	if (count != NULL)
+	if (OidIsValid(indexoid))
 	{
-		while (index_getnext_slot(scan, ForwardScanDirection, slot))
-			(*count)++;
+		Relation	irel = index_open(indexoid, AccessShareLock);
+		IndexScanDesc scan;
+		ScanKeyData keys[2];
+
+		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT2EQ,
+					Int16GetDatum(lane));
+		ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT8GT,
+					Int64GetDatum(after_seq));
+		scan = index_beginscan(rel, irel, SnapshotSelf, count ? 2 : 1, 0);
+		index_rescan(scan, keys, count ? 2 : 1, NULL, 0);
+
+		if (count != NULL)
+		{
+			while (index_getnext_slot(scan, ForwardScanDirection, slot))
+				(*count)++;
+		}
+		else if (index_getnext_slot(scan, BackwardScanDirection, slot))
+		{
+			d = slot_getattr(slot, att_seq, &isnull);
+			*seq = isnull ? 0 : DatumGetInt64(d);
+			found = true;
+		}
+		index_endscan(scan);
+		index_close(irel, AccessShareLock);
 	}
-	else if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	else
 	{
-		bool		isnull;
-		Datum		d;
-		bytea	   *b;
+		/*
+		 * Only for reading a head when someone dropped the chain index (a
+		 * superuser with event triggers off): scan the heap, keep the highest
+		 * seq, and leave the slot holding that row.
+		 */
+		TableScanDesc scan = table_beginscan(rel, SnapshotSelf, 0, NULL);
+		TupleTableSlot *cur = table_slot_create(rel, NULL);
 
-		d = slot_getattr(slot, att_seq, &isnull);
-		*seq = isnull ? 0 : DatumGetInt64(d);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, cur))
+		{
+			int64		s;
+
+			d = slot_getattr(cur, att_lane, &isnull);
+			if (isnull || DatumGetInt16(d) != lane)
+				continue;
+			d = slot_getattr(cur, att_seq, &isnull);
+			if (isnull)
+				continue;
+			s = DatumGetInt64(d);
+			if (!found || s > *seq)
+			{
+				*seq = s;
+				ExecCopySlot(slot, cur);
+				found = true;
+			}
+		}
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(cur);
+	}
+
+	if (found)
+	{
 		d = slot_getattr(slot, att_hash, &isnull);
 		b = isnull ? NULL : DatumGetByteaPP(d);
 		if (b == NULL || VARSIZE_ANY_EXHDR(b) != AC_HASH_LEN)
@@ -220,12 +268,9 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 							lane, RelationGetRelationName(rel)),
 					 errhint("Run audit_chain.verify_chain() on the table.")));
 		memcpy(hash, VARDATA_ANY(b), AC_HASH_LEN);
-		found = true;
 	}
 
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(irel, AccessShareLock);
 	table_close(rel, AccessShareLock);
 	return found;
 }

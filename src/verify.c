@@ -308,7 +308,7 @@ walk_chain(ChainCheck *cc, MemoryContext cxt)
 	StringInfoData sql;
 	Portal		cursor;
 	MemoryContext rowcxt;
-	TupleDesc	rootdesc = CreateTupleDescCopy(RelationGetDescr(rel));
+	TupleDesc	rootdesc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	bool		remapped = false;
 
 	desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
@@ -423,10 +423,11 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 		   const uint8 *last_hash)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[8] = {REGCLASSOID, INT2OID, INT8OID, BOOLOID,
-	INT8OID, TEXTOID, INT8OID, BYTEAOID};
-	Datum		args[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[9] = {REGCLASSOID, INT2OID, INT8OID, BOOLOID,
+	INT8OID, TEXTOID, INT8OID, BYTEAOID, NAMEOID};
+	Datum		args[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	NameData	verifier;
 	bytea	   *h;
 	int			ret;
 	Oid			save_userid;
@@ -440,8 +441,9 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 	{
 		plan = SPI_prepare("INSERT INTO audit_chain.verification_log "
 						   "(tbl, lane, rows_checked, intact, first_bad_seq, problem, "
-						   "last_seq, last_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-						   8, argtypes);
+						   "last_seq, last_hash, verified_by) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+						   9, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
@@ -478,6 +480,8 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 	 * may verify needs no privilege on the log itself.
 	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	namestrcpy(&verifier, GetUserNameFromId(save_userid, false));
+	args[8] = NameGetDatum(&verifier);
 	SetUserIdAndSecContext(log_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	ret = SPI_execute_plan(plan, args, nulls, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
@@ -616,7 +620,7 @@ static AcRowDesc *
 fetch_row(Oid root, int32 lane, int64 seq, Datum **values, bool **isnull)
 {
 	Relation	rel = table_open(root, AccessShareLock);
-	TupleDesc	rootdesc = CreateTupleDescCopy(RelationGetDescr(rel));
+	TupleDesc	rootdesc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	AcRowDesc  *desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
 	StringInfoData sql;
 	Oid			argtypes[2] = {INT2OID, INT8OID};
@@ -749,7 +753,7 @@ canonical_text(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	if (!OidIsValid(typid))
 		elog(ERROR, "could not determine the argument type");
-	ac_check_column_type(typid, "value", "canonical_text");
+	ac_check_column_type(typid, NULL, NULL);
 
 	getTypeOutputInfo(typid, &outfn, &isvarlena);
 	fmgr_info(outfn, &finfo);

@@ -1,0 +1,62 @@
+\set VERBOSITY terse
+CREATE TABLE public.d (id int, who text, kind text, g int GENERATED ALWAYS AS (id + 1) STORED);
+CREATE TYPE public.mood AS ENUM ('ok', 'bad');
+SELECT audit_chain.protect('public.d');
+INSERT INTO d (id, who) VALUES (1, 'a'), (2, 'b');
+
+-- refused: DDL that would break verification
+ALTER TABLE d DROP COLUMN who;
+ALTER TABLE d ALTER COLUMN id TYPE bigint;
+ALTER TABLE d RENAME COLUMN who TO actor;
+ALTER TABLE d ALTER COLUMN g DROP EXPRESSION;
+ALTER TABLE d DISABLE TRIGGER ALL;
+ALTER TABLE d DISABLE TRIGGER USER;
+ALTER TABLE d DISABLE TRIGGER zz_audit_chain_seal;
+ALTER TABLE d ENABLE REPLICA TRIGGER zz_audit_chain_seal;
+ALTER TABLE d ALTER COLUMN chain_hash DROP NOT NULL;
+ALTER TABLE d ADD COLUMN flag boolean DEFAULT false;
+ALTER TABLE d ADD COLUMN created timestamptz DEFAULT now();
+ALTER TABLE d ADD COLUMN n int GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE d ADD COLUMN s serial;
+ALTER TABLE d ADD COLUMN price money;
+ALTER TABLE d SET UNLOGGED;
+ALTER TRIGGER zz_audit_chain_seal ON d RENAME TO aa_seal;
+DROP TRIGGER zz_audit_chain_seal ON d;
+DROP TRIGGER zz_audit_chain_truncate ON d;
+DROP INDEX d_chain_idx;
+DROP TABLE d;
+CREATE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER zzz_late BEFORE INSERT ON d FOR EACH ROW EXECUTE FUNCTION public.noop();
+DROP EXTENSION audit_chain CASCADE;
+\set VERBOSITY default
+ALTER TABLE d ADD COLUMN flag boolean DEFAULT false;
+\set VERBOSITY terse
+
+-- allowed: DDL that keeps old rows hashing the same
+ALTER TABLE d ADD COLUMN flag boolean;
+ALTER TABLE d ADD COLUMN note text DEFAULT NULL;
+ALTER TABLE d ALTER COLUMN flag SET DEFAULT true;
+ALTER TABLE d ADD COLUMN m public.mood;
+ALTER TABLE d ADD COLUMN g2 int GENERATED ALWAYS AS (id * 3) STORED;
+ALTER TABLE d RENAME TO d2;
+ALTER TABLE d2 RENAME TO d;
+CREATE TRIGGER aa_early BEFORE INSERT ON d FOR EACH ROW EXECUTE FUNCTION public.noop();
+CREATE TRIGGER zzz_after AFTER INSERT ON d FOR EACH ROW EXECUTE FUNCTION public.noop();
+CREATE INDEX d_who_idx ON d (who);
+DROP INDEX d_who_idx;
+ALTER TABLE d ALTER COLUMN who SET STATISTICS 500;
+INSERT INTO d (id, who, m) VALUES (3, 'c', 'ok');
+SELECT id, who, flag, note, m, chain_seq FROM d ORDER BY chain_seq;
+SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('d');
+
+-- after unprotect() the table is an ordinary table again, and that is recorded
+SELECT audit_chain.unprotect('d', 'schema migration');
+SELECT action, tbl_name, lanes, jsonb_array_length(heads) AS lanes_recorded,
+       (heads->0->>'seq')::int AS head_seq, reason
+  FROM audit_chain.protection_log WHERE tbl_name = 'public.d' ORDER BY id;
+SELECT count(*) AS chains_rows FROM audit_chain.chains WHERE tbl = 'd'::regclass;
+UPDATE d SET who = 'changed' WHERE id = 1;
+ALTER TABLE d DROP COLUMN who;
+DROP TABLE d;
+DROP FUNCTION public.noop();
+DROP TYPE public.mood;
