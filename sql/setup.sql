@@ -19,6 +19,10 @@ SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_c
   FROM pg_proc p
  WHERE p.pronamespace = 'audit_chain'::regnamespace
  ORDER BY 1, 2;
--- the regression tests need a non-superuser
+-- the regression tests need non-superusers (roles outlive the test database)
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS ac_app;
+DROP ROLE IF EXISTS ac_auditor;
+RESET client_min_messages;
 CREATE ROLE ac_app LOGIN;
 CREATE ROLE ac_auditor LOGIN;
