@@ -45,13 +45,21 @@
 static const EVP_MD *ac_md = NULL;
 
 /*
+ * One digest context, made once per backend and reused for every digest.
+ * Nothing between EVP_DigestInit_ex and EVP_DigestFinal_ex can raise a
+ * PostgreSQL error, and the next Init resets it, so it cannot be left in a
+ * bad state or leak across an error.
+ */
+static EVP_MD_CTX *ac_ctx = NULL;
+
+/*
  * ac_hash_init
  *		Look up SHA-256 once, so that no digest pays for an implicit fetch.
  */
 void
 ac_hash_init(void)
 {
-	if (ac_md != NULL)
+	if (ac_ctx != NULL)
 		return;
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 	ac_md = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -60,23 +68,26 @@ ac_hash_init(void)
 #endif
 	if (ac_md == NULL)
 		elog(ERROR, "could not load the SHA-256 implementation from OpenSSL");
+	ac_ctx = EVP_MD_CTX_new();
+	if (ac_ctx == NULL)
+		elog(ERROR, "could not allocate an OpenSSL digest context");
 }
 
 /*
  * ac_sha256
- *		One-shot SHA-256 of len bytes at data into out (32 bytes).
- *
- * EVP_Digest allocates and frees its context inside one call, so no OpenSSL
- * handle can leak if PostgreSQL raises an error around it.
+ *		SHA-256 of len bytes at data into out (32 bytes), with the backend's
+ *		one reused context.
  */
 void
 ac_sha256(const void *data, size_t len, uint8 *out)
 {
 	unsigned int outlen = 0;
 
-	if (ac_md == NULL)
+	if (ac_ctx == NULL)
 		ac_hash_init();
-	if (EVP_Digest(data, len, out, &outlen, ac_md, NULL) != 1 ||
+	if (EVP_DigestInit_ex(ac_ctx, ac_md, NULL) != 1 ||
+		EVP_DigestUpdate(ac_ctx, data, len) != 1 ||
+		EVP_DigestFinal_ex(ac_ctx, out, &outlen) != 1 ||
 		outlen != AC_HASH_LEN)
 		elog(ERROR, "SHA-256 computation failed in OpenSSL");
 }

@@ -46,6 +46,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -56,7 +57,39 @@
 /* Lanes held by the current transaction, keyed by table; NULL if none */
 static HTAB *held_lanes = NULL;
 
+/*
+ * Last committed head of each lane this backend wrote, kept across
+ * transactions.  After taking a lane lock, only rows after it need reading.
+ */
+typedef struct KnownHeadKey
+{
+	Oid			root;
+	int16		lane;
+} KnownHeadKey;
+
+typedef struct KnownHead
+{
+	KnownHeadKey key;
+	int64		seq;
+	uint8		hash[AC_HASH_LEN];
+} KnownHead;
+
+static HTAB *known_heads = NULL;
+
+/* The chain index of each leaf table, cached until relcache invalidation */
+typedef struct LeafIndex
+{
+	Oid			relid;			/* hash key */
+	Oid			indexoid;		/* InvalidOid if the table has none */
+	AttrNumber	att_lane;
+	AttrNumber	att_seq;
+	AttrNumber	att_hash;
+} LeafIndex;
+
+static HTAB *leaf_indexes = NULL;
+
 static void lane_xact_callback(XactEvent event, void *arg);
+static void lane_relcache_callback(Datum arg, Oid relid);
 static void lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								  SubTransactionId parentSubid, void *arg);
 
@@ -67,8 +100,48 @@ static void lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 void
 ac_lane_init(void)
 {
+	HASHCTL		ctl;
+
 	RegisterXactCallback(lane_xact_callback, NULL);
 	RegisterSubXactCallback(lane_subxact_callback, NULL);
+	CacheRegisterRelcacheCallback(lane_relcache_callback, (Datum) 0);
+
+	ctl.keysize = sizeof(KnownHeadKey);
+	ctl.entrysize = sizeof(KnownHead);
+	ctl.hcxt = TopMemoryContext;
+	known_heads = hash_create("audit_chain known heads", 32, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(LeafIndex);
+	leaf_indexes = hash_create("audit_chain leaf indexes", 32, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * lane_relcache_callback
+ *		Forget cached chain indexes and known heads of a relation that changed
+ *		(or of every relation, for a full invalidation).  Known heads are only
+ *		a shortcut, so dropping them is always safe.
+ */
+static void
+lane_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	LeafIndex  *li;
+	KnownHead  *kh;
+
+	hash_seq_init(&status, leaf_indexes);
+	while ((li = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || li->relid == relid || li->indexoid == relid)
+			(void) hash_search(leaf_indexes, &li->relid, HASH_REMOVE, NULL);
+	}
+	hash_seq_init(&status, known_heads);
+	while ((kh = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || kh->key.root == relid)
+			(void) hash_search(known_heads, &kh->key, HASH_REMOVE, NULL);
+	}
 }
 
 /*
@@ -178,8 +251,9 @@ ac_chain_leaves(Oid root)
  * scan_lane
  *		Scan one lane of one leaf table with SnapshotSelf, on the chain index.
  *
- * With count == NULL: find the highest seq (backward scan) and return true
- * with *seq and hash set, or false if the lane is empty in this leaf.
+ * With count == NULL: find the highest seq above after_seq (backward scan,
+ * which stops at after_seq, so a known head makes this cheap) and return
+ * true with *seq and hash set, or false if there is none in this leaf.
  * With count != NULL: count the rows with seq > after_seq.
  */
 static bool
@@ -187,16 +261,40 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 		  int64 *seq, uint8 *hash)
 {
 	Relation	rel = table_open(leaf, AccessShareLock);
+	LeafIndex  *li;
+	bool		cached;
 	AttrNumber	att_lane,
 				att_seq,
 				att_hash;
-	Oid			indexoid = ac_chain_index(rel, &att_lane, &att_seq, &att_hash,
-										  count == NULL);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	Oid			indexoid;
+	TupleTableSlot *slot;
 	bool		found = false;
 	bool		isnull;
 	Datum		d;
 	bytea	   *b;
+
+	li = hash_search(leaf_indexes, &leaf, HASH_ENTER, &cached);
+	if (!cached)
+	{
+		PG_TRY();
+		{
+			li->indexoid = ac_chain_index(rel, &li->att_lane, &li->att_seq,
+										  &li->att_hash, true);
+		}
+		PG_CATCH();
+		{
+			(void) hash_search(leaf_indexes, &leaf, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	indexoid = li->indexoid;
+	att_lane = li->att_lane;
+	att_seq = li->att_seq;
+	att_hash = li->att_hash;
+	if (!OidIsValid(indexoid) && count != NULL)
+		(void) ac_chain_index(rel, &att_lane, &att_seq, &att_hash, false);
+	slot = table_slot_create(rel, NULL);
 
 	if (OidIsValid(indexoid))
 	{
@@ -208,8 +306,8 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 					Int16GetDatum(lane));
 		ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT8GT,
 					Int64GetDatum(after_seq));
-		scan = index_beginscan(rel, irel, SnapshotSelf, count ? 2 : 1, 0);
-		index_rescan(scan, keys, count ? 2 : 1, NULL, 0);
+		scan = index_beginscan(rel, irel, SnapshotSelf, 2, 0);
+		index_rescan(scan, keys, 2, NULL, 0);
 
 		if (count != NULL)
 		{
@@ -246,6 +344,13 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 			if (isnull)
 				continue;
 			s = DatumGetInt64(d);
+			if (s <= after_seq)
+				continue;
+			if (count != NULL)
+			{
+				(*count)++;
+				continue;
+			}
 			if (!found || s > *seq)
 			{
 				*seq = s;
@@ -337,10 +442,12 @@ ac_lane_boundary(Oid root, int16 lane, int64 *seq, uint8 *hash)
 /*
  * ac_lane_read_head
  *		The committed-or-own head of a lane: highest seq over every leaf.
- *		Returns false, with seq and hash untouched, if the lane has no rows.
+ *		Returns false, with seq and hash untouched, if the lane has no rows
+ *		with seq > after_seq.
  */
 bool
-ac_lane_read_head(Oid root, int16 lane, int64 *seq, uint8 *hash)
+ac_lane_read_head(Oid root, int16 lane, int64 after_seq, int64 *seq,
+				  uint8 *hash)
 {
 	List	   *leaves = ac_chain_leaves(root);
 	ListCell   *lc;
@@ -351,7 +458,7 @@ ac_lane_read_head(Oid root, int16 lane, int64 *seq, uint8 *hash)
 		int64		s;
 		uint8		h[AC_HASH_LEN];
 
-		if (scan_lane(lfirst_oid(lc), lane, 0, NULL, &s, h) &&
+		if (scan_lane(lfirst_oid(lc), lane, after_seq, NULL, &s, h) &&
 			(!found || s > *seq))
 		{
 			*seq = s;
@@ -370,11 +477,52 @@ ac_lane_read_head(Oid root, int16 lane, int64 *seq, uint8 *hash)
 static void
 load_head(LaneState *state)
 {
-	if (!ac_lane_read_head(state->root, state->lane,
-						   &state->head_seq, state->head_hash))
+	KnownHeadKey key;
+	KnownHead  *known;
+
+	key.root = state->root;
+	key.lane = state->lane;
+	known = hash_search(known_heads, &key, HASH_FIND, NULL);
+
+	if (ac_lane_read_head(state->root, state->lane, known ? known->seq : 0,
+						  &state->head_seq, state->head_hash))
+		;						/* rows after the known head, or no known head */
+	else if (known != NULL)
+	{
+		state->head_seq = known->seq;
+		memcpy(state->head_hash, known->hash, AC_HASH_LEN);
+	}
+	else
 		ac_lane_boundary(state->root, state->lane,
 						 &state->head_seq, state->head_hash);
 	state->head_valid = true;
+}
+
+/*
+ * remember_heads
+ *		After commit, the heads of the lanes this transaction held are
+ *		committed rows: remember them for the next transaction.
+ */
+static void
+remember_heads(void)
+{
+	HASH_SEQ_STATUS status;
+	LaneState  *state;
+
+	hash_seq_init(&status, held_lanes);
+	while ((state = hash_seq_search(&status)) != NULL)
+	{
+		KnownHeadKey key;
+		KnownHead  *known;
+
+		if (!state->head_valid)
+			continue;
+		key.root = state->root;
+		key.lane = state->lane;
+		known = hash_search(known_heads, &key, HASH_ENTER, NULL);
+		known->seq = state->head_seq;
+		memcpy(known->hash, state->head_hash, AC_HASH_LEN);
+	}
 }
 
 /*
@@ -525,6 +673,10 @@ lane_xact_callback(XactEvent event, void *arg)
 				check_lanes_complete();
 			break;
 		case XACT_EVENT_COMMIT:
+			if (held_lanes != NULL)
+				remember_heads();
+			held_lanes = NULL;
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:

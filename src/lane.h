@@ -40,7 +40,8 @@ extern void ac_lane_init(void);
 extern LaneState *ac_lane_acquire(Oid root, int lanes, int forced_lane);
 extern void ac_lane_advance(LaneState *state, int64 seq, const uint8 *hash);
 extern void ac_lane_boundary(Oid root, int16 lane, int64 *seq, uint8 *hash);
-extern bool ac_lane_read_head(Oid root, int16 lane, int64 *seq, uint8 *hash);
+extern bool ac_lane_read_head(Oid root, int16 lane, int64 after_seq,
+							  int64 *seq, uint8 *hash);
 extern Oid	ac_chain_index(Relation rel, AttrNumber *att_lane,
 						   AttrNumber *att_seq, AttrNumber *att_hash,
 						   bool missing_ok);

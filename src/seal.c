@@ -223,9 +223,6 @@ seal_tuple(Relation rel, HeapTuple tuple, int lanes, int forced_lane)
 	LaneState  *lane;
 	Datum	   *values;
 	bool	   *isnull;
-	int			cols[5];
-	Datum		newvals[5];
-	bool		newnulls[5] = {false, false, false, false, false};
 	bytea	   *prev;
 	bytea	   *hash;
 	int64		seq;
@@ -249,18 +246,17 @@ seal_tuple(Relation rel, HeapTuple tuple, int lanes, int forced_lane)
 	ac_row_hash(desc, values, isnull, seq, at, lane->head_hash,
 				(uint8 *) VARDATA(hash));
 
-	cols[0] = desc->att_lane;
-	newvals[0] = Int16GetDatum(lane->lane);
-	cols[1] = desc->att_seq;
-	newvals[1] = Int64GetDatum(seq);
-	cols[2] = desc->att_at;
-	newvals[2] = TimestampTzGetDatum(at);
-	cols[3] = desc->att_prev;
-	newvals[3] = PointerGetDatum(prev);
-	cols[4] = desc->att_hash;
-	newvals[4] = PointerGetDatum(hash);
-	result = heap_modify_tuple_by_cols(tuple, tupdesc, 5, cols, newvals,
-									   newnulls);
+	/* The row is deformed already: set the chain columns and form it once */
+	values[desc->att_lane - 1] = Int16GetDatum(lane->lane);
+	values[desc->att_seq - 1] = Int64GetDatum(seq);
+	values[desc->att_at - 1] = TimestampTzGetDatum(at);
+	values[desc->att_prev - 1] = PointerGetDatum(prev);
+	values[desc->att_hash - 1] = PointerGetDatum(hash);
+	isnull[desc->att_lane - 1] = isnull[desc->att_seq - 1] = isnull[desc->att_at - 1] =
+		isnull[desc->att_prev - 1] = isnull[desc->att_hash - 1] = false;
+	result = heap_form_tuple(tupdesc, values, isnull);
+	result->t_self = tuple->t_self;
+	result->t_tableOid = tuple->t_tableOid;
 
 	ac_lane_advance(lane, seq, (uint8 *) VARDATA(hash));
 

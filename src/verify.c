@@ -790,7 +790,7 @@ lane_head(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lane %d is out of range", lane)));
 
-	if (!ac_lane_read_head(root, (int16) lane, &seq, hash))
+	if (!ac_lane_read_head(root, (int16) lane, 0, &seq, hash))
 		ac_lane_boundary(root, (int16) lane, &seq, hash);
 
 	h = palloc(VARHDRSZ + AC_HASH_LEN);

@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# test/bench/bench.sh: the benchmark harness of audit_chain.
+#
+# One run, one throwaway cluster (fsync on), every variant measured side by
+# side so ratios come from the same run:
+#
+#   inserts  pgbench, one INSERT of a ~380-byte AI audit event per transaction,
+#            at 1, 4 and 16 clients, synchronous_commit on and off, against
+#              plain      a plain table
+#              chain1     audit_chain, lanes => 1
+#              chainN     audit_chain, lanes => $BENCH_LANES (default 16)
+#              plpgsql    the PL/pgSQL hash chain a user would copy from a blog
+#                         (advisory lock + head row + sha256()), same hash format
+#              pgaudit    a plain table with pgaudit.log = 'write'
+#            warm-up, then $BENCH_REPS repetitions (default 3); medians.
+#   bulk     INSERT ... SELECT and COPY of $BENCH_BULK_ROWS rows (default 1M),
+#            chained vs plain
+#   verify   verify_chain over 1M and $BENCH_VERIFY_ROWS rows (default 10M),
+#            rows/s and MB/s of hashed bytes, beside `openssl speed -evp sha256`;
+#            backend private memory (RssAnon: not the shared buffers it
+#            touches) sampled during the big verify
+#
+# and prints PASS / FALL SHORT against the targets of the performance issue.
+#
+#   test/bench/bench.sh                 # full run (about 20 minutes here)
+#   BENCH_QUICK=1 test/bench/bench.sh   # short smoke run (a few minutes)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../../scripts/lib.sh
+. "${AC_LIB:-$HERE/../../scripts/lib.sh}"
+
+if [[ ${BENCH_QUICK:-0} == 1 ]]; then
+    : "${BENCH_SECONDS:=4}" "${BENCH_REPS:=2}" "${BENCH_BULK_ROWS:=200000}" "${BENCH_VERIFY_ROWS:=1000000}"
+fi
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+REPS=${BENCH_REPS:-3}
+LANES=${BENCH_LANES:-16}
+BULK_ROWS=${BENCH_BULK_ROWS:-1000000}
+VERIFY_ROWS=${BENCH_VERIFY_ROWS:-10000000}
+CLIENTS=${BENCH_CLIENTS:-"1 4 16"}
+
+if [[ ${BENCH_SKIP_SETUP:-0} != 1 ]]; then
+    ensure_packages postgresql-15-pgaudit
+    build_install
+fi
+start_cluster bench -c fsync=on -c shared_preload_libraries=pgaudit \
+    -c max_connections=100 -c shared_buffers=512MB -c max_wal_size=4GB \
+    -c checkpoint_timeout=30min -c synchronous_commit=on
+PGBENCH=$AC_PGBIN/pgbench
+W=$(ac_tmpdir)/bench
+mkdir -p "$W"
+
+psql_db postgres -q -c 'CREATE DATABASE bench' -c 'CREATE DATABASE bench_pgaudit'
+psql_db postgres -q -c "ALTER DATABASE bench_pgaudit SET pgaudit.log = 'write'"
+
+EVENT_COLS="actor text NOT NULL, action text NOT NULL, provider text, model text,
+    input_tokens int, output_tokens int, latency_ms int, cost numeric(12,6),
+    client_addr inet, details jsonb, occurred_at timestamptz NOT NULL DEFAULT now()"
+
+psql_db bench -q <<SQL
+CREATE EXTENSION audit_chain;
+CREATE TABLE plain   ($EVENT_COLS);
+CREATE TABLE chain1  ($EVENT_COLS);
+CREATE TABLE chainN  ($EVENT_COLS);
+CREATE TABLE plpgsql ($EVENT_COLS, chain_seq bigint, chain_at timestamptz,
+                      chain_prev bytea, chain_hash bytea);
+SELECT audit_chain.protect('chain1', lanes => 1);
+SELECT audit_chain.protect('chainN', lanes => $LANES);
+
+-- The reference chain: the PL/pgSQL design a user would otherwise copy, with
+-- the same hash format (section 3 of the design).
+CREATE TABLE plpgsql_head (id int PRIMARY KEY, seq bigint NOT NULL, hash bytea NOT NULL);
+INSERT INTO plpgsql_head VALUES (1, 0, sha256('genesis'));
+CREATE FUNCTION term(name text, value text) RETURNS bytea LANGUAGE sql IMMUTABLE AS
+\$\$ SELECT CASE WHEN value IS NULL THEN ''::bytea ELSE int4send(octet_length(convert_to(name, 'UTF8')))
+             || convert_to(name, 'UTF8') || sha256(convert_to(value, 'UTF8')) END \$\$;
+CREATE FUNCTION plpgsql_seal() RETURNS trigger LANGUAGE plpgsql AS \$\$
+DECLARE h record;
+BEGIN
+    PERFORM pg_advisory_xact_lock(4242);
+    SELECT seq, hash INTO h FROM plpgsql_head WHERE id = 1;
+    NEW.chain_seq := h.seq + 1;
+    NEW.chain_at := clock_timestamp();
+    NEW.chain_prev := h.hash;
+    NEW.chain_hash := sha256(convert_to('audit_chain/v1', 'UTF8') || '\x00'::bytea
+        || int8send(NEW.chain_seq)
+        || int8send((extract(epoch FROM NEW.chain_at) * 1000000)::bigint)
+        || NEW.chain_prev
+        || term('actor', NEW.actor) || term('action', NEW.action)
+        || term('provider', NEW.provider) || term('model', NEW.model)
+        || term('input_tokens', NEW.input_tokens::text) || term('output_tokens', NEW.output_tokens::text)
+        || term('latency_ms', NEW.latency_ms::text) || term('cost', NEW.cost::text)
+        || term('client_addr', NEW.client_addr::text) || term('details', NEW.details::text)
+        || term('occurred_at', NEW.occurred_at::text));
+    UPDATE plpgsql_head SET seq = NEW.chain_seq, hash = NEW.chain_hash WHERE id = 1;
+    RETURN NEW;
+END \$\$;
+CREATE TRIGGER seal BEFORE INSERT ON plpgsql FOR EACH ROW EXECUTE FUNCTION plpgsql_seal();
+SQL
+psql_db bench_pgaudit -q -c "CREATE TABLE plain ($EVENT_COLS)"
+
+insert_sql() {
+    cat <<SQL
+\set u random(1, 5000)
+\set tin random(10, 4000)
+\set tout random(10, 2000)
+\set lat random(50, 9000)
+INSERT INTO $1 (actor, action, provider, model, input_tokens, output_tokens, latency_ms, cost, client_addr, details)
+VALUES ('user-' || :u, 'chat.completion', 'openai', 'gpt-4o-2024-08-06', :tin, :tout, :lat, :tin * 0.0000025,
+        '10.20.30.40', '{"request_id": "req_01J9ZK3W5X7Y8Z9A0B1C2D3E4F", "status": 200, "endpoint": "/v1/chat/completions", "user_agent": "python-httpx/0.27.0", "purpose": "customer-support", "region": "eu-west-1", "stream": false}');
+SQL
+}
+for t in plain chain1 chainN plpgsql; do insert_sql "$t" >"$W/$t.sql"; done
+
+# run_pgbench DB SCRIPT CLIENTS SYNC SECONDS -> prints tps
+run_pgbench() {
+    local db=$1 script=$2 c=$3 sync=$4 secs=$5 j=2 out
+    ((c < j)) && j=$c
+    out=$(PGOPTIONS="-c synchronous_commit=$sync" "$PGBENCH" -n -c "$c" -j "$j" -T "$secs" \
+        -f "$script" "$db" 2>&1) || { printf '%s\n' "$out" >&2; ac_die "pgbench failed"; }
+    printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+
+declare -A TPS
+VARIANTS="plain chain1 chainN plpgsql pgaudit"
+ac_log "inserts: ${SECONDS_PER_RUN}s x $REPS reps per cell, clients: $CLIENTS, lanes for chainN: $LANES"
+for sync in on off; do
+    for c in $CLIENTS; do
+        for v in $VARIANTS; do
+            db=bench; script=$W/$v.sql
+            if [[ $v == pgaudit ]]; then db=bench_pgaudit; script=$W/plain.sql; fi
+            run_pgbench "$db" "$script" "$c" "$sync" 2 >/dev/null    # warm-up
+            vals=()
+            for ((r = 1; r <= REPS; r++)); do
+                vals+=("$(run_pgbench "$db" "$script" "$c" "$sync" "$SECONDS_PER_RUN")")
+            done
+            TPS[$v,$c,$sync]=$(printf '%s\n' "${vals[@]}" | median)
+            ac_log "  sync=$sync c=$c $v: ${vals[*]} -> median ${TPS[$v,$c,$sync]}"
+        done
+    done
+done
+
+echo
+echo "== single-row inserts (tps, median of $REPS x ${SECONDS_PER_RUN}s; ratio to plain)"
+printf '%-6s %-4s %10s %16s %16s %16s %16s\n' sync clts plain chain1 "chain$LANES" plpgsql pgaudit
+for sync in on off; do
+    for c in $CLIENTS; do
+        p=${TPS[plain,$c,$sync]}
+        printf '%-6s %-4s %10s' "$sync" "$c" "$p"
+        for v in chain1 chainN plpgsql pgaudit; do
+            printf ' %9s (%4sx)' "${TPS[$v,$c,$sync]}" "$(ratio "${TPS[$v,$c,$sync]}" "$p")"
+        done
+        echo
+    done
+done
+
+# ---------------------------------------------------------------- bulk
+# time_sql DB SQL -> seconds
+time_sql() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    psql_db "$1" -q -c "$2" >/dev/null
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'
+}
+BULK_SELECT="SELECT 'user-' || (g % 5000), 'chat.completion', 'openai', 'gpt-4o-2024-08-06', g % 4000, g % 2000, g % 9000,
+    (g % 4000) * 0.0000025, '10.20.30.40', jsonb_build_object('request_id', 'req_' || g, 'status', 200,
+    'endpoint', '/v1/chat/completions', 'user_agent', 'python-httpx/0.27.0', 'purpose', 'customer-support'), now()
+    FROM generate_series(1, $BULK_ROWS) g"
+COLS="actor, action, provider, model, input_tokens, output_tokens, latency_ms, cost, client_addr, details, occurred_at"
+psql_db bench -q -c "CREATE TABLE bulk_plain ($EVENT_COLS)" -c "CREATE TABLE bulk_chain ($EVENT_COLS)" \
+    -c "SELECT audit_chain.protect('bulk_chain')" >/dev/null
+psql_db bench -q -c "COPY ($BULK_SELECT) TO STDOUT" >"$W/bulk.copy"
+declare -A BULK
+for kind in select copy; do
+    for t in bulk_plain bulk_chain; do
+        vals=()
+        for ((r = 1; r <= 2; r++)); do
+            if [[ $t == bulk_chain ]]; then
+                psql_db bench -q -c "SELECT audit_chain.unprotect('$t')" -c "DROP TABLE $t" \
+                    -c "CREATE TABLE $t ($EVENT_COLS)" -c "SELECT audit_chain.protect('$t')" >/dev/null
+            else
+                psql_db bench -q -c "TRUNCATE $t" -c "CHECKPOINT" >/dev/null
+            fi
+            if [[ $kind == select ]]; then
+                vals+=("$(time_sql bench "INSERT INTO $t ($COLS) $BULK_SELECT")")
+            else
+                t0=$(date +%s.%N)
+                psql_db bench -q -c "COPY $t ($COLS) FROM STDIN" <"$W/bulk.copy" >/dev/null
+                t1=$(date +%s.%N)
+                vals+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
+            fi
+        done
+        BULK[$kind,$t]=$(printf '%s\n' "${vals[@]}" | median)
+    done
+done
+echo
+echo "== bulk load of $BULK_ROWS rows (seconds, median of 2; ratio = plain time / chained time)"
+for kind in select copy; do
+    printf '%-22s plain %8ss  chained %8ss  ratio %sx\n' "$([[ $kind == select ]] && echo 'INSERT ... SELECT' || echo 'COPY')" \
+        "${BULK[$kind,bulk_plain]}" "${BULK[$kind,bulk_chain]}" "$(ratio "${BULK[$kind,bulk_plain]}" "${BULK[$kind,bulk_chain]}")"
+done
+
+# ---------------------------------------------------------------- verify
+# bytes SHA-256 hashes per row, from a sample: the row input plus every column's text
+BYTES_PER_ROW=$(psql_db bench -At -c "
+    SELECT round(avg(octet_length(audit_chain.canonical_row('bulk_chain', 0, chain_seq))
+                 + coalesce(octet_length(audit_chain.canonical_text(actor)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(action)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(provider)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(model)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(input_tokens)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(output_tokens)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(latency_ms)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(cost)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(client_addr)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(details)), 0)
+                 + coalesce(octet_length(audit_chain.canonical_text(occurred_at)), 0)))
+      FROM bulk_chain WHERE chain_seq <= 1000")
+DIGESTS_PER_ROW=12
+OPENSSL_OUT=$(openssl speed -evp sha256 -seconds 2 2>/dev/null | grep -E '^(sha256|SHA256)' | tail -1)
+# columns: 16 64 256 1024 8192 16384 bytes, in kB/s (the "k" suffix)
+SHA_64=$(awk '{gsub("k","",$3); print $3 * 1000}' <<<"$OPENSSL_OUT")
+SHA_256=$(awk '{gsub("k","",$4); print $4 * 1000}' <<<"$OPENSSL_OUT")
+SHA_16K=$(awk '{gsub("k","",$7); print $7 * 1000}' <<<"$OPENSSL_OUT")
+
+verify_run() {   # verify_run ROWS -> "seconds peak_rss_kb first_rss_kb"
+    local rows=$1 pidf=$W/verify.pid t0 t1 pid rss first="" peak=0
+    psql_db bench -q -c "SELECT audit_chain.unprotect('bulk_chain')" -c "DROP TABLE bulk_chain" \
+        -c "CREATE TABLE bulk_chain ($EVENT_COLS)" -c "SELECT audit_chain.protect('bulk_chain')" >/dev/null
+    local left=$rows n
+    while ((left > 0)); do
+        n=$((left > 1000000 ? 1000000 : left))
+        psql_db bench -q -c "INSERT INTO bulk_chain ($COLS) ${BULK_SELECT/generate_series(1, $BULK_ROWS)/generate_series(1, $n)}" >/dev/null
+        left=$((left - n))
+    done
+    psql_db bench -q -c "VACUUM ANALYZE bulk_chain" >/dev/null
+    psql_db bench -q -c "SELECT count(*) FROM bulk_chain" >/dev/null   # warm the cache
+    t0=$(date +%s.%N)
+    psql_db bench -At -c "SELECT pg_backend_pid()" -c "SELECT intact FROM audit_chain.verify_chain('bulk_chain')" >"$W/verify.out" &
+    local job=$!
+    while kill -0 "$job" 2>/dev/null; do
+        pid=$(head -n1 "$W/verify.out" 2>/dev/null || true)
+        if [[ -n $pid && -r /proc/$pid/status ]]; then
+            rss=$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+            [[ -z $first && -n $rss ]] && first=$rss
+            ((rss > peak)) && peak=$rss
+        fi
+        sleep 0.2
+    done
+    wait "$job"
+    t1=$(date +%s.%N)
+    [[ $(sed -n 2p "$W/verify.out") == t ]] || ac_die "verify_chain did not report intact"
+    echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') $peak ${first:-0}"
+}
+echo
+echo "== verify_chain (one backend); SHA-256 on this machine (openssl speed -evp sha256):"
+printf '   64-byte blocks %.0f MB/s, 256-byte %.0f MB/s, 16 KiB %.0f MB/s\n' \
+    "$(awk -v x="$SHA_64" 'BEGIN {print x / 1e6}')" "$(awk -v x="$SHA_256" 'BEGIN {print x / 1e6}')" \
+    "$(awk -v x="$SHA_16K" 'BEGIN {print x / 1e6}')"
+printf '   the v1 format hashes %s bytes in %s digests per benchmark row\n' "$BYTES_PER_ROW" "$DIGESTS_PER_ROW"
+declare -A VRATE
+for rows in 1000000 "$VERIFY_ROWS"; do
+    read -r secs peak first < <(verify_run "$rows")
+    rate=$(awk -v r="$rows" -v s="$secs" 'BEGIN {printf "%.0f", r / s}')
+    mbs=$(awk -v r="$rows" -v s="$secs" -v b="$BYTES_PER_ROW" 'BEGIN {printf "%.1f", r * b / s / 1e6}')
+    # the bound: every digest at the 64-byte speed (the messages are that small)
+    bound=$(awk -v b="$BYTES_PER_ROW" -v x="$SHA_64" 'BEGIN {printf "%.0f", x / b}')
+    VRATE[$rows]=$rate
+    printf '   %9d rows: %7.2fs  %8d rows/s  %6s MB/s  (%.0f%% of the SHA-256 bound of %d rows/s)  backend private memory (RssAnon) %s kB at start, peak %s kB\n' \
+        "$rows" "$secs" "$rate" "$mbs" "$(awk -v a="$rate" -v b="$bound" 'BEGIN {print 100 * a / b}')" "$bound" "$first" "$peak"
+    [[ $rows == "$VERIFY_ROWS" ]] && { PEAK_RSS=$peak; FIRST_RSS=$first; }
+done
+
+# ---------------------------------------------------------------- targets
+echo
+echo "== targets"
+verdict() { if awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; then echo PASS; else echo "FALL SHORT"; fi; }
+target() { printf '%-11s %-70s %s (need %s)\n' "$(verdict "$2" "$3")" "$1" "$2" "$3"; }
+last_c=${CLIENTS##* }
+target "sync on, 1 client: chain1 / plain" "$(ratio "${TPS[chain1,1,on]}" "${TPS[plain,1,on]}")" 0.9
+target "sync on, $last_c clients: chain$LANES / plain" "$(ratio "${TPS[chainN,$last_c,on]}" "${TPS[plain,$last_c,on]}")" 0.8
+target "sync on, $last_c clients: chain$LANES / plpgsql reference" "$(ratio "${TPS[chainN,$last_c,on]}" "${TPS[plpgsql,$last_c,on]}")" 3
+target "sync off, 1 client: chain1 / plain" "$(ratio "${TPS[chain1,1,off]}" "${TPS[plain,1,off]}")" 0.85
+target "sync off, $last_c clients: chain$LANES / plain" "$(ratio "${TPS[chainN,$last_c,off]}" "${TPS[plain,$last_c,off]}")" 0.7
+target "bulk INSERT ... SELECT: plain time / chained time" "$(ratio "${BULK[select,bulk_plain]}" "${BULK[select,bulk_chain]}")" 0.6
+target "bulk COPY: plain time / chained time" "$(ratio "${BULK[copy,bulk_plain]}" "${BULK[copy,bulk_chain]}")" 0.6
+target "verify_chain rows/s over $VERIFY_ROWS rows" "${VRATE[$VERIFY_ROWS]}" 600000
+GROWTH_MB=$(awk -v a="${FIRST_RSS:-0}" -v b="${PEAK_RSS:-0}" 'BEGIN {printf "%.1f", (b - a) / 1024}')
+target "verify memory flat: 64 MB minus growth of RssAnon in MB ($GROWTH_MB)" "$(awk -v g="$GROWTH_MB" 'BEGIN {print 64 - g}')" 0
