@@ -262,7 +262,6 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 {
 	Relation	rel = table_open(leaf, AccessShareLock);
 	LeafIndex  *li;
-	bool		cached;
 	AttrNumber	att_lane,
 				att_seq,
 				att_hash;
@@ -273,25 +272,27 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 	Datum		d;
 	bytea	   *b;
 
-	li = hash_search(leaf_indexes, &leaf, HASH_ENTER, &cached);
-	if (!cached)
+	/*
+	 * Look the index up before entering it in the cache: opening indexes can
+	 * process invalidations, which remove cache entries.
+	 */
+	li = hash_search(leaf_indexes, &leaf, HASH_FIND, NULL);
+	if (li != NULL)
 	{
-		PG_TRY();
-		{
-			li->indexoid = ac_chain_index(rel, &li->att_lane, &li->att_seq,
-										  &li->att_hash, true);
-		}
-		PG_CATCH();
-		{
-			(void) hash_search(leaf_indexes, &leaf, HASH_REMOVE, NULL);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
+		indexoid = li->indexoid;
+		att_lane = li->att_lane;
+		att_seq = li->att_seq;
+		att_hash = li->att_hash;
 	}
-	indexoid = li->indexoid;
-	att_lane = li->att_lane;
-	att_seq = li->att_seq;
-	att_hash = li->att_hash;
+	else
+	{
+		indexoid = ac_chain_index(rel, &att_lane, &att_seq, &att_hash, true);
+		li = hash_search(leaf_indexes, &leaf, HASH_ENTER, NULL);
+		li->indexoid = indexoid;
+		li->att_lane = att_lane;
+		li->att_seq = att_seq;
+		li->att_hash = att_hash;
+	}
 	if (!OidIsValid(indexoid) && count != NULL)
 		(void) ac_chain_index(rel, &att_lane, &att_seq, &att_hash, false);
 	slot = table_slot_create(rel, NULL);
