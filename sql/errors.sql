@@ -79,3 +79,15 @@ SET ROLE ac_auditor;
 SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('public.orders_audit');
 SELECT verified_by, tbl, intact FROM audit_chain.verification_log ORDER BY verification_id DESC LIMIT 1;
 RESET ROLE;
+
+-- verification must see every row: not under row-level security
+CREATE TABLE public.rls_audit (id int, owner_name text);
+SELECT audit_chain.protect('public.rls_audit');
+INSERT INTO public.rls_audit VALUES (1, 'ac_auditor'), (2, 'someone else');
+ALTER TABLE public.rls_audit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON public.rls_audit USING (owner_name = current_user);
+GRANT SELECT ON public.rls_audit TO ac_auditor;
+SET ROLE ac_auditor;
+SELECT * FROM audit_chain.verify_chain('public.rls_audit');
+RESET ROLE;
+SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('public.rls_audit');

@@ -19,7 +19,10 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/relscan.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/htup_details.h"
@@ -28,13 +31,17 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "lib/pairingheap.h"
 #include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -57,7 +64,23 @@ typedef struct LaneCheck
 	int64		cp_id;
 	int64		cp_seq;
 	uint8		cp_hash[AC_HASH_LEN];
+	pairingheap *pending;		/* heap scan: rows that came before their turn */
 } LaneCheck;
+
+/* A row held back by the heap scan until the rows before it are checked */
+typedef struct PendingRow
+{
+	pairingheap_node node;
+	int64		seq;
+	HeapTuple	tuple;
+} PendingRow;
+
+/*
+ * Rows a heap scan may hold back before it gives up and walks the index in
+ * seq order instead.  Rows of one lane are inserted in seq order, so in the
+ * heap they are nearly in order; concurrent writers interleave pages.
+ */
+#define MAX_PENDING_ROWS 200000
 
 /* One chained table under verification */
 typedef struct ChainCheck
@@ -295,13 +318,184 @@ check_row(LaneCheck *lc, AcRowDesc *desc, Datum *values, bool *isnull,
 	lc->expect_seq = seq + 1;
 }
 
+
 /*
- * walk_chain
- *		Read every row of the chained table in (lane, seq) order and check it.
- *		Must be called inside SPI.
+ * pending_cmp
+ *		Pairing heap order: the smallest seq first.
+ */
+static int
+pending_cmp(const pairingheap_node *a, const pairingheap_node *b, void *arg)
+{
+	int64		sa = pairingheap_const_container(PendingRow, node, a)->seq;
+	int64		sb = pairingheap_const_container(PendingRow, node, b)->seq;
+
+	return (sa < sb) ? 1 : (sa > sb) ? -1 : 0;
+}
+
+/*
+ * check_tuple
+ *		Deform a heap tuple of the chained table and check it.
  */
 static void
-walk_chain(ChainCheck *cc, MemoryContext cxt)
+check_tuple(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
+			Datum *values, bool *isnull, MemoryContext cxt)
+{
+	heap_deform_tuple(tuple, tupdesc, values, isnull);
+	check_row(lc, desc, values, isnull, cxt);
+}
+
+/*
+ * drain_pending
+ *		Check held-back rows of a lane whose turn has come; with all, check
+ *		every one left (the end of the scan: what remains follows a gap).
+ */
+static int64
+drain_pending(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, bool all,
+			  Datum *values, bool *isnull, MemoryContext rowcxt,
+			  MemoryContext cxt)
+{
+	int64		drained = 0;
+
+	while (lc->pending != NULL && !pairingheap_is_empty(lc->pending))
+	{
+		PendingRow *p = pairingheap_container(PendingRow, node,
+											  pairingheap_first(lc->pending));
+		MemoryContext old;
+
+		if (!all && p->seq > lc->expect_seq)
+			break;
+		(void) pairingheap_remove_first(lc->pending);
+		old = MemoryContextSwitchTo(rowcxt);
+		check_tuple(lc, desc, tupdesc, p->tuple, values, isnull, cxt);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+		heap_freetuple(p->tuple);
+		pfree(p);
+		drained++;
+	}
+	return drained;
+}
+
+/*
+ * walk_heap
+ *		Check every row of an ordinary chained table in one sequential scan,
+ *		without sorting: each lane is walked in seq order, and a row met
+ *		before its turn waits in a small per-lane heap.  Returns false, having
+ *		checked nothing for good, if too many rows had to wait; the caller
+ *		then walks the table in index order.
+ */
+static bool
+walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	AcRowDesc  *desc = ac_rowdesc_build(tupdesc, RelationGetRelationName(rel), true);
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * tupdesc->natts);
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+												 "audit_chain verify row",
+												 ALLOCSET_DEFAULT_SIZES);
+	MemoryContext pendcxt = AllocSetContextCreate(CurrentMemoryContext,
+												  "audit_chain verify pending",
+												  ALLOCSET_DEFAULT_SIZES);
+	int64		npending = 0;
+	bool		ok = true;
+
+	for (int l = 0; l < cc->nlanes; l++)
+		cc->lanes[l].pending = pairingheap_allocate(pending_cmp, NULL);
+
+	/* physical order from the first block: no synchronized scan */
+	scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		lnull,
+					snull;
+		Datum		ld = heap_getattr(tuple, desc->att_lane, tupdesc, &lnull);
+		Datum		sd = heap_getattr(tuple, desc->att_seq, tupdesc, &snull);
+		int			lane = lnull ? -1 : DatumGetInt16(ld);
+		LaneCheck  *lc;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (lane < 0 || lane >= cc->nlanes)
+		{
+			if (cc->stray_rows++ == 0)
+			{
+				old = MemoryContextSwitchTo(cxt);
+				cc->stray_first_seq = snull ? 0 : DatumGetInt64(sd);
+				if (lane < 0)
+					cc->stray_problem = pstrdup("rows with a NULL chain_lane are not sealed into any lane");
+				else
+					cc->stray_problem = psprintf("rows in lane %d, which is not a lane of this table, are not sealed into the chain",
+												 lane);
+				MemoryContextSwitchTo(old);
+			}
+			continue;
+		}
+		lc = &cc->lanes[lane];
+
+		if (!snull && !lc->bad && DatumGetInt64(sd) > lc->expect_seq)
+		{
+			PendingRow *p;
+
+			if (++npending > MAX_PENDING_ROWS)
+			{
+				ok = false;
+				break;
+			}
+			old = MemoryContextSwitchTo(pendcxt);
+			p = palloc(sizeof(PendingRow));
+			p->seq = DatumGetInt64(sd);
+			p->tuple = heap_copytuple(tuple);
+			MemoryContextSwitchTo(old);
+			pairingheap_add(lc->pending, &p->node);
+			continue;
+		}
+
+		old = MemoryContextSwitchTo(rowcxt);
+		check_tuple(lc, desc, tupdesc, tuple, values, isnull, cxt);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+		npending -= drain_pending(lc, desc, tupdesc, false, values, isnull,
+								  rowcxt, cxt);
+	}
+	table_endscan(scan);
+
+	/* Whatever still waits comes after a gap: check it in seq order */
+	for (int l = 0; ok && l < cc->nlanes; l++)
+		(void) drain_pending(&cc->lanes[l], desc, tupdesc, true, values, isnull,
+							 rowcxt, cxt);
+
+	MemoryContextDelete(rowcxt);
+	MemoryContextDelete(pendcxt);
+	for (int l = 0; l < cc->nlanes; l++)
+		cc->lanes[l].pending = NULL;
+	return ok;
+}
+
+/*
+ * reset_chain
+ *		Forget what a walk found, to walk again from the lanes' start points.
+ */
+static void
+reset_chain(ChainCheck *cc, const ChainCheck *start)
+{
+	for (int l = 0; l < cc->nlanes; l++)
+		cc->lanes[l] = start->lanes[l];
+	cc->stray_rows = 0;
+	cc->stray_first_seq = 0;
+	cc->stray_problem = NULL;
+}
+
+/*
+ * walk_sorted
+ *		Read every row of the chained table in (lane, seq) order, through the
+ *		executor, and check it.  Works for partitioned tables too.  Must be
+ *		called inside SPI.
+ */
+static void
+walk_sorted(ChainCheck *cc, MemoryContext cxt)
 {
 	Relation	rel = table_open(cc->root, AccessShareLock);
 	AcRowDesc  *desc;
@@ -382,18 +576,6 @@ walk_chain(ChainCheck *cc, MemoryContext cxt)
 	}
 	SPI_cursor_close(cursor);
 	MemoryContextDelete(rowcxt);
-
-	/* A lane that stops short of its newest checkpoint lost its tail */
-	for (int l = 0; l < cc->nlanes; l++)
-	{
-		LaneCheck  *lc = &cc->lanes[l];
-
-		if (!lc->bad && lc->has_checkpoint && lc->last_seq < lc->cp_seq)
-			lane_problem(lc, lc->last_seq + 1, cxt,
-						 "the lane ends at chain_seq %lld but checkpoint %lld recorded chain_seq %lld: rows were cut from the tail",
-						 (long long) lc->last_seq, (long long) lc->cp_id,
-						 (long long) lc->cp_seq);
-	}
 }
 
 /*
@@ -411,6 +593,62 @@ rel_owner(Oid relid)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/*
+ * walk_chain
+ *		Check every row of a chained table: one sequential heap scan for an
+ *		ordinary table, the sorted walk for a partitioned one (or when the
+ *		heap is too far out of order).  Then compare each lane's end with its
+ *		newest checkpoint.
+ */
+static void
+walk_chain(ChainCheck *cc, MemoryContext cxt)
+{
+	Relation	rel = table_open(cc->root, AccessShareLock);
+	bool		done = false;
+	AclResult	aclresult;
+
+	/* The heap scan reads the table directly: check what the executor would */
+	aclresult = pg_class_aclcheck(cc->root, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
+	if (check_enable_rls(cc->root, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot verify chained table \"%s\" under row-level security",
+						RelationGetRelationName(rel)),
+				 errdetail("Verification must read every row of the table."),
+				 errhint("Verify as a role that bypasses row-level security, or as the table owner.")));
+
+	if (rel->rd_rel->relkind == RELKIND_RELATION)
+	{
+		ChainCheck	start = *cc;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		start.lanes = palloc(sizeof(LaneCheck) * Max(cc->nlanes, 1));
+		memcpy(start.lanes, cc->lanes, sizeof(LaneCheck) * cc->nlanes);
+		MemoryContextSwitchTo(old);
+
+		done = walk_heap(cc, rel, cxt);
+		if (!done)
+			reset_chain(cc, &start);
+	}
+	table_close(rel, AccessShareLock);
+	if (!done)
+		walk_sorted(cc, cxt);
+
+	/* A lane that stops short of its newest checkpoint lost its tail */
+	for (int l = 0; l < cc->nlanes; l++)
+	{
+		LaneCheck  *lc = &cc->lanes[l];
+
+		if (!lc->bad && lc->has_checkpoint && lc->last_seq < lc->cp_seq)
+			lane_problem(lc, lc->last_seq + 1, cxt,
+						 "the lane ends at chain_seq %lld but checkpoint %lld recorded chain_seq %lld: rows were cut from the tail",
+						 (long long) lc->last_seq, (long long) lc->cp_id,
+						 (long long) lc->cp_seq);
+	}
 }
 
 /*
