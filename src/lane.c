@@ -541,7 +541,6 @@ LaneState *
 ac_lane_acquire(Oid root, int lanes, int forced_lane)
 {
 	LaneState  *state;
-	bool		found;
 	LOCKTAG		tag;
 	int			start;
 	int			lane = -1;
@@ -557,8 +556,8 @@ ac_lane_acquire(Oid root, int lanes, int forced_lane)
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 
-	state = hash_search(held_lanes, &root, HASH_ENTER, &found);
-	if (found)
+	state = hash_search(held_lanes, &root, HASH_FIND, NULL);
+	if (state != NULL)
 	{
 		if (!state->head_valid)
 			load_head(state);
@@ -568,6 +567,11 @@ ac_lane_acquire(Oid root, int lanes, int forced_lane)
 	if (lanes < 1 || lanes > AC_MAX_LANES)
 		elog(ERROR, "invalid lane count %d for table %u", lanes, root);
 
+	/*
+	 * Take the lock before making the entry: the wait can fail (cancel,
+	 * lock_timeout, deadlock), and an entry for a lane we do not hold would
+	 * let the next insert write without the lock.
+	 */
 	if (forced_lane >= 0)
 		start = forced_lane;
 	else
@@ -592,9 +596,11 @@ ac_lane_acquire(Oid root, int lanes, int forced_lane)
 		(void) LockAcquire(&tag, ExclusiveLock, false, false);
 	}
 
+	state = hash_search(held_lanes, &root, HASH_ENTER, NULL);
 	state->lane = lane;
 	state->lock_subid = GetCurrentSubTransactionId();
 	state->head_valid = false;
+	state->base_seq = 0;
 	load_head(state);
 	state->base_seq = state->head_seq;
 	return state;
@@ -643,17 +649,25 @@ check_lanes_complete(void)
 
 		if (count != state->head_seq - state->base_seq)
 		{
-			int64		missing = state->head_seq - state->base_seq - count;
+			int64		sealed = state->head_seq - state->base_seq;
 			const char *relname = get_rel_name(state->root);
 
 			hash_seq_term(&status);
+			if (count < sealed)
+				ereport(ERROR,
+						(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						 errmsg("%lld sealed row(s) of lane %d of chained table \"%s\" were not inserted",
+								(long long) (sealed - count), state->lane,
+								relname ? relname : "?"),
+						 errdetail("A row was sealed into the chain and then skipped, which would leave a gap in the chain."),
+						 errhint("INSERT ... ON CONFLICT DO NOTHING and BEFORE ROW triggers that sort after \"zz_audit_chain_seal\" and return NULL cannot be used on chained tables.")));
 			ereport(ERROR,
-					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-					 errmsg("%lld sealed row(s) of lane %d of chained table \"%s\" were not inserted",
-							(long long) missing, state->lane,
-							relname ? relname : "?"),
-					 errdetail("A row was sealed into the chain and then skipped, which would leave a gap in the chain."),
-					 errhint("INSERT ... ON CONFLICT DO NOTHING and BEFORE ROW triggers that sort after \"zz_audit_chain_seal\" and return NULL cannot be used on chained tables.")));
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("lane %d of chained table \"%s\" holds %lld row(s) this transaction did not seal",
+							state->lane, relname ? relname : "?",
+							(long long) (count - sealed)),
+					 errdetail("Rows were written into the lane while this transaction held its lock, bypassing the seal trigger."),
+					 errhint("Run audit_chain.verify_chain() on the table.")));
 		}
 	}
 }
