@@ -77,7 +77,8 @@ CREATE TABLE audit_chain.verification_log (
     first_bad_seq   bigint,
     problem         text,
     last_seq        bigint,
-    last_hash       bytea
+    last_hash       bytea,
+    incremental     boolean     NOT NULL DEFAULT false
 );
 CREATE INDEX verification_log_tbl_idx
     ON audit_chain.verification_log (tbl, lane, verified_at);
@@ -150,13 +151,14 @@ AS 'MODULE_PATHNAME', 'lane_head';
 COMMENT ON FUNCTION audit_chain.lane_head(regclass, integer) IS
     'Last committed seq and hash of a lane (its start point if empty)';
 
-CREATE FUNCTION audit_chain.verify_chain(tbl regclass DEFAULT NULL)
+CREATE FUNCTION audit_chain.verify_chain(tbl regclass DEFAULT NULL,
+                                         incremental boolean DEFAULT false)
 RETURNS TABLE (tbl regclass, lane integer, rows_checked bigint,
                intact boolean, first_bad_seq bigint, problem text)
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'verify_chain';
-COMMENT ON FUNCTION audit_chain.verify_chain(regclass) IS
-    'Recomputes and checks every row of one chained table, or of all of them; one row per lane';
+COMMENT ON FUNCTION audit_chain.verify_chain(regclass, boolean) IS
+    'Recomputes and checks every row of one chained table, or of all of them (incremental: only rows after the last intact verification); one row per lane';
 
 CREATE FUNCTION audit_chain.row_hash(tbl regclass, lane integer, seq bigint)
 RETURNS bytea
@@ -368,7 +370,8 @@ COMMENT ON FUNCTION audit_chain.unprotect(regclass, text) IS
 -- Verification and checkpoints
 --
 
-CREATE PROCEDURE audit_chain.assert_intact(tbl regclass DEFAULT NULL)
+CREATE PROCEDURE audit_chain.assert_intact(tbl regclass DEFAULT NULL,
+                                           incremental boolean DEFAULT false)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -382,7 +385,7 @@ BEGIN
                              v.first_bad_seq, v.problem), E'\n'
                       ORDER BY v.tbl::oid, v.lane)
       INTO nbad, bad
-      FROM audit_chain.verify_chain(tbl) v
+      FROM audit_chain.verify_chain(tbl, incremental) v
      WHERE NOT v.intact;
     IF nbad > 0 THEN
         RAISE EXCEPTION 'audit chain verification failed in % lane(s)', nbad
@@ -391,7 +394,7 @@ BEGIN
     END IF;
 END;
 $$;
-COMMENT ON PROCEDURE audit_chain.assert_intact(regclass) IS
+COMMENT ON PROCEDURE audit_chain.assert_intact(regclass, boolean) IS
     'Runs verify_chain() and raises an error (SQLSTATE XX001) if any lane is broken';
 
 CREATE FUNCTION audit_chain.checkpoint()
@@ -500,7 +503,7 @@ REVOKE ALL ON FUNCTION audit_chain._seal_existing(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain._random_hash() FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain._check_columns(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.lane_head(regclass, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION audit_chain.verify_chain(regclass) FROM PUBLIC;
-REVOKE ALL ON PROCEDURE audit_chain.assert_intact(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.verify_chain(regclass, boolean) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE audit_chain.assert_intact(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) FROM PUBLIC;

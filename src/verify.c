@@ -95,6 +95,8 @@ typedef struct ChainCheck
 
 #define ROWS_PER_FETCH 10000
 
+static void check_tails(ChainCheck *cc, MemoryContext cxt);
+
 /*
  * bytea_hash
  *		Pointer to the 32 bytes of a bytea chain hash, or NULL if the value is
@@ -491,11 +493,12 @@ reset_chain(ChainCheck *cc, const ChainCheck *start)
 /*
  * walk_sorted
  *		Read every row of the chained table in (lane, seq) order, through the
- *		executor, and check it.  Works for partitioned tables too.  Must be
- *		called inside SPI.
+ *		executor, and check it.  Works for partitioned tables too.  With
+ *		only_lane >= 0, read only that lane's rows after after_seq (the
+ *		incremental mode).  Must be called inside SPI.
  */
 static void
-walk_sorted(ChainCheck *cc, MemoryContext cxt)
+walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
 {
 	Relation	rel = table_open(cc->root, AccessShareLock);
 	AcRowDesc  *desc;
@@ -513,9 +516,14 @@ walk_sorted(ChainCheck *cc, MemoryContext cxt)
 	for (int i = 0; i < desc->ncols; i++)
 		appendStringInfo(&sql, ", %s",
 						 quote_identifier(NameStr(TupleDescAttr(rootdesc, desc->cols[i].attnum - 1)->attname)));
-	appendStringInfo(&sql, " FROM %s ORDER BY chain_lane, chain_seq",
+	appendStringInfo(&sql, " FROM %s",
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												RelationGetRelationName(rel)));
+	if (only_lane >= 0)
+		appendStringInfo(&sql, " WHERE chain_lane OPERATOR(pg_catalog.=) %d"
+						 " AND chain_seq OPERATOR(pg_catalog.>) " INT64_FORMAT,
+						 only_lane, after_seq);
+	appendStringInfoString(&sql, " ORDER BY chain_lane, chain_seq");
 	table_close(rel, AccessShareLock);
 
 	cursor = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
@@ -636,9 +644,105 @@ walk_chain(ChainCheck *cc, MemoryContext cxt)
 	}
 	table_close(rel, AccessShareLock);
 	if (!done)
-		walk_sorted(cc, cxt);
+		walk_sorted(cc, cxt, -1, 0);
+	check_tails(cc, cxt);
+}
 
-	/* A lane that stops short of its newest checkpoint lost its tail */
+/*
+ * resume_lane
+ *		Incremental mode: move a lane's start point to where its last intact
+ *		verification ended, after checking that the row there still has the
+ *		hash that verification saw.  Returns false if the lane has no such
+ *		verification (it is then walked in full).
+ */
+static bool
+resume_lane(ChainCheck *cc, LaneCheck *lc, MemoryContext cxt)
+{
+	Oid			argtypes[3] = {REGCLASSOID, INT2OID, INT8OID};
+	Datum		args[2];
+	bool		isnull;
+	int64		seq;
+	int64		vid;
+	const uint8 *hash;
+	uint8		saved[AC_HASH_LEN];
+	int			ret;
+
+	args[0] = ObjectIdGetDatum(cc->root);
+	args[1] = Int16GetDatum(lc->lane);
+	ret = SPI_execute_with_args("SELECT last_seq, last_hash, verification_id "
+								"FROM audit_chain.verification_log "
+								"WHERE tbl OPERATOR(pg_catalog.=) $1 "
+								"AND lane OPERATOR(pg_catalog.=) $2 AND intact "
+								"AND last_seq IS NOT NULL "
+								"ORDER BY verification_id DESC LIMIT 1",
+								2, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return false;
+	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	hash = bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	vid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (hash == NULL || seq <= lc->last_seq)
+		return false;			/* nothing to skip */
+	memcpy(saved, hash, AC_HASH_LEN);
+
+	/* the row it ended on must still be there, with the same hash */
+	args[0] = Int16GetDatum(lc->lane);
+	args[1] = Int64GetDatum(seq);
+	ret = SPI_execute_with_args(psprintf("SELECT chain_hash FROM %s "
+										 "WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
+										 "AND chain_seq OPERATOR(pg_catalog.=) $2",
+										 quote_qualified_identifier(get_namespace_name(get_rel_namespace(cc->root)),
+																	get_rel_name(cc->root))),
+								2, argtypes + 1, args, NULL, true, 2);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1 ||
+		(hash = bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))) == NULL ||
+		memcmp(hash, saved, AC_HASH_LEN) != 0)
+	{
+		lane_problem(lc, seq, cxt,
+					 "chain_seq %lld is not the row verification %lld saw: the chain was changed before that point",
+					 (long long) seq, (long long) vid);
+		return true;
+	}
+	lc->last_seq = seq;
+	lc->expect_seq = seq + 1;
+	memcpy(lc->prev, saved, AC_HASH_LEN);
+	return true;
+}
+
+/*
+ * walk_incremental
+ *		Check only the rows of each lane after its last intact verification;
+ *		lanes never verified are walked in full.
+ */
+static void
+walk_incremental(ChainCheck *cc, MemoryContext cxt)
+{
+	AclResult	aclresult = pg_class_aclcheck(cc->root, GetUserId(), ACL_SELECT);
+
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(cc->root));
+	for (int l = 0; l < cc->nlanes; l++)
+	{
+		LaneCheck  *lc = &cc->lanes[l];
+
+		(void) resume_lane(cc, lc, cxt);
+		if (!lc->bad)
+			walk_sorted(cc, cxt, l, lc->last_seq);
+	}
+	check_tails(cc, cxt);
+}
+
+/*
+ * check_tails
+ *		A lane that stops short of its newest checkpoint lost its tail.
+ */
+static void
+check_tails(ChainCheck *cc, MemoryContext cxt)
+{
 	for (int l = 0; l < cc->nlanes; l++)
 	{
 		LaneCheck  *lc = &cc->lanes[l];
@@ -658,13 +762,13 @@ walk_chain(ChainCheck *cc, MemoryContext cxt)
 static void
 log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 		   int64 first_bad, const char *problem, int64 last_seq,
-		   const uint8 *last_hash)
+		   const uint8 *last_hash, bool incremental)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[9] = {REGCLASSOID, INT2OID, INT8OID, BOOLOID,
-	INT8OID, TEXTOID, INT8OID, BYTEAOID, NAMEOID};
-	Datum		args[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[10] = {REGCLASSOID, INT2OID, INT8OID, BOOLOID,
+	INT8OID, TEXTOID, INT8OID, BYTEAOID, NAMEOID, BOOLOID};
+	Datum		args[10];
+	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	NameData	verifier;
 	bytea	   *h;
 	int			ret;
@@ -679,9 +783,9 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 	{
 		plan = SPI_prepare("INSERT INTO audit_chain.verification_log "
 						   "(tbl, lane, rows_checked, intact, first_bad_seq, problem, "
-						   "last_seq, last_hash, verified_by) "
-						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-						   9, argtypes);
+						   "last_seq, last_hash, verified_by, incremental) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+						   10, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
@@ -720,6 +824,7 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	namestrcpy(&verifier, GetUserNameFromId(save_userid, false));
 	args[8] = NameGetDatum(&verifier);
+	args[9] = BoolGetDatum(incremental);
 	SetUserIdAndSecContext(log_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	ret = SPI_execute_plan(plan, args, nulls, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
@@ -728,11 +833,13 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 }
 
 /*
- * verify_chain(tbl regclass DEFAULT NULL)
+ * verify_chain(tbl regclass DEFAULT NULL, incremental boolean DEFAULT false)
  *		RETURNS TABLE (tbl regclass, lane int, rows_checked bigint,
  *					   intact boolean, first_bad_seq bigint, problem text)
  *
  * tbl: the chained table to verify, or NULL for every chained table.
+ * incremental: check each lane only after the point where its last intact
+ * verification ended (rows_checked then counts the new rows only).
  * One row per lane; one more row, with lane NULL, if the table holds rows
  * that are in no lane at all.
  */
@@ -746,6 +853,7 @@ verify_chain(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	int			nestlevel;
 	bool		log = !RecoveryInProgress() && !XactReadOnly;
+	bool		incremental = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	int			ret;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -800,7 +908,10 @@ verify_chain(PG_FUNCTION_ARGS)
 		ChainCheck *cc;
 
 		cc = load_chain(root, cxt);
-		walk_chain(cc, cxt);
+		if (incremental)
+			walk_incremental(cc, cxt);
+		else
+			walk_chain(cc, cxt);
 
 		for (int l = 0; l < cc->nlanes; l++)
 		{
@@ -820,7 +931,7 @@ verify_chain(PG_FUNCTION_ARGS)
 			if (log)
 				log_result(root, lck->lane, true, lck->rows, !lck->bad,
 						   lck->first_bad_seq, lck->problem,
-						   lck->last_seq, lck->bad ? NULL : lck->prev);
+						   lck->last_seq, lck->bad ? NULL : lck->prev, incremental);
 		}
 		if (cc->stray_rows > 0)
 		{
@@ -838,7 +949,7 @@ verify_chain(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			if (log)
 				log_result(root, 0, false, cc->stray_rows, false,
-						   cc->stray_first_seq, problem, 0, NULL);
+						   cc->stray_first_seq, problem, 0, NULL, false);
 		}
 		MemoryContextReset(cxt);
 	}
