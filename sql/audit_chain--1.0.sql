@@ -143,6 +143,28 @@ AS 'MODULE_PATHNAME', '_check_columns';
 COMMENT ON FUNCTION audit_chain._check_columns(regclass) IS
     'Internal to protect(): refuses column types that cannot be hashed canonically';
 
+CREATE FUNCTION audit_chain._register(tbl regclass, lanes integer)
+RETURNS void
+LANGUAGE C STRICT
+AS 'MODULE_PATHNAME', '_register';
+COMMENT ON FUNCTION audit_chain._register(regclass, integer) IS
+    'Internal to protect(): registers the lanes of a table its caller owns';
+
+CREATE FUNCTION audit_chain._unregister(tbl regclass)
+RETURNS void
+LANGUAGE C STRICT
+AS 'MODULE_PATHNAME', '_unregister';
+COMMENT ON FUNCTION audit_chain._unregister(regclass) IS
+    'Internal to unprotect(): removes the lanes of a table its caller owns';
+
+CREATE FUNCTION audit_chain._log_protection(tbl regclass, action text, lanes integer,
+                                            rows_sealed bigint, heads jsonb, reason text)
+RETURNS void
+LANGUAGE C
+AS 'MODULE_PATHNAME', '_log_protection';
+COMMENT ON FUNCTION audit_chain._log_protection(regclass, text, integer, bigint, jsonb, text) IS
+    'Internal to protect() and unprotect(): records them in protection_log';
+
 CREATE FUNCTION audit_chain.lane_head(tbl regclass, lane integer,
                                       OUT seq bigint, OUT hash bytea)
 RETURNS record
@@ -199,6 +221,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r       record;
+    late    record;
     part    regclass;
     sealed  bigint;
 BEGIN
@@ -272,14 +295,27 @@ BEGIN
                   HINT = 'Rename the existing column first.';
     END IF;
     PERFORM audit_chain._check_columns(tbl);
+    -- BEFORE ROW triggers fire in name order: none may come after the seal
+    SELECT t.tgname, t.tgrelid::regclass AS rel INTO late
+      FROM pg_trigger t
+     WHERE (t.tgrelid OPERATOR(pg_catalog.=) tbl
+            OR t.tgrelid OPERATOR(pg_catalog.=) ANY (SELECT relid FROM pg_partition_tree(tbl)))
+       AND NOT t.tgisinternal
+       AND (t.tgtype::integer & 3) = 3      -- FOR EACH ROW, BEFORE
+       AND t.tgname::text COLLATE "C" > 'zz_audit_chain_seal'
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'BEFORE ROW trigger "%" on "%" would fire after the seal trigger', late.tgname, late.rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'BEFORE ROW triggers fire in name order; "zz_audit_chain_seal" must see the final row.',
+                  HINT = 'Rename the trigger so that it sorts before "zz_audit_chain_seal".';
+    END IF;
 
     EXECUTE format('ALTER TABLE %s ADD COLUMN chain_lane smallint, ADD COLUMN chain_seq bigint, '
                    'ADD COLUMN chain_at timestamptz, ADD COLUMN chain_prev bytea, '
                    'ADD COLUMN chain_hash bytea', tbl);
 
-    INSERT INTO audit_chain.chains (tbl, lane, genesis)
-    SELECT protect.tbl, l, audit_chain._random_hash()
-      FROM generate_series(0, lanes - 1) AS l;
+    PERFORM audit_chain._register(tbl, lanes);
 
     IF r.relkind = 'p' THEN
         -- A unique index on a partitioned table must contain the partition key
@@ -307,8 +343,7 @@ BEGIN
                    'ALTER COLUMN chain_seq SET NOT NULL, ALTER COLUMN chain_at SET NOT NULL, '
                    'ALTER COLUMN chain_prev SET NOT NULL, ALTER COLUMN chain_hash SET NOT NULL', tbl);
 
-    INSERT INTO audit_chain.protection_log (action, tbl_name, relid, lanes, rows_sealed)
-    VALUES ('protect', tbl::text, tbl, lanes, sealed);
+    PERFORM audit_chain._log_protection(tbl, 'protect', lanes, sealed, NULL, NULL);
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.protect(regclass, integer) IS
@@ -349,7 +384,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
-    DELETE FROM audit_chain.chains c WHERE c.tbl OPERATOR(pg_catalog.=) unprotect.tbl;
+    PERFORM audit_chain._unregister(tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS zz_audit_chain_seal ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS zz_audit_chain_truncate ON %s', tbl);
     FOR part IN SELECT t.tgrelid::regclass FROM pg_trigger t
@@ -359,8 +394,12 @@ BEGIN
         EXECUTE format('DROP TRIGGER zz_audit_chain_truncate ON %s', part);
     END LOOP;
 
-    INSERT INTO audit_chain.protection_log (action, tbl_name, relid, lanes, heads, reason)
-    VALUES ('unprotect', tbl::text, tbl, nlanes, heads, reason);
+    -- an ordinary table again: rows may be inserted without chain values
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN chain_lane DROP NOT NULL, '
+                   'ALTER COLUMN chain_seq DROP NOT NULL, ALTER COLUMN chain_at DROP NOT NULL, '
+                   'ALTER COLUMN chain_prev DROP NOT NULL, ALTER COLUMN chain_hash DROP NOT NULL', tbl);
+
+    PERFORM audit_chain._log_protection(tbl, 'unprotect', nlanes, NULL, heads, reason);
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.unprotect(regclass, text) IS
@@ -400,6 +439,7 @@ COMMENT ON PROCEDURE audit_chain.assert_intact(regclass, boolean) IS
 CREATE FUNCTION audit_chain.checkpoint()
 RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -486,8 +526,44 @@ COMMENT ON FUNCTION audit_chain.drop_guard() IS
     'Event trigger: refuses drops of chained tables, their columns and their triggers';
 
 CREATE EVENT TRIGGER audit_chain_ddl_guard ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TRIGGER', 'DROP INDEX', 'DROP EXTENSION')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TRIGGER', 'DROP INDEX', 'DROP TABLE',
+                 'DROP EXTENSION')
     EXECUTE FUNCTION audit_chain.ddl_guard();
+
+CREATE FUNCTION audit_chain.partition_guard()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part    regclass;
+BEGIN
+    -- Statement triggers are not cloned to partitions: give a new partition
+    -- of a chained table the trigger that refuses TRUNCATE
+    FOR part IN
+        SELECT DISTINCT c.objid::regclass
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN pg_class p ON p.oid OPERATOR(pg_catalog.=) c.objid
+         WHERE c.classid OPERATOR(pg_catalog.=) 'pg_class'::regclass
+           AND p.relispartition
+           AND EXISTS (SELECT 1 FROM audit_chain.chains ch
+                        WHERE ch.tbl::oid OPERATOR(pg_catalog.=) ANY (
+                              SELECT a.relid FROM pg_partition_ancestors(c.objid) a))
+           AND NOT EXISTS (SELECT 1 FROM pg_trigger t
+                            WHERE t.tgrelid OPERATOR(pg_catalog.=) c.objid
+                              AND t.tgname = 'zz_audit_chain_truncate')
+    LOOP
+        EXECUTE format('CREATE TRIGGER zz_audit_chain_truncate BEFORE TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.refuse_truncate()', part);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.partition_guard() IS
+    'Event trigger: gives new partitions of chained tables the trigger that refuses TRUNCATE';
+
+CREATE EVENT TRIGGER audit_chain_partition_guard ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION audit_chain.partition_guard();
 
 CREATE EVENT TRIGGER audit_chain_drop_guard ON sql_drop
     EXECUTE FUNCTION audit_chain.drop_guard();
@@ -499,10 +575,9 @@ CREATE EVENT TRIGGER audit_chain_drop_guard ON sql_drop
 REVOKE ALL ON FUNCTION audit_chain.protect(regclass, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.unprotect(regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.checkpoint() FROM PUBLIC;
-REVOKE ALL ON FUNCTION audit_chain._seal_existing(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION audit_chain._random_hash() FROM PUBLIC;
-REVOKE ALL ON FUNCTION audit_chain._check_columns(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION audit_chain.lane_head(regclass, integer) FROM PUBLIC;
+-- protect() and unprotect() run as their caller; the internal functions they
+-- call check that the caller owns the table (or may read it) themselves, so a
+-- superuser can GRANT EXECUTE on protect() and unprotect() to table owners.
 REVOKE ALL ON FUNCTION audit_chain.verify_chain(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE audit_chain.assert_intact(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) FROM PUBLIC;

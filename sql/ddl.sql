@@ -28,6 +28,31 @@ DROP TABLE d;
 CREATE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TRIGGER zzz_late BEFORE INSERT ON d FOR EACH ROW EXECUTE FUNCTION public.noop();
 DROP EXTENSION audit_chain CASCADE;
+CREATE OR REPLACE TRIGGER zz_audit_chain_seal BEFORE INSERT ON d FOR EACH ROW EXECUTE FUNCTION public.noop();
+CREATE TRIGGER aa_renamed BEFORE INSERT ON d FOR EACH ROW EXECUTE FUNCTION public.noop();
+ALTER TRIGGER aa_renamed ON d RENAME TO zzzz_renamed;
+DROP TRIGGER aa_renamed ON d;
+CREATE DOMAIN public.five AS int DEFAULT 5;
+ALTER TABLE d ADD COLUMN n public.five;
+ALTER TABLE d ADD COLUMN n public.five DEFAULT NULL;
+-- protect() refuses a table that already has a late BEFORE ROW trigger
+CREATE TABLE public.d_late (x int);
+CREATE TRIGGER zzzz_late BEFORE INSERT ON d_late FOR EACH ROW EXECUTE FUNCTION public.noop();
+SELECT audit_chain.protect('public.d_late');
+DROP TABLE public.d_late;
+-- partitions: not dropped, not detached; new ones refuse TRUNCATE too
+CREATE TABLE public.dp (k int, v text) PARTITION BY RANGE (k);
+CREATE TABLE public.dp_1 PARTITION OF dp FOR VALUES FROM (0) TO (10);
+SELECT audit_chain.protect('public.dp');
+CREATE TABLE public.dp_2 PARTITION OF dp FOR VALUES FROM (10) TO (20);
+INSERT INTO dp VALUES (1, 'a'), (11, 'b');
+DROP TABLE dp_1;
+ALTER TABLE dp DETACH PARTITION dp_2;
+TRUNCATE dp_2;
+TRUNCATE dp_1;
+SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('dp');
+SELECT audit_chain.unprotect('public.dp');
+DROP TABLE public.dp;
 \set VERBOSITY default
 ALTER TABLE d ADD COLUMN flag boolean DEFAULT false;
 \set VERBOSITY terse
@@ -56,7 +81,10 @@ SELECT action, tbl_name, lanes, jsonb_array_length(heads) AS lanes_recorded,
   FROM audit_chain.protection_log WHERE tbl_name = 'public.d' ORDER BY id;
 SELECT count(*) AS chains_rows FROM audit_chain.chains WHERE tbl = 'd'::regclass;
 UPDATE d SET who = 'changed' WHERE id = 1;
+-- and rows can go in without chain values
+INSERT INTO d (id) VALUES (4);
 ALTER TABLE d DROP COLUMN who;
 DROP TABLE d;
 DROP FUNCTION public.noop();
 DROP TYPE public.mood;
+DROP DOMAIN public.five;

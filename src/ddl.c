@@ -20,6 +20,8 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
@@ -31,6 +33,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -124,6 +127,7 @@ check_add_column(Oid relid, ColumnDef *def)
 {
 	ListCell   *lc;
 	Oid			typid;
+	bool		has_default = false;
 
 	foreach(lc, def->constraints)
 	{
@@ -131,6 +135,8 @@ check_add_column(Oid relid, ColumnDef *def)
 
 		if (con->contype == CONSTR_GENERATED)
 			return;				/* generated columns are not hashed */
+		if (con->contype == CONSTR_DEFAULT)
+			has_default = true;
 		if ((con->contype == CONSTR_DEFAULT && !default_is_null(con->raw_expr)) ||
 			con->contype == CONSTR_IDENTITY)
 			refuse(relid, "add a column with a default to",
@@ -154,7 +160,15 @@ check_add_column(Oid relid, ColumnDef *def)
 				   "Add a plain integer column and attach a sequence default to it afterwards.");
 		typid = LookupTypeNameOid(NULL, def->typeName, true);
 		if (OidIsValid(typid))
+		{
 			ac_check_column_type(typid, def->colname, get_rel_name(relid));
+			/* a domain's own default fills old rows too, unless overridden */
+			if (!has_default && def->raw_default == NULL &&
+				get_typdefault(typid) != NULL)
+				refuse(relid, "add a column whose type has a default to",
+					   "Existing rows would read the type's default for the new column, which changes what they hash to.",
+					   "Add the column with DEFAULT NULL, then set a default with ALTER TABLE ... ALTER COLUMN ... SET DEFAULT.");
+		}
 	}
 }
 
@@ -242,6 +256,53 @@ check_alter_table(AlterTableStmt *stmt)
 }
 
 /*
+ * refuse_late_trigger
+ *		A BEFORE ROW trigger that would fire after the seal trigger could
+ *		change the row after it was hashed.
+ */
+static void
+refuse_late_trigger(Oid relid, const char *trigname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("BEFORE ROW trigger \"%s\" on chained table \"%s\" would fire after the seal trigger",
+					trigname, get_rel_name(relid)),
+			 errdetail("BEFORE ROW triggers fire in name order; \"%s\" must see the final row.",
+					   SEAL_TRIGGER_NAME),
+			 errhint("Give the trigger a name that sorts before \"%s\".",
+					 SEAL_TRIGGER_NAME)));
+}
+
+/*
+ * trigger_is_before_row
+ *		True if relid has a BEFORE ROW trigger of that name.
+ */
+static bool
+trigger_is_before_row(Oid relid, const char *trigname)
+{
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		result = false;
+
+	ScanKeyInit(&keys[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(trigname));
+	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 2, keys);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		int16		tgtype = ((Form_pg_trigger) GETSTRUCT(tup))->tgtype;
+
+		result = TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype);
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	return result;
+}
+
+/*
  * check_rename
  *		Column names are hashed; the seal trigger's name fixes its order.
  */
@@ -265,6 +326,9 @@ check_rename(RenameStmt *stmt)
 		refuse(relid, "rename a chain trigger of",
 			   "The seal trigger's name makes it fire after every other BEFORE ROW trigger.",
 			   NULL);
+	if (strcmp(stmt->newname, SEAL_TRIGGER_NAME) > 0 &&
+		trigger_is_before_row(relid, stmt->subname))
+		refuse_late_trigger(relid, stmt->newname);
 }
 
 /*
@@ -277,21 +341,26 @@ check_create_trigger(CreateTrigStmt *stmt)
 {
 	Oid			relid;
 
+	if (is_chain_trigger(stmt->trigname))
+	{
+		/* protect() makes these; replacing one would switch sealing off */
+		if (!stmt->replace)
+			return;
+		relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+		if (OidIsValid(relid) && OidIsValid(chain_root_of(relid)))
+			refuse(relid, "replace a chain trigger of",
+				   "The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.",
+				   NULL);
+		return;
+	}
 	if (stmt->timing != TRIGGER_TYPE_BEFORE || !stmt->row)
 		return;
-	if (strcmp(stmt->trigname, SEAL_TRIGGER_NAME) <= 0 || is_chain_trigger(stmt->trigname))
+	if (strcmp(stmt->trigname, SEAL_TRIGGER_NAME) <= 0)
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid) || !OidIsValid(chain_root_of(relid)))
 		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("BEFORE ROW trigger \"%s\" on chained table \"%s\" would fire after the seal trigger",
-					stmt->trigname, get_rel_name(relid)),
-			 errdetail("BEFORE ROW triggers fire in name order; \"%s\" must see the final row.",
-					   SEAL_TRIGGER_NAME),
-			 errhint("Give the trigger a name that sorts before \"%s\".",
-					 SEAL_TRIGGER_NAME)));
+	refuse_late_trigger(relid, stmt->trigname);
 }
 
 /*
@@ -325,6 +394,25 @@ check_drop(DropStmt *stmt)
 						 errdetail("Dropping it would remove the triggers that seal and guard those tables."),
 						 errhint("Call audit_chain.unprotect() on each table in audit_chain.chains first.")));
 			SPI_finish();
+		}
+		return;
+	}
+
+	if (stmt->removeType == OBJECT_TABLE)
+	{
+		foreach(lc, stmt->objects)
+		{
+			RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
+			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+			Oid			root;
+
+			if (!OidIsValid(relid) || !get_rel_relispartition(relid))
+				continue;
+			root = chain_root_of(relid);
+			if (OidIsValid(root) && root != relid)
+				refuse(root, "drop a partition of",
+					   "The partition's rows would leave the chain, which verification could not tell from rows never written.",
+					   NULL);
 		}
 		return;
 	}

@@ -22,6 +22,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -362,6 +363,8 @@ _seal_existing(PG_FUNCTION_ARGS)
 
 	if (OidIsValid(backfill_root))
 		elog(ERROR, "rows of another table are being sealed");
+	if (!pg_class_ownercheck(root, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(root));
 
 	qualname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(root)),
 										  get_rel_name(root));
@@ -369,7 +372,19 @@ _seal_existing(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/* Only for protect(): once rows are sealed, resealing them is tampering */
 	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT 1 FROM %s WHERE chain_hash IS NOT NULL LIMIT 1",
+					 qualname);
+	if (SPI_execute(sql.data, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" already has sealed rows", get_rel_name(root)),
+				 errhint("Existing rows are sealed by audit_chain.protect() only.")));
+
+	resetStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "UPDATE %s SET chain_lane = 0 "
 					 "WHERE tableoid OPERATOR(pg_catalog.=) $1 "

@@ -1132,8 +1132,14 @@ lane_head(PG_FUNCTION_ARGS)
 	uint8		hash[AC_HASH_LEN];
 	bytea	   *h;
 
+	AclResult	aclresult;
+
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	/* the head is read from the index directly: check what a SELECT would */
+	aclresult = pg_class_aclcheck(root, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(root));
 	if (lane < 0 || lane >= AC_MAX_LANES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

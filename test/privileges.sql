@@ -20,6 +20,7 @@ CREATE ROLE tap_priv_nobody NOLOGIN;     -- may verify, may not read the table
 
 CREATE SCHEMA tap_priv;
 GRANT USAGE ON SCHEMA tap_priv TO PUBLIC;
+GRANT CREATE ON SCHEMA tap_priv TO tap_priv_owner;   -- protect() creates an index
 CREATE TABLE tap_priv.log (id int, who text);
 SELECT audit_chain.protect('tap_priv.log');
 GRANT SELECT, INSERT, UPDATE, DELETE ON tap_priv.log TO tap_priv_writer;
@@ -57,10 +58,10 @@ SELECT throws_ok($$SELECT audit_chain.row_hash('tap_priv.log', 0, 1)$$, '42501',
                  'row_hash() is not granted to PUBLIC');
 SELECT throws_ok($$SELECT audit_chain.canonical_row('tap_priv.log', 0, 1)$$, '42501', NULL,
                  'canonical_row() is not granted to PUBLIC');
-SELECT throws_ok($$SELECT * FROM audit_chain.lane_head('tap_priv.log', 0)$$, '42501', NULL,
-                 'lane_head() is not granted to PUBLIC');
-SELECT throws_ok($$SELECT audit_chain._random_hash()$$, '42501', NULL,
-                 'internal functions are not granted to PUBLIC');
+SELECT throws_ok($$SELECT * FROM audit_chain.lane_head('tap_priv.owned', 0)$$, '42501', NULL,
+                 'lane_head() needs SELECT on the table');
+SELECT throws_ok($$SELECT audit_chain._unregister('tap_priv.log')$$, '42501', NULL,
+                 'internal registry functions need ownership of the table');
 SELECT is(audit_chain.canonical_text(42), '42', 'canonical_text() is for everyone');
 SELECT is(audit_chain.version(), audit_chain.version(), 'version() is for everyone');
 
@@ -119,7 +120,6 @@ RESET ROLE;
 -- call internal functions (and write tables) that only the extension owner
 -- may use, so granting EXECUTE on them to a non-superuser is not enough.
 SET LOCAL ROLE tap_priv_owner;
-SELECT todo('protect(), unprotect() and checkpoint() fail for a non-superuser they were granted to', 3);
 SELECT lives_ok($$SELECT audit_chain.unprotect('tap_priv.owned')$$,
                 'the owner, granted unprotect(), can unprotect its table');
 RESET ROLE;
