@@ -64,7 +64,7 @@ static HTAB *held_lanes = NULL;
 typedef struct KnownHeadKey
 {
 	Oid			root;
-	int16		lane;
+	int32		lane;			/* int32: no padding in a hashed key */
 } KnownHeadKey;
 
 typedef struct KnownHead
@@ -481,6 +481,7 @@ load_head(LaneState *state)
 	KnownHeadKey key;
 	KnownHead  *known;
 
+	memset(&key, 0, sizeof(key));
 	key.root = state->root;
 	key.lane = state->lane;
 	known = hash_search(known_heads, &key, HASH_FIND, NULL);
@@ -518,6 +519,7 @@ remember_heads(void)
 
 		if (!state->head_valid)
 			continue;
+		memset(&key, 0, sizeof(key));
 		key.root = state->root;
 		key.lane = state->lane;
 		known = hash_search(known_heads, &key, HASH_ENTER, NULL);
