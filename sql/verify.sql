@@ -1,7 +1,8 @@
 \set VERBOSITY terse
 -- all chains at once, in oid order
+-- (audit_chain.events has 16 lanes; which ones hold rows depends on backend pids)
 SELECT tbl, lane, rows_checked, intact, first_bad_seq, problem
-  FROM audit_chain.verify_chain() ORDER BY tbl::text, lane;
+  FROM audit_chain.verify_chain() WHERE tbl <> 'audit_chain.events'::regclass ORDER BY tbl::text, lane;
 CALL audit_chain.assert_intact();
 CALL audit_chain.assert_intact('public.s');
 -- each run is logged, one row per lane
@@ -21,7 +22,7 @@ SET datestyle = 'German, DMY';
 SET intervalstyle = 'iso_8601';
 SET extra_float_digits = -5;
 SET bytea_output = 'escape';
-SELECT tbl, lane, intact FROM audit_chain.verify_chain() ORDER BY tbl::text, lane;
+SELECT tbl, lane, intact FROM audit_chain.verify_chain() WHERE tbl <> 'audit_chain.events'::regclass ORDER BY tbl::text, lane;
 INSERT INTO public.s (id, who, note) VALUES (200, 'odd settings', 'x');
 RESET ALL;
 SELECT lane, intact FROM audit_chain.verify_chain('public.s');
@@ -71,7 +72,8 @@ SELECT rows_checked, intact FROM audit_chain.verify_chain('inc', incremental => 
 SET session_replication_role = replica;
 UPDATE inc SET chain_hash = sha256('x') WHERE chain_seq = 120;
 RESET session_replication_role;
-SELECT rows_checked, intact, first_bad_seq, problem FROM audit_chain.verify_chain('inc', incremental => true);
+SELECT rows_checked, intact, first_bad_seq, regexp_replace(problem, 'verification [0-9]+', 'verification N') AS problem
+  FROM audit_chain.verify_chain('inc', incremental => true);
 -- a change before the resume point is only found by a full run
 SELECT rows_checked, intact, first_bad_seq FROM audit_chain.verify_chain('inc');
 SELECT audit_chain.unprotect('public.inc');

@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "guc.h"
 #include "hash.h"
 #include "lane.h"
 #include "seal.h"
@@ -23,12 +24,13 @@ void		_PG_init(void);
 
 /*
  * _PG_init
- *		Register transaction and cache callbacks.  Nothing here needs
- *		shared_preload_libraries.
+ *		Define the settings and register transaction and cache callbacks.
+ *		Nothing here needs shared_preload_libraries.
  */
 void
 _PG_init(void)
 {
+	ac_guc_init();
 	ac_lane_init();
 	ac_seal_init();
 }

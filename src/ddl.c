@@ -384,14 +384,16 @@ check_drop(DropStmt *stmt)
 				continue;
 			if (SPI_connect() != SPI_OK_CONNECT)
 				elog(ERROR, "SPI_connect failed");
-			ret = SPI_execute("SELECT 1 FROM audit_chain.chains LIMIT 1", true, 1);
+			ret = SPI_execute("SELECT 1 FROM audit_chain.chains "
+							  "WHERE tbl OPERATOR(pg_catalog.<>) 'audit_chain.events'::pg_catalog.regclass "
+							  "LIMIT 1", true, 1);
 			if (ret != SPI_OK_SELECT)
 				elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 			if (SPI_processed > 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("cannot drop extension audit_chain while tables are chained"),
-						 errdetail("Dropping it would remove the triggers that seal and guard those tables."),
+						 errdetail("Dropping it would remove the triggers that seal and guard those tables (audit_chain.events is dropped with the extension)."),
 						 errhint("Call audit_chain.unprotect() on each table in audit_chain.chains first.")));
 			SPI_finish();
 		}

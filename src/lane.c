@@ -609,6 +609,32 @@ ac_lane_acquire(Oid root, int lanes, int forced_lane)
 }
 
 /*
+ * ac_lane_forget
+ *		Rows were written into a chain's lanes without sealing (a superuser's
+ *		restore): reread heads from the table next time.
+ */
+void
+ac_lane_forget(Oid root)
+{
+	HASH_SEQ_STATUS status;
+	KnownHead  *kh;
+
+	if (held_lanes != NULL)
+	{
+		LaneState  *state = hash_search(held_lanes, &root, HASH_FIND, NULL);
+
+		if (state != NULL)
+			state->head_valid = false;
+	}
+	hash_seq_init(&status, known_heads);
+	while ((kh = hash_seq_search(&status)) != NULL)
+	{
+		if (kh->key.root == root)
+			(void) hash_search(known_heads, &kh->key, HASH_REMOVE, NULL);
+	}
+}
+
+/*
  * ac_lane_advance
  *		Record a newly sealed row as the head of the lane.
  */

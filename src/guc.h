@@ -1,0 +1,16 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.h
+ *	  Settings of audit_chain.
+ *
+ * IDENTIFICATION
+ *	  src/guc.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AUDIT_CHAIN_GUC_H
+#define AUDIT_CHAIN_GUC_H
+
+extern void ac_guc_init(void);
+
+#endif							/* AUDIT_CHAIN_GUC_H */
