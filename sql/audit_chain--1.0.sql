@@ -833,6 +833,227 @@ REVOKE ALL ON FUNCTION audit_chain.log_event(text, text, text, text, text, text,
 REVOKE ALL ON FUNCTION audit_chain.track(regclass, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.untrack(regclass) FROM PUBLIC;
 
+
+--
+-- Reports
+--
+
+CREATE VIEW audit_chain.gdpr_processing_records AS
+WITH base AS (
+    SELECT e.purpose, e.legal_basis, e.data_subject, e.occurred_at, e.data_categories,
+           e.disclosure_to, e.provider
+      FROM audit_chain.events e
+     WHERE e.purpose IS NOT NULL
+), main AS (
+    SELECT b.purpose,
+           array_agg(DISTINCT b.legal_basis ORDER BY b.legal_basis)
+               FILTER (WHERE b.legal_basis IS NOT NULL) AS legal_bases,
+           count(DISTINCT b.data_subject) AS subjects,
+           count(*) AS events,
+           min(b.occurred_at) AS first_event,
+           max(b.occurred_at) AS last_event
+      FROM base b
+     GROUP BY b.purpose
+), categories AS (
+    SELECT b.purpose, array_agg(DISTINCT c ORDER BY c) AS data_categories
+      FROM base b, unnest(b.data_categories) AS c
+     GROUP BY b.purpose
+), recipients AS (
+    SELECT b.purpose, array_agg(DISTINCT r.r ORDER BY r.r) AS recipients
+      FROM base b,
+           LATERAL (VALUES (b.disclosure_to), ('AI provider: ' || b.provider)) AS r(r)
+     WHERE r.r IS NOT NULL
+     GROUP BY b.purpose
+)
+SELECT m.purpose, m.legal_bases, c.data_categories, r.recipients, m.subjects, m.events,
+       m.first_event, m.last_event,
+       NULL::text AS retention     -- set_retention() comes with the retention work
+  FROM main m
+  LEFT JOIN categories c ON c.purpose = m.purpose
+  LEFT JOIN recipients r ON r.purpose = m.purpose;
+COMMENT ON VIEW audit_chain.gdpr_processing_records IS
+    'GDPR Art. 30(1): per purpose, the legal bases, categories of data, categories of recipients (AI providers included), subjects and retention';
+
+CREATE FUNCTION audit_chain.gdpr_subject_access(subject text)
+RETURNS SETOF audit_chain.events
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF subject IS NULL OR subject = '' THEN
+        RAISE EXCEPTION 'subject must not be empty'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the data_subject identifier the events carry.';
+    END IF;
+    RETURN QUERY SELECT * FROM audit_chain.events e
+                  WHERE e.data_subject = gdpr_subject_access.subject
+                  ORDER BY e.occurred_at;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.gdpr_subject_access(text) IS
+    'GDPR Art. 15: every event about one data subject';
+
+CREATE FUNCTION audit_chain.gdpr_subject_access_json(subject text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'data_subject', subject,
+        'generated_at', now(),
+        'events', count(*),
+        'purposes', coalesce(jsonb_agg(DISTINCT e.purpose) FILTER (WHERE e.purpose IS NOT NULL), '[]'),
+        'legal_bases', coalesce(jsonb_agg(DISTINCT e.legal_basis) FILTER (WHERE e.legal_basis IS NOT NULL), '[]'),
+        'data_categories', coalesce((SELECT jsonb_agg(DISTINCT c) FROM audit_chain.gdpr_subject_access(subject) s,
+                                           unnest(s.data_categories) c), '[]'),
+        'recipients', coalesce(jsonb_agg(DISTINCT e.disclosure_to) FILTER (WHERE e.disclosure_to IS NOT NULL), '[]'),
+        'ai_providers', coalesce(jsonb_agg(DISTINCT e.provider) FILTER (WHERE e.provider IS NOT NULL), '[]'),
+        'first_event', min(e.occurred_at),
+        'last_event', max(e.occurred_at),
+        'activity', coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+            'occurred_at', e.occurred_at, 'event_type', e.event_type, 'action', e.action,
+            'outcome', e.outcome, 'actor', e.actor, 'purpose', e.purpose,
+            'legal_basis', e.legal_basis, 'resource', e.resource, 'provider', e.provider,
+            'model', e.model, 'disclosure_to', e.disclosure_to, 'event_id', e.event_id))
+            ORDER BY e.occurred_at), '[]'))
+      FROM audit_chain.gdpr_subject_access(subject) e
+$$;
+COMMENT ON FUNCTION audit_chain.gdpr_subject_access_json(text) IS
+    'GDPR Art. 15: one JSON document of everything about one data subject';
+
+CREATE VIEW audit_chain.gdpr_consent_gaps AS
+SELECT e.event_id, e.occurred_at, e.actor, e.data_subject, e.purpose, e.action, e.resource
+  FROM audit_chain.events e
+ WHERE e.legal_basis = 'consent' AND e.consent_id IS NULL;
+COMMENT ON VIEW audit_chain.gdpr_consent_gaps IS
+    'GDPR Art. 7(1): processing on the basis of consent with no consent on record';
+
+CREATE VIEW audit_chain.soc2_security_events AS
+SELECT e.occurred_at,
+       CASE WHEN e.event_type = 'admin' THEN 'CC7.2' ELSE 'CC6.1' END AS control,
+       e.event_type, e.action, e.outcome, e.actor, e.db_role, e.client_addr, e.resource, e.event_id
+  FROM audit_chain.events e
+ WHERE (e.event_type IN ('authentication', 'security', 'api_request', 'data_access')
+        AND e.outcome IN ('failure', 'denied', 'blocked'))
+    OR e.event_type = 'admin'
+    OR (e.event_type = 'security');
+COMMENT ON VIEW audit_chain.soc2_security_events IS
+    'SOC 2 CC6.1 (failed, denied and blocked access) and CC7.2 (privilege and configuration changes)';
+
+CREATE VIEW audit_chain.soc2_verification_evidence AS
+WITH runs AS (
+    SELECT v.tbl, v.verified_at, v.verified_by,
+           bool_and(v.intact) AS intact, count(*) AS lanes, sum(v.rows_checked) AS rows_checked
+      FROM audit_chain.verification_log v
+     GROUP BY v.tbl, v.verified_at, v.verified_by
+)
+SELECT r.tbl,
+       max(r.verified_at) AS last_verified_at,
+       (array_agg(r.verified_by ORDER BY r.verified_at DESC))[1] AS last_verified_by,
+       (array_agg(r.intact ORDER BY r.verified_at DESC))[1] AS last_result_intact,
+       (array_agg(r.lanes ORDER BY r.verified_at DESC))[1] AS lanes_checked,
+       (array_agg(r.rows_checked ORDER BY r.verified_at DESC))[1] AS rows_checked,
+       count(*) FILTER (WHERE r.verified_at > now() - interval '30 days') AS runs_last_30_days,
+       count(*) FILTER (WHERE r.verified_at > now() - interval '30 days' AND NOT r.intact) AS failed_runs_last_30_days,
+       max(r.verified_at) FILTER (WHERE NOT r.intact) AS last_failure_at
+  FROM runs r
+ GROUP BY r.tbl;
+COMMENT ON VIEW audit_chain.soc2_verification_evidence IS
+    'SOC 2 CC7.2/CC4.1: when the integrity control last ran on each chained table, and its result';
+
+CREATE VIEW audit_chain.hipaa_phi_activity AS
+SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS day, e.actor, e.db_role, e.data_subject AS patient,
+       count(*) AS events, array_agg(DISTINCT e.action ORDER BY e.action) AS actions,
+       min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at
+  FROM audit_chain.events e
+ WHERE e.phi
+ GROUP BY 1, 2, 3, 4;
+COMMENT ON VIEW audit_chain.hipaa_phi_activity IS
+    'HIPAA 164.312(b): who touched which patient''s PHI, per day (UTC)';
+
+CREATE FUNCTION audit_chain.hipaa_disclosures(patient text, as_of timestamptz DEFAULT now())
+RETURNS TABLE (disclosed_at timestamptz, recipient text, description text, purpose text,
+               authorization_ref text, actor text, event_id uuid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF patient IS NULL OR patient = '' THEN
+        RAISE EXCEPTION 'patient must not be empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF as_of IS NULL OR as_of = 'infinity' OR as_of = '-infinity' THEN
+        RAISE EXCEPTION 'as_of must be a finite timestamp, not %', coalesce(as_of::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT e.occurred_at, e.disclosure_to,
+           coalesce(e.details->>'description', e.action), e.purpose, e.authorization_ref,
+           e.actor, e.event_id
+      FROM audit_chain.events e
+     WHERE e.data_subject = hipaa_disclosures.patient
+       AND e.event_type = 'disclosure'
+       AND e.occurred_at > hipaa_disclosures.as_of - interval '6 years'
+       AND e.occurred_at <= hipaa_disclosures.as_of
+     ORDER BY e.occurred_at;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.hipaa_disclosures(text, timestamptz) IS
+    'HIPAA 164.528: accounting of disclosures of one patient''s PHI over the six years before as_of';
+
+CREATE FUNCTION audit_chain.activity_anomalies(per_hour integer DEFAULT 100,
+                                               since timestamptz DEFAULT now() - interval '7 days')
+RETURNS TABLE (actor text, hour timestamptz, events bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF per_hour IS NULL OR per_hour < 1 THEN
+        RAISE EXCEPTION 'per_hour must be at least 1, not %', coalesce(per_hour::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF since IS NULL THEN
+        RAISE EXCEPTION 'since must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT e.actor, date_trunc('hour', e.occurred_at, 'UTC'), count(*)
+      FROM audit_chain.events e
+     WHERE e.occurred_at >= activity_anomalies.since AND e.actor IS NOT NULL
+     GROUP BY 1, 2
+    HAVING count(*) > activity_anomalies.per_hour
+     ORDER BY 3 DESC, 1, 2;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.activity_anomalies(integer, timestamptz) IS
+    'Actors whose events in one hour exceed a threshold (SOC 2 CC7.2 monitoring)';
+
+CREATE FUNCTION audit_chain.export_jsonl(since timestamptz)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
+AS $$
+BEGIN
+    IF since IS NULL THEN
+        RAISE EXCEPTION 'since must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass ''-infinity'' to export every event.';
+    END IF;
+    RETURN QUERY
+    SELECT (jsonb_strip_nulls(to_jsonb(e)) - 'chain_prev' - 'chain_hash' - 'input_digest' - 'output_digest'
+            || jsonb_strip_nulls(jsonb_build_object(
+                   'chain_prev', encode(e.chain_prev, 'hex'),
+                   'chain_hash', encode(e.chain_hash, 'hex'),
+                   'input_digest', encode(e.input_digest, 'hex'),
+                   'output_digest', encode(e.output_digest, 'hex'))))::text
+      FROM audit_chain.events e
+     WHERE e.occurred_at >= export_jsonl.since
+     ORDER BY e.occurred_at, e.chain_lane, e.chain_seq;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.export_jsonl(timestamptz) IS
+    'One JSON text per event since a time, with its chain columns as hex, for a SIEM (Filebeat, Fluentd, Splunk, Datadog)';
+
 --
 -- Privileges: administration is for superusers and whom they grant it to
 --
@@ -847,3 +1068,13 @@ REVOKE ALL ON FUNCTION audit_chain.verify_chain(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE audit_chain.assert_intact(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) FROM PUBLIC;
+
+-- Reports show personal data: for roles the DBA grants them to
+REVOKE ALL ON audit_chain.gdpr_processing_records, audit_chain.gdpr_consent_gaps,
+    audit_chain.soc2_security_events, audit_chain.soc2_verification_evidence,
+    audit_chain.hipaa_phi_activity FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.gdpr_subject_access(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.gdpr_subject_access_json(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.hipaa_disclosures(text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.activity_anomalies(integer, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.export_jsonl(timestamptz) FROM PUBLIC;
