@@ -582,6 +582,13 @@ AS 'MODULE_PATHNAME', 'track_change';
 COMMENT ON FUNCTION audit_chain.track_change() IS
     'Row trigger that track() puts on business tables: writes row_change events';
 
+CREATE FUNCTION audit_chain.ddl_log()
+RETURNS event_trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ddl_log';
+COMMENT ON FUNCTION audit_chain.ddl_log() IS
+    'Event trigger: DDL, GRANT and REVOKE become admin events';
+
 CREATE TABLE audit_chain.events (
     event_id          uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid() PRIMARY KEY,
     occurred_at       timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
@@ -826,6 +833,13 @@ END;
 $$;
 COMMENT ON FUNCTION audit_chain.untrack(regclass) IS
     'Stops recording row changes of a table';
+
+-- DDL, GRANT and REVOKE become admin events (role changes too, through the
+-- utility hook, in sessions that loaded the library)
+CREATE EVENT TRIGGER audit_chain_ddl_log ON ddl_command_end
+    EXECUTE FUNCTION audit_chain.ddl_log();
+CREATE EVENT TRIGGER audit_chain_drop_log ON sql_drop
+    EXECUTE FUNCTION audit_chain.ddl_log();
 
 REVOKE ALL ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,

@@ -25,7 +25,7 @@ INSERT INTO audit_chain.events (event_type, action) VALUES ('api_request', 'no c
 SELECT event_type, action, outcome, actor, purpose, legal_basis, data_subject, session_id,
        db_role = current_user AS db_role_is_me, application_name IS NOT NULL AS has_app,
        occurred_at <= now() + interval '1 second' AS occurred_now, phi
-  FROM audit_chain.events WHERE chain_at >= :'t0' ORDER BY chain_at;
+  FROM audit_chain.events WHERE chain_at >= :'t0' AND event_type <> 'admin' ORDER BY chain_at;
 
 -- bad input
 SET audit_chain.legal_basis = 'because';
@@ -134,6 +134,26 @@ INSERT INTO public.chained_t (x, chain_lane, chain_seq, chain_at, chain_prev, ch
 VALUES (4, 0, 77, now(), sha256('x'), sha256('y'));
 SELECT x, chain_seq FROM public.chained_t ORDER BY chain_seq;
 SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('public.chained_t');
+
+-- DDL, GRANT/REVOKE and role changes are admin events, attributed to whoever ran them
+SELECT clock_timestamp() AS t1 \gset
+CREATE TABLE public.ddl_demo (x int);
+ALTER TABLE public.ddl_demo ADD COLUMN y text;
+GRANT SELECT ON public.ddl_demo TO ac_auditor;
+REVOKE SELECT ON public.ddl_demo FROM ac_auditor;
+CREATE ROLE ac_tmp_role;
+ALTER ROLE ac_tmp_role WITH PASSWORD 'not-in-the-log';
+GRANT ac_auditor TO ac_tmp_role;
+DROP ROLE ac_tmp_role;
+DROP TABLE public.ddl_demo;
+-- a superuser replaying a dump (check_function_bodies off) is not recorded
+SET check_function_bodies = off;
+CREATE TABLE public.replayed (x int);
+DROP TABLE public.replayed;
+RESET check_function_bodies;
+SELECT action, resource, db_role, details->>'command_tag' AS command_tag, details->>'object_type' AS object_type
+  FROM audit_chain.events WHERE event_type = 'admin' AND chain_at >= :'t1' ORDER BY chain_at;
+SELECT count(*) AS password_in_log FROM audit_chain.events WHERE details::text LIKE '%not-in-the-log%';
 
 SELECT audit_chain.unprotect('public.chained_t');
 DROP TABLE public.chained_t, public.patients;

@@ -51,7 +51,7 @@ SELECT occurred_at, actor, data_subject, purpose, action FROM audit_chain.gdpr_c
 -- SOC 2 CC6.1 / CC7.2 security events
 SELECT occurred_at, control, event_type, action, outcome, actor
   FROM audit_chain.soc2_security_events
- WHERE occurred_at >= '2026-01-01' ORDER BY occurred_at;
+ WHERE occurred_at >= '2026-01-01' AND occurred_at < '2026-02-01' ORDER BY occurred_at;
 
 -- SOC 2 verification evidence: the control ran, and what it found
 SELECT lane, intact FROM audit_chain.verify_chain('audit_chain.events') WHERE NOT intact;
@@ -81,7 +81,8 @@ SELECT * FROM audit_chain.activity_anomalies(per_hour => 5, since => NULL);
 -- export for a SIEM: one JSON object per line
 SELECT (line::jsonb - 'event_id' - 'chain_at' - 'chain_seq' - 'chain_lane' - 'chain_hash' - 'chain_prev'
         - 'application_name' - 'db_role' - 'client_addr')::text AS line
-  FROM audit_chain.export_jsonl('2026-01-08 14:20+00') AS line;
+  FROM audit_chain.export_jsonl('2026-01-08 14:20+00') AS line
+ WHERE (line::jsonb->>'occurred_at')::timestamptz < '2026-02-01';
 SELECT bool_and(line::jsonb ? 'chain_hash' AND length(line::jsonb->>'chain_hash') = 64) AS with_chain_hash
   FROM audit_chain.export_jsonl('-infinity') AS line;
 SELECT * FROM audit_chain.export_jsonl(NULL);

@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "events.h"
 #include "guc.h"
 #include "hash.h"
 #include "lane.h"
@@ -31,6 +32,7 @@ void
 _PG_init(void)
 {
 	ac_guc_init();
+	ac_events_init();
 	ac_lane_init();
 	ac_seal_init();
 }

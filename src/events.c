@@ -2,13 +2,13 @@
  *
  * events.c
  *	  Events the extension writes itself into audit_chain.events: row
- *	  changes of tracked tables.
+ *	  changes of tracked tables, DDL and privilege changes, role changes.
  *
  * They are written as the owner of audit_chain.events, the way RI triggers
  * act as a table's owner, so that whoever changes a tracked table or runs
  * DDL needs no INSERT privilege on the event table, and cannot choose what
- * is written: db_role is set to the role that acted, and the function
- * only runs as a trigger.
+ * is written: db_role is set to the role that acted, and the functions
+ * only run as triggers (or from the utility hook).
  *
  * IDENTIFICATION
  *	  src/events.c
@@ -21,20 +21,28 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "port/pg_bswap.h"
+#include "tcop/cmdtag.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/guc.h"
 #include "utils/syscache.h"
 
+#include "events.h"
 #include "hash.h"
 
 /*
@@ -42,6 +50,8 @@
  *		The owner of audit_chain.events, or InvalidOid if the table does not
  *		exist in this database (the extension is not installed here).
  */
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
 static Oid
 events_owner(void)
 {
@@ -410,4 +420,165 @@ track_change(PG_FUNCTION_ARGS)
 
 	append_event("row_change", op, qualname, details.data);
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * replaying_dump
+ *		True while a superuser replays a dump: pg_dump's scripts and
+ *		pg_restore set check_function_bodies = off.  Such DDL recreates what
+ *		was (its events come back with the dump), so it is not recorded
+ *		again; recording it would also put fresh events into lanes that the
+ *		restored events are about to take.  A superuser could silence the
+ *		event triggers anyway, so this hides nothing more.
+ */
+static bool
+replaying_dump(void)
+{
+	return !check_function_bodies && superuser();
+}
+
+/*
+ * ddl_log
+ *		Event trigger function, ddl_command_end and sql_drop: every DDL
+ *		command, GRANT and REVOKE becomes an admin event.
+ */
+PG_FUNCTION_INFO_V1(ddl_log);
+Datum
+ddl_log(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	bool		dropping;
+	int			ret;
+	SPITupleTable *tuptable;
+	uint64		n;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ddl_log: must be called as an event trigger")));
+	if (replaying_dump() || creating_extension)
+		PG_RETURN_VOID();
+	trigdata = (EventTriggerData *) fcinfo->context;
+	dropping = strcmp(trigdata->event, "sql_drop") == 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (dropping)
+		ret = SPI_execute("SELECT 'drop ' || object_type, object_type, object_identity, schema_name "
+						  "FROM pg_catalog.pg_event_trigger_dropped_objects() "
+						  "WHERE original AND NOT is_temporary", true, 0);
+	else
+		ret = SPI_execute("SELECT pg_catalog.lower(command_tag), object_type, object_identity, schema_name "
+						  "FROM pg_catalog.pg_event_trigger_ddl_commands() "
+						  "WHERE NOT in_extension AND (schema_name IS NULL OR schema_name NOT LIKE 'pg\\_temp%')",
+						  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	tuptable = SPI_tuptable;
+	n = SPI_processed;
+
+	for (uint64 i = 0; i < n; i++)
+	{
+		char	   *action = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 1);
+		char	   *objtype = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 2);
+		char	   *identity = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 3);
+		char	   *schema = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 4);
+		StringInfoData details;
+
+		initStringInfo(&details);
+		appendStringInfoChar(&details, '{');
+		append_json_field(&details, "command_tag", GetCommandTagName(trigdata->tag));
+		append_json_field(&details, "object_type", objtype);
+		append_json_field(&details, "schema", schema);
+		appendStringInfoChar(&details, '}');
+		append_event("admin", action, identity, details.data);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * role_command
+ *		The action of a role or role-membership statement (and the role it
+ *		names, if one), or NULL for any other statement.
+ */
+static const char *
+role_command(Node *parsetree, const char **role)
+{
+	*role = NULL;
+	switch (nodeTag(parsetree))
+	{
+		case T_CreateRoleStmt:
+			*role = ((CreateRoleStmt *) parsetree)->role;
+			return "create role";
+		case T_AlterRoleStmt:
+			*role = get_rolespec_name(((AlterRoleStmt *) parsetree)->role);
+			return "alter role";
+		case T_AlterRoleSetStmt:
+			if (((AlterRoleSetStmt *) parsetree)->role != NULL &&
+				((AlterRoleSetStmt *) parsetree)->role->roletype != ROLESPEC_PUBLIC)
+				*role = get_rolespec_name(((AlterRoleSetStmt *) parsetree)->role);
+			return "alter role set";
+		case T_DropRoleStmt:
+			return "drop role";
+		case T_GrantRoleStmt:
+			return ((GrantRoleStmt *) parsetree)->is_grant ? "grant role" : "revoke role";
+		case T_RenameStmt:
+			if (((RenameStmt *) parsetree)->renameType == OBJECT_ROLE)
+			{
+				*role = ((RenameStmt *) parsetree)->subname;
+				return "alter role rename";
+			}
+			return NULL;
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * ac_process_utility
+ *		Utility hook: role changes, which event triggers do not see, become
+ *		admin events once they succeed.  Active in sessions that have loaded
+ *		the library; shared_preload_libraries makes that every session.
+ */
+static void
+ac_process_utility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	const char *role = NULL;
+	const char *command = role_command(pstmt->utilityStmt, &role);
+	char	   *rolename = role ? pstrdup(role) : NULL;
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+
+	if (command != NULL && IsTransactionState() && !RecoveryInProgress() &&
+		!replaying_dump())
+	{
+		StringInfoData details;
+
+		/* not the statement text: it can hold a password */
+		initStringInfo(&details);
+		appendStringInfoChar(&details, '{');
+		append_json_field(&details, "command_tag", command);
+		appendStringInfoChar(&details, '}');
+		append_event("admin", command, rolename, details.data);
+	}
+}
+
+/*
+ * ac_events_init
+ *		Install the utility hook; called from _PG_init.
+ */
+void
+ac_events_init(void)
+{
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = ac_process_utility;
 }
