@@ -35,40 +35,18 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
-#include "utils/guc.h"
 #include "utils/syscache.h"
 
 #include "events.h"
 #include "hash.h"
+#include "registry.h"
 
-/*
- * events_owner
- *		The owner of audit_chain.events, or InvalidOid if the table does not
- *		exist in this database (the extension is not installed here).
- */
 static ProcessUtility_hook_type prev_process_utility = NULL;
-
-static Oid
-events_owner(void)
-{
-	Oid			relid = RangeVarGetRelid(makeRangeVar("audit_chain", "events", -1),
-										 AccessShareLock, true);
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(relid))
-		return InvalidOid;
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
 
 /*
  * append_event
@@ -81,9 +59,7 @@ static void
 append_event(const char *event_type, const char *action, const char *resource,
 			 const char *details_json)
 {
-	Oid			owner = events_owner();
-	Oid			save_userid;
-	int			save_sec_context;
+	Oid			owner = ac_table_owner("events", true);
 	Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -93,8 +69,7 @@ append_event(const char *event_type, const char *action, const char *resource,
 	if (!OidIsValid(owner))
 		return;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	namestrcpy(&role, GetUserNameFromId(save_userid, false));
+	namestrcpy(&role, GetUserNameFromId(GetUserId(), false));
 	args[0] = CStringGetTextDatum(event_type);
 	args[1] = CStringGetTextDatum(action);
 	if (resource != NULL)
@@ -109,14 +84,13 @@ append_event(const char *event_type, const char *action, const char *resource,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	ret = SPI_execute_with_args("INSERT INTO audit_chain.events "
-								"(event_type, action, resource, details, db_role) "
-								"VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5)",
-								5, argtypes, args, nulls, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	ret = ac_execute_as(owner, NULL,
+						"INSERT INTO audit_chain.events "
+						"(event_type, action, resource, details, db_role) "
+						"VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5)",
+						5, argtypes, args, nulls);
 	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(ret));
 	SPI_finish();
 }
 

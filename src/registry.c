@@ -31,6 +31,7 @@
 #include "utils/syscache.h"
 
 #include "lane.h"
+#include "registry.h"
 
 /*
  * check_owner
@@ -44,34 +45,65 @@ check_owner(Oid relid)
 }
 
 /*
+ * ac_table_owner
+ *		The owner of audit_chain.<relname>, or InvalidOid if there is no such
+ *		table in this database (and missing_ok).
+ */
+Oid
+ac_table_owner(const char *relname, bool missing_ok)
+{
+	Oid			relid = RangeVarGetRelid(makeRangeVar("audit_chain", (char *) relname, -1),
+										 AccessShareLock, missing_ok);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		return InvalidOid;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * ac_execute_as
+ *		Run one statement inside SPI as role owner (the owner of one of the
+ *		extension's tables), with a kept plan if plan is given, else with
+ *		sql.  The caller's identity is restored even on error, by the
+ *		(sub)transaction abort.  Returns the SPI result code.
+ */
+int
+ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
+			  Oid *argtypes, Datum *args, const char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			ret;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (plan != NULL)
+		ret = SPI_execute_plan(plan, args, nulls, false, 0);
+	else
+		ret = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (ret < 0)
+		elog(ERROR, "SPI execution failed: %s", SPI_result_code_string(ret));
+	return ret;
+}
+
+/*
  * as_registry_owner
- *		Run one SQL statement, inside SPI, as the owner of
- *		audit_chain.chains.  Returns the SPI result code.
+ *		Run one SQL statement, inside SPI, as the owner of audit_chain.chains.
  */
 static int
 as_registry_owner(const char *sql, int nargs, Oid *argtypes, Datum *args,
 				  const char *nulls)
 {
-	Oid			chains = RangeVarGetRelid(makeRangeVar("audit_chain", "chains", -1),
-										  AccessShareLock, false);
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(chains));
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec_context;
-	int			ret;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", chains);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	ret = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (ret < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	return ret;
+	return ac_execute_as(ac_table_owner("chains", false), NULL, sql, nargs,
+						 argtypes, args, nulls);
 }
 
 /*

@@ -47,6 +47,7 @@
 
 #include "hash.h"
 #include "lane.h"
+#include "registry.h"
 #include "seal.h"
 
 /* What verification found in one lane */
@@ -587,23 +588,6 @@ walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
 }
 
 /*
- * rel_owner
- *		The owner of a relation.
- */
-static Oid
-rel_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/*
  * walk_chain
  *		Check every row of a chained table: one sequential heap scan for an
  *		ordinary table, the sorted walk for a partitioned one (or when the
@@ -772,13 +756,7 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 	NameData	verifier;
 	bytea	   *h;
 	int			ret;
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			log_owner;
-	Oid			logrel = RangeVarGetRelid(makeRangeVar("audit_chain", "verification_log", -1),
-										  AccessShareLock, false);
-
-	log_owner = rel_owner(logrel);
+	Oid			log_owner = ac_table_owner("verification_log", false);
 	if (plan == NULL)
 	{
 		plan = SPI_prepare("INSERT INTO audit_chain.verification_log "
@@ -821,15 +799,12 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 	 * log table, as RI triggers act as the table owner, so that a role that
 	 * may verify needs no privilege on the log itself.
 	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	namestrcpy(&verifier, GetUserNameFromId(save_userid, false));
+	namestrcpy(&verifier, GetUserNameFromId(GetUserId(), false));
 	args[8] = NameGetDatum(&verifier);
 	args[9] = BoolGetDatum(incremental);
-	SetUserIdAndSecContext(log_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	ret = SPI_execute_plan(plan, args, nulls, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	ret = ac_execute_as(log_owner, plan, NULL, 0, NULL, args, nulls);
 	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(ret));
 }
 
 /*
