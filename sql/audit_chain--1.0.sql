@@ -636,7 +636,7 @@ COMMENT ON TABLE audit_chain.events IS
     'Chained audit events of AI and API systems: who, what, when, where, why';
 CREATE UNIQUE INDEX events_chain_idx ON audit_chain.events (chain_lane, chain_seq);
 -- for the reports
-CREATE INDEX events_occurred_at_idx ON audit_chain.events USING brin (occurred_at);
+CREATE INDEX events_occurred_at_idx ON audit_chain.events (occurred_at);
 CREATE INDEX events_subject_idx ON audit_chain.events (data_subject, occurred_at)
     WHERE data_subject IS NOT NULL;
 CREATE INDEX events_actor_idx ON audit_chain.events (actor, occurred_at)
@@ -644,7 +644,8 @@ CREATE INDEX events_actor_idx ON audit_chain.events (actor, occurred_at)
 CREATE INDEX events_type_idx ON audit_chain.events (event_type, occurred_at);
 CREATE INDEX events_purpose_idx ON audit_chain.events (purpose, legal_basis)
     WHERE purpose IS NOT NULL;
-CREATE INDEX events_phi_idx ON audit_chain.events (occurred_at) WHERE phi;
+CREATE INDEX events_phi_day_idx ON audit_chain.events
+    (((occurred_at AT TIME ZONE 'UTC')::date), actor, db_role, data_subject) WHERE phi;
 CREATE INDEX events_consent_gap_idx ON audit_chain.events (occurred_at)
     WHERE legal_basis = 'consent' AND consent_id IS NULL;
 
