@@ -853,7 +853,10 @@ REVOKE ALL ON FUNCTION audit_chain.untrack(regclass) FROM PUBLIC;
 -- Reports
 --
 
-CREATE VIEW audit_chain.gdpr_processing_records AS
+-- Art. 30 records summarize every event ever written: a register, reviewed from
+-- time to time, not a live query over tens of millions of rows.  It is kept in
+-- a materialized view that refresh_reports() rebuilds (from cron).
+CREATE MATERIALIZED VIEW audit_chain.processing_records_summary AS
 WITH base AS (
     SELECT e.purpose, e.legal_basis, e.data_subject, e.occurred_at, e.data_categories,
            e.disclosure_to, e.provider
@@ -881,13 +884,49 @@ WITH base AS (
      GROUP BY b.purpose
 )
 SELECT m.purpose, m.legal_bases, c.data_categories, r.recipients, m.subjects, m.events,
-       m.first_event, m.last_event,
-       NULL::text AS retention     -- set_retention() comes with the retention work
+       m.first_event, m.last_event
   FROM main m
   LEFT JOIN categories c ON c.purpose = m.purpose
   LEFT JOIN recipients r ON r.purpose = m.purpose;
+CREATE UNIQUE INDEX processing_records_summary_purpose_idx
+    ON audit_chain.processing_records_summary (purpose);
+COMMENT ON MATERIALIZED VIEW audit_chain.processing_records_summary IS
+    'Summary behind gdpr_processing_records; rebuilt by refresh_reports()';
+
+CREATE TABLE audit_chain.report_refreshes (
+    report          text        PRIMARY KEY,
+    refreshed_at    timestamptz NOT NULL,
+    events_seen     bigint      NOT NULL
+);
+COMMENT ON TABLE audit_chain.report_refreshes IS
+    'When each materialized report was last rebuilt';
+INSERT INTO audit_chain.report_refreshes VALUES ('gdpr_processing_records', pg_catalog.now(), 0);
+
+CREATE PROCEDURE audit_chain.refresh_reports()
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    REFRESH MATERIALIZED VIEW CONCURRENTLY audit_chain.processing_records_summary;
+    UPDATE audit_chain.report_refreshes
+       SET refreshed_at = clock_timestamp(),
+           events_seen = (SELECT coalesce(sum(events), 0) FROM audit_chain.processing_records_summary)
+     WHERE report = 'gdpr_processing_records';
+END;
+$$;
+COMMENT ON PROCEDURE audit_chain.refresh_reports() IS
+    'Rebuilds the materialized reports (gdpr_processing_records); run it from cron';
+
+CREATE VIEW audit_chain.gdpr_processing_records AS
+SELECT s.purpose, s.legal_bases, s.data_categories, s.recipients, s.subjects, s.events,
+       s.first_event, s.last_event,
+       NULL::text AS retention,     -- set_retention() comes with the retention work
+       r.refreshed_at
+  FROM audit_chain.processing_records_summary s
+  LEFT JOIN audit_chain.report_refreshes r ON r.report = 'gdpr_processing_records';
 COMMENT ON VIEW audit_chain.gdpr_processing_records IS
-    'GDPR Art. 30(1): per purpose, the legal bases, categories of data, categories of recipients (AI providers included), subjects and retention';
+    'GDPR Art. 30(1): per purpose, the legal bases, categories of data, categories of recipients (AI providers included), subjects and retention, as of refreshed_at';
 
 CREATE FUNCTION audit_chain.gdpr_subject_access(subject text)
 RETURNS SETOF audit_chain.events
@@ -1085,6 +1124,8 @@ REVOKE ALL ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) FROM PUBL
 REVOKE ALL ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) FROM PUBLIC;
 
 -- Reports show personal data: for roles the DBA grants them to
+REVOKE ALL ON PROCEDURE audit_chain.refresh_reports() FROM PUBLIC;
+REVOKE ALL ON audit_chain.processing_records_summary, audit_chain.report_refreshes FROM PUBLIC;
 REVOKE ALL ON audit_chain.gdpr_processing_records, audit_chain.gdpr_consent_gaps,
     audit_chain.soc2_security_events, audit_chain.soc2_verification_evidence,
     audit_chain.hipaa_phi_activity FROM PUBLIC;

@@ -32,8 +32,11 @@ INSERT INTO audit_chain.events (occurred_at, event_type, action, outcome, actor,
                                 disclosure_to, authorization_ref, details)
 SELECT * FROM ds ORDER BY occurred_at;
 
--- GDPR Art. 30 records of processing
-SELECT purpose, legal_bases, data_categories, recipients, subjects, events, first_event, last_event, retention
+-- GDPR Art. 30 records of processing: a register, rebuilt by refresh_reports()
+SELECT count(*) AS before_refresh FROM audit_chain.gdpr_processing_records;
+CALL audit_chain.refresh_reports();
+SELECT purpose, legal_bases, data_categories, recipients, subjects, events, first_event, last_event, retention,
+       refreshed_at > now() - interval '1 minute' AS fresh
   FROM audit_chain.gdpr_processing_records ORDER BY purpose;
 
 -- GDPR Art. 15 subject access, as rows and as one document
@@ -90,5 +93,6 @@ SELECT * FROM audit_chain.export_jsonl(NULL);
 -- reports are not for PUBLIC
 SET ROLE ac_app;
 SELECT count(*) FROM audit_chain.gdpr_consent_gaps;
+CALL audit_chain.refresh_reports();
 SELECT audit_chain.gdpr_subject_access_json('cust-8');
 RESET ROLE;
