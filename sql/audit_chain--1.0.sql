@@ -84,6 +84,8 @@ CREATE TABLE audit_chain.verification_log (
 );
 CREATE INDEX verification_log_tbl_idx
     ON audit_chain.verification_log (tbl, lane, verified_at);
+CREATE INDEX verification_log_time_idx
+    ON audit_chain.verification_log (tbl, verified_at);
 COMMENT ON TABLE audit_chain.verification_log IS
     'One row per lane per run of verify_chain() on a primary: the evidence that the integrity control ran';
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.verification_log', '');
@@ -636,7 +638,7 @@ COMMENT ON TABLE audit_chain.events IS
     'Chained audit events of AI and API systems: who, what, when, where, why';
 CREATE UNIQUE INDEX events_chain_idx ON audit_chain.events (chain_lane, chain_seq);
 -- for the reports
-CREATE INDEX events_occurred_at_idx ON audit_chain.events (occurred_at);
+CREATE INDEX events_occurred_at_idx ON audit_chain.events (occurred_at) INCLUDE (actor);
 CREATE INDEX events_subject_idx ON audit_chain.events (data_subject, occurred_at)
     WHERE data_subject IS NOT NULL;
 CREATE INDEX events_actor_idx ON audit_chain.events (actor, occurred_at)
@@ -813,6 +815,8 @@ BEGIN
                   || coalesce(columns, '{}')) AS a;
     EXECUTE format('CREATE TRIGGER zz_audit_chain_track AFTER INSERT OR UPDATE OR DELETE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION audit_chain.track_change(%s)', tbl, args);
+    EXECUTE format('CREATE TRIGGER zz_audit_chain_track_truncate AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.track_change(%s)', tbl, args);
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.track(regclass, text[], boolean) IS
@@ -830,6 +834,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     EXECUTE format('DROP TRIGGER zz_audit_chain_track ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS zz_audit_chain_track_truncate ON %s', tbl);
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.untrack(regclass) IS

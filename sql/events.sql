@@ -114,6 +114,32 @@ RESET ROLE;
 SELECT action, db_role, details->'key' AS key FROM audit_chain.events
  WHERE event_type = 'row_change' AND details->'key'->>'id' = '3';
 
+-- a partitioned table: events name the tracked table; TRUNCATE is recorded;
+-- a changed key keeps the old one; a renamed tracked column is reported
+CREATE TABLE public.pt (id int, region text, note text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE public.pt_eu PARTITION OF public.pt FOR VALUES IN ('eu');
+SELECT audit_chain.track('public.pt');
+INSERT INTO public.pt VALUES (1, 'eu', 'a');
+UPDATE public.pt SET id = 2 WHERE id = 1;
+TRUNCATE public.pt;
+CREATE TABLE public.renamed (id int PRIMARY KEY, a text);
+SELECT audit_chain.track('public.renamed', columns => ARRAY['a']);
+ALTER TABLE public.renamed RENAME COLUMN a TO a2;
+ALTER TABLE public.renamed DROP COLUMN a;
+ALTER TABLE public.renamed RENAME COLUMN id TO ident;    -- not listed: allowed
+SELECT audit_chain.untrack('public.renamed');
+SELECT audit_chain.track('public.renamed', columns => ARRAY['a']);
+-- a column that vanished anyway (the guard was off) is reported in the events
+SET session_replication_role = replica;
+ALTER TABLE public.renamed RENAME COLUMN a TO a2;
+RESET session_replication_role;
+INSERT INTO public.renamed VALUES (1, 'x');
+SELECT action, resource, details->>'partition' AS partition, details->'key' AS key,
+       details->'old_key' AS old_key, details->'missing_columns' AS missing
+  FROM audit_chain.events WHERE event_type = 'row_change' AND resource IN ('public.pt', 'public.renamed')
+ ORDER BY chain_at;
+DROP TABLE public.pt, public.renamed;
+
 -- the events chain stays intact through all of it
 SELECT count(*) AS lanes, sum(rows_checked) = (SELECT count(*) FROM audit_chain.events) AS all_rows,
        bool_and(intact) AS intact

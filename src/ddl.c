@@ -29,6 +29,7 @@
 #include "catalog/pg_type.h"
 #include "catalog/pg_trigger.h"
 #include "commands/event_trigger.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
@@ -183,6 +184,45 @@ is_chain_trigger(const char *name)
 }
 
 /*
+ * is_tracked_column
+ *		True if track() was called on relid with a column list naming colname:
+ *		renaming or dropping that column would silently end its tracking.
+ */
+static bool
+is_tracked_column(Oid relid, const char *colname)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	bool		result = false;
+
+	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers && !result; i++)
+	{
+		Trigger    *tg = &trigdesc->triggers[i];
+
+		if (strcmp(tg->tgname, "zz_audit_chain_track") != 0)
+			continue;
+		for (int a = 1; a < tg->tgnargs && !result; a++)
+			result = strcmp(tg->tgargs[a], colname) == 0;
+	}
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * refuse_tracked_column
+ */
+static void
+refuse_tracked_column(Oid relid, const char *what, const char *colname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s column \"%s\" of table \"%s\", which audit_chain.track() lists",
+					what, colname, get_rel_name(relid)),
+			 errdetail("Its changes would silently stop being recorded."),
+			 errhint("Call audit_chain.untrack() first, then track() again with the new column list.")));
+}
+
+/*
  * check_alter_table
  *		Refuse the subcommands of ALTER TABLE that would break verification.
  */
@@ -195,7 +235,17 @@ check_alter_table(AlterTableStmt *stmt)
 	if (stmt->objtype != OBJECT_TABLE)
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-	if (!OidIsValid(relid) || !OidIsValid(chain_root_of(relid)))
+	if (!OidIsValid(relid))
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (cmd->subtype == AT_DropColumn && cmd->name != NULL &&
+			is_tracked_column(relid, cmd->name))
+			refuse_tracked_column(relid, "drop", cmd->name);
+	}
+	if (!OidIsValid(chain_root_of(relid)))
 		return;
 
 	foreach(lc, stmt->cmds)
@@ -316,7 +366,11 @@ check_rename(RenameStmt *stmt)
 	if (stmt->renameType != OBJECT_COLUMN && stmt->renameType != OBJECT_TRIGGER)
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-	if (!OidIsValid(relid) || !OidIsValid(chain_root_of(relid)))
+	if (!OidIsValid(relid))
+		return;
+	if (stmt->renameType == OBJECT_COLUMN && is_tracked_column(relid, stmt->subname))
+		refuse_tracked_column(relid, "rename", stmt->subname);
+	if (!OidIsValid(chain_root_of(relid)))
 		return;
 
 	if (stmt->renameType == OBJECT_COLUMN)

@@ -20,6 +20,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -205,15 +206,112 @@ append_values(StringInfo buf, const char *key, TrackedColumn *cols, int ncols,
 }
 
 /*
+ * tracked_table_name
+ *		The table track() was called on: the table itself, or, for a trigger
+ *		cloned onto a partition, the top of the partition tree.
+ */
+static char *
+tracked_table_name(Relation rel, Trigger *trigger)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	if (trigger->tgisclone && rel->rd_rel->relispartition)
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		relid = llast_oid(ancestors);
+		list_free(ancestors);
+	}
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * key_json
+ *		The primary key of a row, as a JSON object of column texts.
+ */
+static char *
+key_json(Relation rel, Bitmapset *pkattrs, HeapTuple tuple)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	StringInfoData key;
+	int			x = -1;
+
+	initStringInfo(&key);
+	appendStringInfoChar(&key, '{');
+	while ((x = bms_next_member(pkattrs, x)) >= 0)
+	{
+		AttrNumber	attnum = x + FirstLowInvalidHeapAttributeNumber;
+		Form_pg_attribute att = TupleDescAttr(tupdesc, attnum - 1);
+		bool		isnull;
+		Datum		d = heap_getattr(tuple, attnum, tupdesc, &isnull);
+		Oid			outfn;
+		bool		isvarlena;
+
+		if (key.len > 1)
+			appendStringInfoString(&key, ", ");
+		escape_json(&key, NameStr(att->attname));
+		appendStringInfoString(&key, ": ");
+		if (isnull)
+			appendStringInfoString(&key, "null");
+		else
+		{
+			getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
+			escape_json(&key, OidOutputFunctionCall(outfn, d));
+		}
+	}
+	appendStringInfoChar(&key, '}');
+	return key.data;
+}
+
+/*
+ * missing_columns
+ *		Listed columns the table no longer has (renamed or dropped since
+ *		track()), as a JSON array, or NULL if there are none: the events say
+ *		so, rather than the tracking silently shrinking.
+ */
+static char *
+missing_columns(TupleDesc tupdesc, Trigger *trigger)
+{
+	StringInfoData buf;
+	bool		any = false;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int a = 1; a < trigger->tgnargs; a++)
+	{
+		bool		found = false;
+
+		for (int i = 0; i < tupdesc->natts && !found; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+			found = !att->attisdropped &&
+				strcmp(trigger->tgargs[a], NameStr(att->attname)) == 0;
+		}
+		if (found)
+			continue;
+		if (any)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, trigger->tgargs[a]);
+		any = true;
+	}
+	appendStringInfoChar(&buf, ']');
+	return any ? buf.data : NULL;
+}
+
+/*
  * track_change
- *		AFTER INSERT OR UPDATE OR DELETE, FOR EACH ROW trigger that audit_chain
- *		.track() puts on a business table.  Arguments: 'values' or 'digests',
- *		then the tracked column names (none: every column).
+ *		AFTER INSERT OR UPDATE OR DELETE, FOR EACH ROW trigger (and AFTER
+ *		TRUNCATE statement trigger) that audit_chain.track() puts on a
+ *		business table.  Arguments: 'values' or 'digests', then the tracked
+ *		column names (none: every column).
  *
  * Writes one row_change event: the table, the operation, the primary key,
  * the changed columns, SHA-256 digests of the old and new tracked values,
  * and the values themselves only when asked for.  An UPDATE that changes
- * no tracked column writes nothing.
+ * no tracked column writes nothing.  On a partition, the event names the
+ * partitioned table that was tracked (and the partition in details).
  */
 PG_FUNCTION_INFO_V1(track_change);
 Datum
@@ -237,17 +335,35 @@ track_change(PG_FUNCTION_ARGS)
 	char	   *qualname;
 	int			nestlevel;
 	Bitmapset  *pkattrs;
+	char	   *missing;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("track_change: must be called as a trigger")));
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("track_change: must be fired AFTER, FOR EACH ROW")));
+				 errmsg("track_change: must be fired AFTER")));
 
 	rel = trigdata->tg_relation;
+	qualname = tracked_table_name(rel, trigdata->tg_trigger);
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+	{
+		initStringInfo(&details);
+		appendStringInfoChar(&details, '{');
+		append_json_field(&details, "table", qualname);
+		append_json_field(&details, "operation", "truncate");
+		appendStringInfoChar(&details, '}');
+		append_event("row_change", "truncate", qualname, details.data);
+		return PointerGetDatum(NULL);
+	}
+	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("track_change: must be fired FOR EACH ROW, or by TRUNCATE")));
+
 	tupdesc = RelationGetDescr(rel);
 	trigger = trigdata->tg_trigger;
 	if (trigger->tgnargs < 1)
@@ -278,6 +394,7 @@ track_change(PG_FUNCTION_ARGS)
 				 errmsg("track_change: must be fired by INSERT, UPDATE or DELETE")));
 
 	/* the tracked columns: the listed ones, or every live column */
+	missing = missing_columns(tupdesc, trigger);
 	cols = palloc0(sizeof(TrackedColumn) * tupdesc->natts);
 	for (int i = 0; i < tupdesc->natts; i++)
 	{
@@ -326,47 +443,32 @@ track_change(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	}
 
-	qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-										  RelationGetRelationName(rel));
 	initStringInfo(&details);
 	appendStringInfoChar(&details, '{');
 	append_json_field(&details, "table", qualname);
 	append_json_field(&details, "operation", op);
+	if (rel->rd_rel->relispartition)
+		append_json_field(&details, "partition",
+						  quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													 RelationGetRelationName(rel)));
 
 	/* the primary key, from the new row (the old one for DELETE) */
 	pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
 	if (!bms_is_empty(pkattrs))
 	{
-		StringInfoData key;
-		int			x = -1;
-		HeapTuple	keytup = newtup ? newtup : oldtup;
+		char	   *key = key_json(rel, pkattrs, newtup ? newtup : oldtup);
 
-		initStringInfo(&key);
-		appendStringInfoChar(&key, '{');
-		while ((x = bms_next_member(pkattrs, x)) >= 0)
+		appendStringInfo(&details, ", \"key\": %s", key);
+		if (oldtup && newtup)
 		{
-			AttrNumber	attnum = x + FirstLowInvalidHeapAttributeNumber;
-			Form_pg_attribute att = TupleDescAttr(tupdesc, attnum - 1);
-			bool		isnull;
-			Datum		d = heap_getattr(keytup, attnum, tupdesc, &isnull);
-			Oid			outfn;
-			bool		isvarlena;
+			char	   *oldkey = key_json(rel, pkattrs, oldtup);
 
-			if (key.len > 1)
-				appendStringInfoString(&key, ", ");
-			escape_json(&key, NameStr(att->attname));
-			appendStringInfoString(&key, ": ");
-			if (isnull)
-				appendStringInfoString(&key, "null");
-			else
-			{
-				getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
-				escape_json(&key, OidOutputFunctionCall(outfn, d));
-			}
+			if (strcmp(oldkey, key) != 0)
+				appendStringInfo(&details, ", \"old_key\": %s", oldkey);
 		}
-		appendStringInfoChar(&key, '}');
-		appendStringInfo(&details, ", \"key\": %s", key.data);
 	}
+	if (missing != NULL)
+		appendStringInfo(&details, ", \"missing_columns\": %s", missing);
 
 	appendStringInfoString(&details, ", \"changed\": [");
 	for (int i = 0, n = 0; i < ncols; i++)
