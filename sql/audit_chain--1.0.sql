@@ -86,6 +86,8 @@ CREATE INDEX verification_log_tbl_idx
     ON audit_chain.verification_log (tbl, lane, verified_at);
 CREATE INDEX verification_log_time_idx
     ON audit_chain.verification_log (tbl, verified_at);
+CREATE INDEX verification_log_failure_idx
+    ON audit_chain.verification_log (tbl, verified_at) WHERE NOT intact;
 COMMENT ON TABLE audit_chain.verification_log IS
     'One row per lane per run of verify_chain() on a primary: the evidence that the integrity control ran';
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.verification_log', '');
@@ -999,26 +1001,35 @@ SELECT e.occurred_at,
 COMMENT ON VIEW audit_chain.soc2_security_events IS
     'SOC 2 CC6.1 (failed, denied and blocked access) and CC7.2 (privilege and configuration changes)';
 
+-- A run is one verify_chain() call on one table: its rows share verified_at.
 CREATE VIEW audit_chain.soc2_verification_evidence AS
-WITH runs AS (
-    SELECT v.tbl, v.verified_at, v.verified_by,
-           bool_and(v.intact) AS intact, count(*) AS lanes, sum(v.rows_checked) AS rows_checked
-      FROM audit_chain.verification_log v
-     GROUP BY v.tbl, v.verified_at, v.verified_by
-)
-SELECT r.tbl,
-       max(r.verified_at) AS last_verified_at,
-       (array_agg(r.verified_by ORDER BY r.verified_at DESC))[1] AS last_verified_by,
-       (array_agg(r.intact ORDER BY r.verified_at DESC))[1] AS last_result_intact,
-       (array_agg(r.lanes ORDER BY r.verified_at DESC))[1] AS lanes_checked,
-       (array_agg(r.rows_checked ORDER BY r.verified_at DESC))[1] AS rows_checked,
-       count(*) FILTER (WHERE r.verified_at > now() - interval '30 days') AS runs_last_30_days,
-       count(*) FILTER (WHERE r.verified_at > now() - interval '30 days' AND NOT r.intact) AS failed_runs_last_30_days,
-       max(r.verified_at) FILTER (WHERE NOT r.intact) AS last_failure_at
-  FROM runs r
- GROUP BY r.tbl;
+SELECT t.tbl,
+       l.verified_at AS last_verified_at,
+       l.verified_by AS last_verified_by,
+       l.intact AS last_result_intact,
+       l.lanes AS lanes_checked,
+       l.rows_checked,
+       coalesce(m.runs, 0) AS runs_last_30_days,
+       coalesce(m.failed_runs, 0) AS failed_runs_last_30_days,
+       (SELECT max(f.verified_at) FROM audit_chain.verification_log f
+         WHERE f.tbl OPERATOR(pg_catalog.=) t.tbl AND NOT f.intact) AS last_failure_at
+  FROM (SELECT DISTINCT c.tbl FROM audit_chain.chains c) t
+  LEFT JOIN LATERAL (
+       SELECT v.verified_at, min(v.verified_by) AS verified_by, bool_and(v.intact) AS intact,
+              count(*) AS lanes, sum(v.rows_checked) AS rows_checked
+         FROM audit_chain.verification_log v
+        WHERE v.tbl OPERATOR(pg_catalog.=) t.tbl
+          AND v.verified_at = (SELECT max(x.verified_at) FROM audit_chain.verification_log x
+                                WHERE x.tbl OPERATOR(pg_catalog.=) t.tbl)
+        GROUP BY v.verified_at) l ON true
+  LEFT JOIN LATERAL (
+       SELECT count(DISTINCT v.verified_at) AS runs,
+              count(DISTINCT v.verified_at) FILTER (WHERE NOT v.intact) AS failed_runs
+         FROM audit_chain.verification_log v
+        WHERE v.tbl OPERATOR(pg_catalog.=) t.tbl
+          AND v.verified_at > pg_catalog.now() - interval '30 days') m ON true;
 COMMENT ON VIEW audit_chain.soc2_verification_evidence IS
-    'SOC 2 CC7.2/CC4.1: when the integrity control last ran on each chained table, and its result';
+    'SOC 2 CC7.2/CC4.1: when the integrity control last ran on each chained table (never: NULLs), and its result';
 
 CREATE VIEW audit_chain.hipaa_phi_activity AS
 SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS day, e.actor, e.db_role, e.data_subject AS patient,
