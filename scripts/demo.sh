@@ -70,7 +70,7 @@ SQL
 
 heading "3. Verify the chain: recompute every hash and link"
 demo_psql <<'SQL'
-SELECT * FROM audit_chain.verify_chain();
+SELECT * FROM audit_chain.verify_chain('public.orders_audit');
 SQL
 
 heading "4. Protected rows are append-only: UPDATE is refused" \
@@ -90,9 +90,12 @@ RESET session_replication_role;
 SELECT id, actor, action, amount FROM public.orders_audit ORDER BY id;
 SQL
 
-heading "6. Verification catches it: intact = f, first bad row and the problem"
+heading "6. Verification catches it: intact = f, first bad row and the problem" \
+    "(every chain: the demo table, and the extension's own audit_chain.events)"
 demo_psql <<'SQL'
-SELECT * FROM audit_chain.verify_chain();
+SELECT tbl, count(*) AS lanes, sum(rows_checked) AS rows_checked, bool_and(intact) AS intact,
+       min(first_bad_seq) AS first_bad_seq, string_agg(problem, '; ') AS problem
+  FROM audit_chain.verify_chain() GROUP BY tbl ORDER BY tbl::text;
 SQL
 
 heading "7. assert_intact() fails, so a scheduled job or CI step goes red"
