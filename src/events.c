@@ -136,7 +136,7 @@ column_text(TrackedColumn *col, HeapTuple tuple, TupleDesc tupdesc)
 
 	if (isnull)
 		return NULL;
-	return ac_canonical_text(&col->outfunc, col->typid, d, &len);
+	return ac_canonical_text(&col->outfunc, d, &len);
 }
 
 /*

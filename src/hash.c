@@ -56,7 +56,7 @@ static EVP_MD_CTX *ac_ctx = NULL;
  * ac_hash_init
  *		Look up SHA-256 once, so that no digest pays for an implicit fetch.
  */
-void
+static void
 ac_hash_init(void)
 {
 	if (ac_ctx != NULL)
@@ -389,7 +389,7 @@ ac_leave_canonical_settings(int nestlevel)
  * string, when the server encoding is already UTF-8).
  */
 char *
-ac_canonical_text(FmgrInfo *outfunc, Oid typid, Datum value, int *len)
+ac_canonical_text(FmgrInfo *outfunc, Datum value, int *len)
 {
 	char	   *text = OutputFunctionCall(outfunc, value);
 	char	   *utf8;
@@ -440,7 +440,7 @@ ac_row_input(AcRowDesc *desc, const Datum *values, const bool *isnull,
 			nestlevel = ac_enter_canonical_settings();
 			entered = true;
 		}
-		text = ac_canonical_text(&col->outfunc, col->typid, values[idx], &len);
+		text = ac_canonical_text(&col->outfunc, values[idx], &len);
 		ac_sha256(text, len, digest);
 
 		be32 = pg_hton32((uint32) col->namelen);

@@ -56,7 +56,6 @@ typedef struct AcRowDesc
 	AttrNumber	att_hash;
 } AcRowDesc;
 
-extern void ac_hash_init(void);
 extern void ac_sha256(const void *data, size_t len, uint8 *out);
 extern bool ac_is_chain_column(const char *attname);
 extern AcRowDesc *ac_rowdesc_build(TupleDesc tupdesc, const char *relname,
@@ -66,8 +65,7 @@ extern void ac_check_column_type(Oid typid, const char *attname,
 								 const char *relname);
 extern int	ac_enter_canonical_settings(void);
 extern void ac_leave_canonical_settings(int nestlevel);
-extern char *ac_canonical_text(FmgrInfo *outfunc, Oid typid, Datum value,
-							   int *len);
+extern char *ac_canonical_text(FmgrInfo *outfunc, Datum value, int *len);
 extern void ac_row_input(AcRowDesc *desc, const Datum *values,
 						 const bool *isnull, int64 seq, TimestampTz at,
 						 const uint8 *prev, StringInfo buf);

@@ -54,7 +54,11 @@
 
 #include "lane.h"
 
-/* Lanes held by the current transaction, keyed by table; NULL if none */
+/*
+ * Lanes held by the current transaction, keyed by table.  The table lives as
+ * long as the backend and is emptied at the end of every transaction, so a
+ * one-insert transaction does not build a hash table of its own.
+ */
 static HTAB *held_lanes = NULL;
 
 /*
@@ -106,9 +110,13 @@ ac_lane_init(void)
 	RegisterSubXactCallback(lane_subxact_callback, NULL);
 	CacheRegisterRelcacheCallback(lane_relcache_callback, (Datum) 0);
 
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(LaneState);
+	ctl.hcxt = TopMemoryContext;
+	held_lanes = hash_create("audit_chain held lanes", 8, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	ctl.keysize = sizeof(KnownHeadKey);
 	ctl.entrysize = sizeof(KnownHead);
-	ctl.hcxt = TopMemoryContext;
 	known_heads = hash_create("audit_chain known heads", 32, &ctl,
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	ctl.keysize = sizeof(Oid);
@@ -225,7 +233,7 @@ ac_chain_index(Relation rel, AttrNumber *att_lane, AttrNumber *att_seq,
  *		The tables that hold the rows of a chain: the table itself, or the
  *		leaf partitions of a partitioned table.
  */
-List *
+static List *
 ac_chain_leaves(Oid root)
 {
 	List	   *all;
@@ -547,17 +555,6 @@ ac_lane_acquire(Oid root, int lanes, int forced_lane)
 	int			start;
 	int			lane = -1;
 
-	if (held_lanes == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(LaneState);
-		ctl.hcxt = TopTransactionContext;
-		held_lanes = hash_create("audit_chain held lanes", 8, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-
 	state = hash_search(held_lanes, &root, HASH_FIND, NULL);
 	if (state != NULL)
 	{
@@ -619,7 +616,6 @@ ac_lane_forget(Oid root)
 	HASH_SEQ_STATUS status;
 	KnownHead  *kh;
 
-	if (held_lanes != NULL)
 	{
 		LaneState  *state = hash_search(held_lanes, &root, HASH_FIND, NULL);
 
@@ -701,30 +697,46 @@ check_lanes_complete(void)
 }
 
 /*
+ * forget_held_lanes
+ *		The transaction ended: its lane locks are gone.
+ */
+static void
+forget_held_lanes(void)
+{
+	HASH_SEQ_STATUS status;
+	LaneState  *state;
+
+	hash_seq_init(&status, held_lanes);
+	while ((state = hash_seq_search(&status)) != NULL)
+		(void) hash_search(held_lanes, &state->root, HASH_REMOVE, NULL);
+}
+
+/*
  * lane_xact_callback
- *		Check lanes before commit; forget them at the end of the transaction
- *		(their memory goes with TopTransactionContext).
+ *		Check lanes before commit; remember their heads after it; forget
+ *		them at the end of the transaction.
  */
 static void
 lane_xact_callback(XactEvent event, void *arg)
 {
+	if (hash_get_num_entries(held_lanes) == 0)
+		return;
+
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			if (held_lanes != NULL)
-				check_lanes_complete();
+			check_lanes_complete();
 			break;
 		case XACT_EVENT_COMMIT:
-			if (held_lanes != NULL)
-				remember_heads();
-			held_lanes = NULL;
+			remember_heads();
+			forget_held_lanes();
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			held_lanes = NULL;
+			forget_held_lanes();
 			break;
 		default:
 			break;
@@ -747,7 +759,7 @@ lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	HASH_SEQ_STATUS status;
 	LaneState  *state;
 
-	if (held_lanes == NULL)
+	if (hash_get_num_entries(held_lanes) == 0)
 		return;
 	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
 		return;

@@ -46,6 +46,5 @@ extern bool ac_lane_read_head(Oid root, int16 lane, int64 after_seq,
 extern Oid	ac_chain_index(Relation rel, AttrNumber *att_lane,
 						   AttrNumber *att_seq, AttrNumber *att_hash,
 						   bool missing_ok);
-extern List *ac_chain_leaves(Oid root);
 
 #endif							/* AUDIT_CHAIN_LANE_H */

@@ -84,7 +84,7 @@ seal_relcache_callback(Datum arg, Oid relid)
  *		The chained table a relation's rows belong to: the relation itself, or
  *		the top of its partition tree.
  */
-Oid
+static Oid
 ac_chain_root(Relation rel)
 {
 	if (rel->rd_rel->relispartition)
@@ -103,7 +103,7 @@ ac_chain_root(Relation rel)
  *		Row description of rel, in rel's attnums but in the hashed column
  *		order of the chained table root.  Allocated in CurrentMemoryContext.
  */
-AcRowDesc *
+static AcRowDesc *
 ac_rowdesc_for(Relation rel, Oid root)
 {
 	AcRowDesc  *desc;
@@ -216,9 +216,9 @@ trigger_lanes(TriggerData *trigdata)
  *		overwritten.
  */
 static HeapTuple
-seal_tuple(Relation rel, HeapTuple tuple, int lanes, int forced_lane)
+seal_tuple(Relation rel, SealInfo *info, HeapTuple tuple, int lanes,
+		   int forced_lane)
 {
-	SealInfo   *info = get_seal_info(rel);
 	AcRowDesc  *desc = info->desc;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	LaneState  *lane;
@@ -274,9 +274,9 @@ seal_tuple(Relation rel, HeapTuple tuple, int lanes, int forced_lane)
  *		verify_chain() to judge.
  */
 static bool
-is_presealed(Relation rel, HeapTuple tuple, int lanes)
+is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 {
-	AcRowDesc  *desc = get_seal_info(rel)->desc;
+	AcRowDesc  *desc = info->desc;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	Datum	   *values;
 	bool	   *isnull;
@@ -331,6 +331,7 @@ seal_row(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
+	SealInfo   *info;
 	int			lanes;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
@@ -345,6 +346,7 @@ seal_row(PG_FUNCTION_ARGS)
 
 	rel = trigdata->tg_relation;
 	lanes = trigger_lanes(trigdata);
+	info = get_seal_info(rel);
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
@@ -357,18 +359,18 @@ seal_row(PG_FUNCTION_ARGS)
 		 * off anyway, and verify_chain() judges its links like any row's.
 		 * Any other value in the chain columns is overwritten.
 		 */
-		if (superuser() && is_presealed(rel, tuple, lanes))
+		if (superuser() && is_presealed(rel, info, tuple, lanes))
 		{
-			ac_lane_forget(get_seal_info(rel)->root);
+			ac_lane_forget(info->root);
 			return PointerGetDatum(tuple);
 		}
-		return PointerGetDatum(seal_tuple(rel, tuple, lanes, -1));
+		return PointerGetDatum(seal_tuple(rel, info, tuple, lanes, -1));
 	}
 
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
 		OidIsValid(backfill_root) &&
-		get_seal_info(rel)->root == backfill_root)
-		return PointerGetDatum(seal_tuple(rel, trigdata->tg_newtuple, lanes, 0));
+		info->root == backfill_root)
+		return PointerGetDatum(seal_tuple(rel, info, trigdata->tg_newtuple, lanes, 0));
 
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -16,7 +16,5 @@
 #include "hash.h"
 
 extern void ac_seal_init(void);
-extern Oid	ac_chain_root(Relation rel);
-extern AcRowDesc *ac_rowdesc_for(Relation rel, Oid root);
 
 #endif							/* AUDIT_CHAIN_SEAL_H */

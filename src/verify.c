@@ -323,6 +323,45 @@ check_row(LaneCheck *lc, AcRowDesc *desc, Datum *values, bool *isnull,
 
 
 /*
+ * note_stray
+ *		Count a row that is in no lane of the table (NULL or unregistered
+ *		chain_lane); the first one gives the problem text.
+ */
+static void
+note_stray(ChainCheck *cc, int lane, bool seqnull, Datum seq, MemoryContext cxt)
+{
+	MemoryContext old;
+
+	if (cc->stray_rows++ > 0)
+		return;
+	old = MemoryContextSwitchTo(cxt);
+	cc->stray_first_seq = seqnull ? 0 : DatumGetInt64(seq);
+	if (lane < 0)
+		cc->stray_problem = pstrdup("rows with a NULL chain_lane are not sealed into any lane");
+	else
+		cc->stray_problem = psprintf("rows in lane %d, which is not a lane of this table, are not sealed into the chain",
+									 lane);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * chain_select
+ *		Start "SELECT <chain columns>, <hashed columns> FROM <table>" for a
+ *		chained table, with the hashed columns of desc (built on rootdesc).
+ */
+static void
+chain_select(StringInfo sql, Relation rel, TupleDesc rootdesc, AcRowDesc *desc)
+{
+	appendStringInfoString(sql, "SELECT chain_lane, chain_seq, chain_at, chain_prev, chain_hash");
+	for (int i = 0; i < desc->ncols; i++)
+		appendStringInfo(sql, ", %s",
+						 quote_identifier(NameStr(TupleDescAttr(rootdesc, desc->cols[i].attnum - 1)->attname)));
+	appendStringInfo(sql, " FROM %s",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+}
+
+/*
  * pending_cmp
  *		Pairing heap order: the smallest seq first.
  */
@@ -423,17 +462,7 @@ walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
 		CHECK_FOR_INTERRUPTS();
 		if (lane < 0 || lane >= cc->nlanes)
 		{
-			if (cc->stray_rows++ == 0)
-			{
-				old = MemoryContextSwitchTo(cxt);
-				cc->stray_first_seq = snull ? 0 : DatumGetInt64(sd);
-				if (lane < 0)
-					cc->stray_problem = pstrdup("rows with a NULL chain_lane are not sealed into any lane");
-				else
-					cc->stray_problem = psprintf("rows in lane %d, which is not a lane of this table, are not sealed into the chain",
-												 lane);
-				MemoryContextSwitchTo(old);
-			}
+			note_stray(cc, lane, snull, sd, cxt);
 			continue;
 		}
 		lc = &cc->lanes[lane];
@@ -512,14 +541,7 @@ walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
 	desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql,
-						   "SELECT chain_lane, chain_seq, chain_at, chain_prev, chain_hash");
-	for (int i = 0; i < desc->ncols; i++)
-		appendStringInfo(&sql, ", %s",
-						 quote_identifier(NameStr(TupleDescAttr(rootdesc, desc->cols[i].attnum - 1)->attname)));
-	appendStringInfo(&sql, " FROM %s",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)));
+	chain_select(&sql, rel, rootdesc, desc);
 	if (only_lane >= 0)
 		appendStringInfo(&sql, " WHERE chain_lane OPERATOR(pg_catalog.=) %d"
 						 " AND chain_seq OPERATOR(pg_catalog.>) " INT64_FORMAT,
@@ -561,21 +583,8 @@ walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
 			heap_deform_tuple(batch->vals[i], batch->tupdesc, values, isnull);
 			lane = isnull[desc->att_lane - 1] ? -1 : DatumGetInt16(values[desc->att_lane - 1]);
 			if (lane < 0 || lane >= cc->nlanes)
-			{
-				if (cc->stray_rows++ == 0)
-				{
-					MemoryContext o2 = MemoryContextSwitchTo(cxt);
-
-					cc->stray_first_seq = isnull[desc->att_seq - 1] ? 0 :
-						DatumGetInt64(values[desc->att_seq - 1]);
-					if (lane < 0)
-						cc->stray_problem = pstrdup("rows with a NULL chain_lane are not sealed into any lane");
-					else
-						cc->stray_problem = psprintf("rows in lane %d, which is not a lane of this table, are not sealed into the chain",
-													 lane);
-					MemoryContextSwitchTo(o2);
-				}
-			}
+				note_stray(cc, lane, isnull[desc->att_seq - 1],
+						   values[desc->att_seq - 1], cxt);
 			else
 				check_row(&cc->lanes[lane], desc, values, isnull, cxt);
 			MemoryContextSwitchTo(old);
@@ -958,14 +967,9 @@ fetch_row(Oid root, int32 lane, int64 seq, Datum **values, bool **isnull)
 				 errhint("Lanes are numbered from 0 to the table's lane count minus 1.")));
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT chain_lane, chain_seq, chain_at, chain_prev, chain_hash");
-	for (int i = 0; i < desc->ncols; i++)
-		appendStringInfo(&sql, ", %s",
-						 quote_identifier(NameStr(TupleDescAttr(rootdesc, desc->cols[i].attnum - 1)->attname)));
-	appendStringInfo(&sql, " FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
-					 "AND chain_seq OPERATOR(pg_catalog.=) $2",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)));
+	chain_select(&sql, rel, rootdesc, desc);
+	appendStringInfoString(&sql, " WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
+						   "AND chain_seq OPERATOR(pg_catalog.=) $2");
 	table_close(rel, AccessShareLock);
 
 	args[0] = Int16GetDatum((int16) lane);
@@ -1082,7 +1086,7 @@ canonical_text(PG_FUNCTION_ARGS)
 	getTypeOutputInfo(typid, &outfn, &isvarlena);
 	fmgr_info(outfn, &finfo);
 	nestlevel = ac_enter_canonical_settings();
-	text = ac_canonical_text(&finfo, typid, PG_GETARG_DATUM(0), &len);
+	text = ac_canonical_text(&finfo, PG_GETARG_DATUM(0), &len);
 	ac_leave_canonical_settings(nestlevel);
 
 	/* The text is UTF-8; hand it back in the server encoding */
