@@ -12,7 +12,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # Explicit and ordered: setup first.  Never a wildcard over sql/*.sql,
 # which also holds the install and upgrade scripts.
-REGRESS = setup protect errors seal verify tamper ddl hash_spec vectors checkpoint reports events meta
+REGRESS = setup protect errors seal verify tamper ddl hash_spec vectors encoders checkpoint reports events meta
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 ISOLATION = two_writers abort_writer savepoint_rollback rr_serializable lanes_no_deadlock lane_wait_cancel

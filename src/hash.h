@@ -30,6 +30,44 @@
 #define AC_UNIX_EPOCH_OFFSET_USEC \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
+/*
+ * How a column's canonical text is made: by the type's output function, or
+ * by a direct encoder for a common type that writes the very same bytes
+ * without a function call, an allocation or a settings switch.
+ */
+typedef enum AcEncoder
+{
+	AC_ENC_OUTPUT = 0,			/* the type's output function */
+	AC_ENC_TEXT,				/* text, varchar, bpchar: the bytes */
+	AC_ENC_BOOL,
+	AC_ENC_INT2,
+	AC_ENC_INT4,
+	AC_ENC_INT8,
+	AC_ENC_OID,
+	AC_ENC_UUID,
+	AC_ENC_BYTEA,				/* hex form */
+	AC_ENC_DATE,				/* ISO */
+	AC_ENC_TIMESTAMP,			/* ISO */
+	AC_ENC_TIMESTAMPTZ			/* ISO, in UTC */
+} AcEncoder;
+
+/* Room for the canonical text of any type with a direct encoder but bytea */
+#define AC_ENCODE_BUFLEN	128
+
+/* Column digests remembered per column (a power of two) */
+#define AC_MEMO_SLOTS		32
+/* Values longer than this are not remembered */
+#define AC_MEMO_MAXLEN		64
+
+/* A remembered col_digest: the value's bytes and the digest of its text */
+typedef struct AcMemoSlot
+{
+	uint32		hash;			/* hash of the value's bytes */
+	int			len;			/* number of bytes; -1: empty slot */
+	uint8		digest[32];
+	char		bytes[AC_MEMO_MAXLEN];
+} AcMemoSlot;
+
 /* One hashed column of a chained table */
 typedef struct AcColumn
 {
@@ -38,7 +76,15 @@ typedef struct AcColumn
 	char	   *name;			/* attribute name, UTF-8 */
 	int			namelen;		/* strlen(name) */
 	bool		settings_sensitive; /* output depends on DateStyle etc. */
+	AcEncoder	encoder;		/* how the canonical text is made */
+	int16		typlen;			/* of the column's type */
+	bool		typbyval;
 	FmgrInfo	outfunc;		/* the type's output function */
+	bool		memo_off;		/* do not remember digests */
+	MemoryContext memo_cxt;		/* where the memo is made */
+	AcMemoSlot *memo;			/* remembered digests, or NULL */
+	uint32		memo_lookups;	/* since the last tally */
+	uint32		memo_hits;
 } AcColumn;
 
 /*
@@ -65,7 +111,10 @@ extern void ac_check_column_type(Oid typid, const char *attname,
 								 const char *relname);
 extern int	ac_enter_canonical_settings(void);
 extern void ac_leave_canonical_settings(int nestlevel);
+extern AcEncoder ac_encoder_for_type(Oid typid);
 extern char *ac_canonical_text(FmgrInfo *outfunc, Datum value, int *len);
+extern const char *ac_canonical_value(AcEncoder encoder, FmgrInfo *outfunc,
+									  Datum value, char *buf, int *len);
 extern void ac_row_input(AcRowDesc *desc, const Datum *values,
 						 const bool *isnull, int64 seq, TimestampTz at,
 						 const uint8 *prev, StringInfo buf);

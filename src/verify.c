@@ -35,6 +35,7 @@
 #include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -443,6 +444,7 @@ walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
 												  ALLOCSET_DEFAULT_SIZES);
 	int64		npending = 0;
 	bool		ok = true;
+	BlockNumber curblock = InvalidBlockNumber;
 
 	for (int l = 0; l < cc->nlanes; l++)
 		cc->lanes[l].pending = pairingheap_allocate(pending_cmp, NULL);
@@ -451,15 +453,38 @@ walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
 	scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		bool		lnull,
-					snull;
-		Datum		ld = heap_getattr(tuple, desc->att_lane, tupdesc, &lnull);
-		Datum		sd = heap_getattr(tuple, desc->att_seq, tupdesc, &snull);
-		int			lane = lnull ? -1 : DatumGetInt16(ld);
+		bool		snull;
+		Datum		sd;
+		int			lane;
 		LaneCheck  *lc;
 		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * On a new page, ask the CPU for all of it at once: the rows are
+		 * read once each, and a page's worth of memory loads in flight
+		 * costs far less than one cache miss after another.
+		 */
+		if (((HeapScanDesc) scan)->rs_cblock != curblock)
+		{
+			const char *page;
+
+			curblock = ((HeapScanDesc) scan)->rs_cblock;
+			page = BufferGetPage(((HeapScanDesc) scan)->rs_cbuf);
+			for (int off = 0; off < BLCKSZ; off += 64)
+				__builtin_prefetch(page + off);
+		}
+
+		/*
+		 * Deform the whole row once: the chain columns come last, so reading
+		 * them alone would walk every column before them anyway.
+		 */
+		heap_deform_tuple(tuple, tupdesc, values, isnull);
+		lane = isnull[desc->att_lane - 1] ? -1 :
+			DatumGetInt16(values[desc->att_lane - 1]);
+		sd = values[desc->att_seq - 1];
+		snull = isnull[desc->att_seq - 1];
 		if (lane < 0 || lane >= cc->nlanes)
 		{
 			note_stray(cc, lane, snull, sd, cxt);
@@ -486,7 +511,7 @@ walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
 		}
 
 		old = MemoryContextSwitchTo(rowcxt);
-		check_tuple(lc, desc, tupdesc, tuple, values, isnull, cxt);
+		check_row(lc, desc, values, isnull, cxt);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 		npending -= drain_pending(lc, desc, tupdesc, false, values, isnull,
@@ -1074,7 +1099,9 @@ canonical_text(PG_FUNCTION_ARGS)
 	bool		isvarlena;
 	FmgrInfo	finfo;
 	int			nestlevel;
-	char	   *text;
+	const char *text;
+	char	   *srv;
+	char		buf[AC_ENCODE_BUFLEN];
 	int			len;
 
 	if (PG_ARGISNULL(0))
@@ -1086,11 +1113,14 @@ canonical_text(PG_FUNCTION_ARGS)
 	getTypeOutputInfo(typid, &outfn, &isvarlena);
 	fmgr_info(outfn, &finfo);
 	nestlevel = ac_enter_canonical_settings();
-	text = ac_canonical_text(&finfo, PG_GETARG_DATUM(0), &len);
+	text = ac_canonical_value(ac_encoder_for_type(typid), &finfo,
+							  PG_GETARG_DATUM(0), buf, &len);
 	ac_leave_canonical_settings(nestlevel);
 
 	/* The text is UTF-8; hand it back in the server encoding */
-	PG_RETURN_TEXT_P(cstring_to_text(pg_any_to_server(text, len, PG_UTF8)));
+	srv = pg_any_to_server(text, len, PG_UTF8);
+	PG_RETURN_TEXT_P(srv == text ? cstring_to_text_with_len(text, len) :
+					 cstring_to_text(srv));
 }
 
 /*

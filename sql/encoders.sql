@@ -1,0 +1,131 @@
+\set VERBOSITY terse
+-- The direct encoders (src/hash.c) must write exactly what each type's output
+-- function writes under the settings of DESIGN.md section 3, whatever the
+-- session's settings are; and the per-column memory of recent digests must
+-- never change a hash.  Session settings are deliberately hostile.
+SET timezone = 'Asia/Kathmandu';
+SET datestyle = 'SQL, DMY';
+SET intervalstyle = 'sql_standard';
+SET extra_float_digits = 3;
+SET bytea_output = 'escape';
+
+-- the reference: the output function (format's %s) under the canonical settings
+CREATE FUNCTION public.ref(v anyelement) RETURNS text LANGUAGE plpgsql STRICT
+SET timezone = 'UTC' SET datestyle = 'ISO, YMD' SET intervalstyle = 'postgres'
+SET extra_float_digits = 1 SET bytea_output = 'hex'
+AS $$ BEGIN RETURN format('%s', v); END $$;
+
+CREATE DOMAIN public.label AS varchar(20);
+CREATE TABLE public.samples (kind text, canonical text, reference text);
+
+INSERT INTO samples
+SELECT 'bool', audit_chain.canonical_text(v), ref(v) FROM unnest(ARRAY[true, false]) v
+UNION ALL
+SELECT 'int2', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY[0, 1, -1, 32767, -32768, 10, -10]::int2[]) v
+UNION ALL
+SELECT 'int4', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY[0, 7, -7, 2147483647, -2147483648, 1000000, -999]) v
+UNION ALL
+SELECT 'int8', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY[0, 9223372036854775807, -9223372036854775808, 4294967296, -1]::int8[]) v
+UNION ALL
+SELECT 'oid', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY[0, 1, 4294967295, 2147483648]::oid[]) v
+UNION ALL
+SELECT 'text', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['', 'plain', E'tab\there', 'Ünïcode ☃ 😀', repeat('x', 3000)]) v
+UNION ALL
+SELECT 'varchar', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['', 'abc', 'é']::varchar(10)[]) v
+UNION ALL
+SELECT 'bpchar', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['a', 'ab ', '']::char(4)[]) v
+UNION ALL
+SELECT 'domain', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['dom', '']::label[]) v
+UNION ALL
+SELECT 'uuid', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['00000000-0000-0000-0000-000000000000', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
+                    'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11']::uuid[]) v
+UNION ALL
+SELECT 'bytea', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['', '\x00', '\xdeadbeef', '\x5c27', decode(repeat('ab', 200), 'hex')]::bytea[]) v
+UNION ALL
+SELECT 'date', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['2024-02-29', '1970-01-01', '0001-01-01', '0001-12-31 BC', '4713-01-01 BC',
+                    '5874897-12-31', 'infinity', '-infinity']::date[]) v
+UNION ALL
+SELECT 'timestamp', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['2024-02-29 23:59:59.999999', '1970-01-01 00:00:00', '2000-01-01 00:00:00.5',
+                    '0001-01-01 00:00:00', '0044-03-15 12:00:00 BC', '4713-11-24 00:00:00 BC',
+                    '294276-12-31 23:59:59.999999', 'infinity', '-infinity']::timestamp[]) v
+UNION ALL
+SELECT 'timestamptz', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['2024-02-29 23:59:59.999999+05', '1970-01-01 00:00:00+00', '1969-12-31 23:59:59.1-01',
+                    '2000-01-01 00:00:00.000001 UTC', '1883-11-18 12:00:00 America/New_York',
+                    '0001-01-01 00:00:00+00', '0044-03-15 12:00:00+00 BC', '4713-11-24 00:00:00+00 BC',
+                    '294276-12-31 23:59:59.999999+00', 'infinity', '-infinity']::timestamptz[]) v;
+
+-- every sample, one line each; a mismatch shows as false
+SELECT kind, canonical, canonical = reference AS same
+  FROM samples WHERE length(canonical) < 60
+ ORDER BY kind, canonical COLLATE "C";
+SELECT count(*) AS samples, count(*) FILTER (WHERE canonical IS DISTINCT FROM reference) AS mismatches
+  FROM samples;
+
+-- Rows whose values repeat (so that remembered digests are used) and rows
+-- whose values do not, sealed under the hostile settings, then checked
+-- against the section 3 hash written in plain SQL under the canonical ones.
+CREATE TYPE public.mood AS ENUM ('calm', 'busy');
+CREATE TABLE public.repeats (
+    n int, act text, who label, ok boolean, small int2, big int8, id uuid, raw bytea,
+    day date, at timestamp, atz timestamptz, amount numeric, doc jsonb, m mood, f float8
+);
+SELECT audit_chain.protect('public.repeats');
+INSERT INTO repeats
+SELECT g, 'act-' || (g % 3), 'who-' || (g % 50), g % 2 = 0, (g % 7)::int2, g % 5 * 1000000000000,
+       CASE WHEN g % 4 = 0 THEN 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid
+            ELSE md5(g::text)::uuid END,
+       CASE WHEN g % 10 = 0 THEN NULL ELSE decode(md5((g % 3)::text), 'hex') END,
+       DATE '2024-01-01' + g % 3, TIMESTAMP '2024-01-01' + (g % 2) * interval '1 hour',
+       TIMESTAMPTZ '2024-06-01 00:00:00+00' + (g % 9) * interval '1 minute',
+       (g % 4) / 3.0, jsonb_build_object('k', g % 2), (ARRAY['calm', 'busy'])[1 + g % 2]::mood,
+       (g % 3) / 7.0
+  FROM generate_series(1, 6000) g;
+
+CREATE FUNCTION public.term(name text, value text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN value IS NULL THEN ''::bytea
+                ELSE int4send(octet_length(convert_to(name, 'UTF8'))) || convert_to(name, 'UTF8')
+                     || sha256(convert_to(value, 'UTF8')) END
+$$;
+CREATE FUNCTION public.reference_hash(r repeats) RETURNS bytea LANGUAGE sql AS $$
+    SELECT sha256(convert_to('audit_chain/v1', 'UTF8') || '\x00'::bytea
+           || int8send(r.chain_seq) || int8send((extract(epoch FROM r.chain_at) * 1000000)::bigint)
+           || r.chain_prev
+           || term('n', ref(r.n)) || term('act', ref(r.act))
+           || term('who', ref(r.who)) || term('ok', ref(r.ok))
+           || term('small', ref(r.small)) || term('big', ref(r.big))
+           || term('id', ref(r.id)) || term('raw', ref(r.raw))
+           || term('day', ref(r.day)) || term('at', ref(r.at))
+           || term('atz', ref(r.atz)) || term('amount', ref(r.amount))
+           || term('doc', ref(r.doc)) || term('m', ref(r.m))
+           || term('f', ref(r.f)))
+$$;
+SELECT count(*) AS rows, count(*) FILTER (WHERE reference_hash(r) <> r.chain_hash) AS wrong_hashes
+  FROM repeats r;
+SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('public.repeats');
+
+-- a changed value among repeated ones is still found
+SET session_replication_role = replica;
+UPDATE repeats SET act = 'act-1' WHERE n = 3000;
+RESET session_replication_role;
+SELECT lane, rows_checked, intact, first_bad_seq, problem FROM audit_chain.verify_chain('public.repeats');
+
+SELECT audit_chain.unprotect('public.repeats', 'test done');
+DROP FUNCTION reference_hash(repeats);
+DROP TABLE repeats, samples;
+DROP TYPE mood;
+DROP DOMAIN label;
+DROP FUNCTION ref(anyelement);
+DROP FUNCTION term(text, text);
