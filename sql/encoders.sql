@@ -94,7 +94,7 @@ SELECT g, 'act-' || (g % 3), 'who-' || (g % 50), g % 2 = 0, (g % 7)::int2, g % 5
        (g % 3) / 7.0
   FROM generate_series(1, 6000) g;
 
-CREATE FUNCTION public.term(name text, value text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION public.enc_term(name text, value text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN value IS NULL THEN ''::bytea
                 ELSE int4send(octet_length(convert_to(name, 'UTF8'))) || convert_to(name, 'UTF8')
                      || sha256(convert_to(value, 'UTF8')) END
@@ -103,14 +103,14 @@ CREATE FUNCTION public.reference_hash(r repeats) RETURNS bytea LANGUAGE sql AS $
     SELECT sha256(convert_to('audit_chain/v1', 'UTF8') || '\x00'::bytea
            || int8send(r.chain_seq) || int8send((extract(epoch FROM r.chain_at) * 1000000)::bigint)
            || r.chain_prev
-           || term('n', ref(r.n)) || term('act', ref(r.act))
-           || term('who', ref(r.who)) || term('ok', ref(r.ok))
-           || term('small', ref(r.small)) || term('big', ref(r.big))
-           || term('id', ref(r.id)) || term('raw', ref(r.raw))
-           || term('day', ref(r.day)) || term('at', ref(r.at))
-           || term('atz', ref(r.atz)) || term('amount', ref(r.amount))
-           || term('doc', ref(r.doc)) || term('m', ref(r.m))
-           || term('f', ref(r.f)))
+           || enc_term('n', ref(r.n)) || enc_term('act', ref(r.act))
+           || enc_term('who', ref(r.who)) || enc_term('ok', ref(r.ok))
+           || enc_term('small', ref(r.small)) || enc_term('big', ref(r.big))
+           || enc_term('id', ref(r.id)) || enc_term('raw', ref(r.raw))
+           || enc_term('day', ref(r.day)) || enc_term('at', ref(r.at))
+           || enc_term('atz', ref(r.atz)) || enc_term('amount', ref(r.amount))
+           || enc_term('doc', ref(r.doc)) || enc_term('m', ref(r.m))
+           || enc_term('f', ref(r.f)))
 $$;
 SELECT count(*) AS rows, count(*) FILTER (WHERE reference_hash(r) <> r.chain_hash) AS wrong_hashes
   FROM repeats r;
@@ -128,4 +128,4 @@ DROP TABLE repeats, samples;
 DROP TYPE mood;
 DROP DOMAIN label;
 DROP FUNCTION ref(anyelement);
-DROP FUNCTION term(text, text);
+DROP FUNCTION enc_term(text, text);
