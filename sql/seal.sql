@@ -76,6 +76,18 @@ SELECT audit_chain.protect('public.s_uniq');
 INSERT INTO s_uniq VALUES (1, 'one');
 INSERT INTO s_uniq VALUES (1, 'dup') ON CONFLICT DO NOTHING;
 INSERT INTO s_uniq VALUES (2, 'two') ON CONFLICT DO NOTHING;
+-- the check runs only after statements that can skip rows: so also when the
+-- skip hides in a data-modifying CTE, in a function, or after a plain insert
+WITH w AS (INSERT INTO s_uniq VALUES (1, 'cte') ON CONFLICT DO NOTHING RETURNING k)
+SELECT count(*) FROM w;
+CREATE FUNCTION public.s_uniq_add(int) RETURNS void LANGUAGE plpgsql AS
+$$ BEGIN INSERT INTO s_uniq VALUES ($1, 'fn') ON CONFLICT (k) DO UPDATE SET v = 'fn' WHERE false; END $$;
+SELECT s_uniq_add(2);
+BEGIN;
+INSERT INTO s_uniq VALUES (3, 'three');
+INSERT INTO s_uniq VALUES (3, 'again') ON CONFLICT DO NOTHING;
+COMMIT;
+DROP FUNCTION s_uniq_add(int);
 SELECT k, v, chain_seq FROM s_uniq ORDER BY chain_seq;
 SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('s_uniq');
 

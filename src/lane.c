@@ -19,8 +19,15 @@
  *
  * Before commit, every lane this transaction extended is checked: each seq
  * it sealed must be in the table.  A sealed row that never got there (INSERT
- * ... ON CONFLICT DO NOTHING skipping it, or a trigger sorting after ours
- * returning NULL) would leave a gap in the chain, so the commit is refused.
+ * ... ON CONFLICT skipping it, or a trigger sorting after ours returning
+ * NULL) would leave a gap in the chain, so the commit is refused.  The check
+ * costs an index scan per lane, so it runs only in transactions that could
+ * need it: an ExecutorStart hook notes statements with ON CONFLICT and
+ * statements run with session_replication_role other than origin (whose
+ * triggers may differ), and the transaction that loaded the library, whose
+ * first statement the hook did not see, is checked too.  Other statements
+ * insert every row that reaches the seal trigger or fail: our trigger sorts
+ * last among BEFORE ROW triggers, which the DDL guard keeps so.
  *
  * IDENTIFICATION
  *	  src/lane.c
@@ -38,6 +45,8 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -92,6 +101,16 @@ typedef struct LeafIndex
 
 static HTAB *leaf_indexes = NULL;
 
+/*
+ * Whether this transaction ran a statement that might seal a row and then
+ * not insert it; see the header comment.  True at first for the transaction
+ * that loads the library.
+ */
+static bool xact_may_skip_rows = true;
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+
+static void lane_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void lane_xact_callback(XactEvent event, void *arg);
 static void lane_relcache_callback(Datum arg, Oid relid);
 static void lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -106,6 +125,8 @@ ac_lane_init(void)
 {
 	HASHCTL		ctl;
 
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = lane_ExecutorStart;
 	RegisterXactCallback(lane_xact_callback, NULL);
 	RegisterSubXactCallback(lane_subxact_callback, NULL);
 	CacheRegisterRelcacheCallback(lane_relcache_callback, (Datum) 0);
@@ -123,6 +144,52 @@ ac_lane_init(void)
 	ctl.entrysize = sizeof(LeafIndex);
 	leaf_indexes = hash_create("audit_chain leaf indexes", 32, &ctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * plan_may_skip_rows
+ *		True if a plan tree holds an INSERT ... ON CONFLICT.
+ */
+static bool
+plan_may_skip_rows(Plan *plan)
+{
+	if (plan == NULL)
+		return false;
+	if (IsA(plan, ModifyTable) &&
+		((ModifyTable *) plan)->onConflictAction != ONCONFLICT_NONE)
+		return true;
+	return plan_may_skip_rows(plan->lefttree) ||
+		plan_may_skip_rows(plan->righttree);
+}
+
+/*
+ * lane_ExecutorStart
+ *		Note statements after which the pre-commit check must run.
+ */
+static void
+lane_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+
+	if (!xact_may_skip_rows &&
+		(stmt->commandType != CMD_SELECT || stmt->hasModifyingCTE))
+	{
+		ListCell   *lc;
+
+		if (SessionReplicationRole != SESSION_REPLICATION_ROLE_ORIGIN ||
+			plan_may_skip_rows(stmt->planTree))
+			xact_may_skip_rows = true;
+		foreach(lc, stmt->subplans)
+		{
+			if (plan_may_skip_rows((Plan *) lfirst(lc)))
+				xact_may_skip_rows = true;
+		}
+	}
+
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
 }
 
 /*
@@ -720,23 +787,30 @@ static void
 lane_xact_callback(XactEvent event, void *arg)
 {
 	if (hash_get_num_entries(held_lanes) == 0)
+	{
+		if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
+			xact_may_skip_rows = false;
 		return;
+	}
 
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			check_lanes_complete();
+			if (xact_may_skip_rows)
+				check_lanes_complete();
 			break;
 		case XACT_EVENT_COMMIT:
 			remember_heads();
 			forget_held_lanes();
+			xact_may_skip_rows = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			forget_held_lanes();
+			xact_may_skip_rows = false;
 			break;
 		default:
 			break;
