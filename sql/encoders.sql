@@ -122,6 +122,36 @@ UPDATE repeats SET act = 'act-1' WHERE n = 3000;
 RESET session_replication_role;
 SELECT lane, rows_checked, intact, first_bad_seq, problem FROM audit_chain.verify_chain('public.repeats');
 
+-- A value stored out of line reaches the trigger as a TOAST pointer of the
+-- table it was selected from.  Its digest must not be remembered under the
+-- pointer's bytes: here an inline value made of exactly those bytes follows it.
+CREATE TABLE public.stage (b bytea);
+ALTER TABLE stage ALTER b SET STORAGE EXTERNAL;
+INSERT INTO stage VALUES (decode(repeat('ab', 3000), 'hex'));
+SELECT reltoastrelid::regclass AS toast, reltoastrelid::int8 AS toastoid
+  FROM pg_class WHERE oid = 'stage'::regclass \gset
+SELECT min(chunk_id)::int8 AS valueid FROM :toast \gset
+CREATE FUNCTION public.le4(int8) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+    SELECT set_byte(set_byte(set_byte(set_byte('\x00000000'::bytea, 0, ($1 & 255)::int),
+           1, (($1 >> 8) & 255)::int), 2, (($1 >> 16) & 255)::int), 3, (($1 >> 24) & 255)::int)
+$$;
+CREATE TABLE public.big (b bytea);
+SELECT audit_chain.protect('public.big');
+INSERT INTO big SELECT b FROM stage;
+-- tag 18 (on disk), raw size, external size, value id, toast table id
+INSERT INTO big VALUES ('\x12'::bytea || le4(3004) || le4(3000) || le4(:valueid)
+                        || substring(le4(:toastoid) FROM 1 FOR 3));
+INSERT INTO big SELECT b FROM stage;
+SELECT chain_seq, octet_length(b) AS bytes,
+       sha256(convert_to('audit_chain/v1', 'UTF8') || '\x00'::bytea
+              || int8send(chain_seq) || int8send((extract(epoch FROM chain_at) * 1000000)::bigint)
+              || chain_prev || enc_term('b', ref(b))) = chain_hash AS hash_right
+  FROM big ORDER BY chain_seq;
+SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('public.big');
+SELECT audit_chain.unprotect('public.big', 'test done');
+DROP TABLE big, stage;
+DROP FUNCTION le4(int8);
+
 SELECT audit_chain.unprotect('public.repeats', 'test done');
 DROP FUNCTION reference_hash(repeats);
 DROP TABLE repeats, samples;

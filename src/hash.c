@@ -31,14 +31,15 @@
  * here, 82 ns per digest of 20 bytes through a reused EVP context against 56
  * ns through SHA256_Init/Update/Final, which use the same accelerated block
  * function (SHA-NI where the CPU has it).  A row hashes a dozen short values,
- * so the low-level interface is used where the library still has it.  It is
- * deprecated in OpenSSL 3, not removed; builds without it use EVP.
+ * so the low-level interface is used where the library has it, unless
+ * OpenSSL runs in FIPS mode: then every digest goes through EVP and the FIPS
+ * provider.  The low-level interface is deprecated in OpenSSL 3, not
+ * removed; builds without it always use EVP.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "mb/pg_wchar.h"
@@ -58,11 +59,13 @@
 
 #include "hash.h"
 
-#if defined(OPENSSL_NO_DEPRECATED_3_0) || !defined(SHA256_DIGEST_LENGTH)
-#define AC_USE_EVP
+#if !defined(OPENSSL_NO_DEPRECATED_3_0) && defined(SHA256_DIGEST_LENGTH)
+#define AC_HAVE_LOW_LEVEL_SHA256
 #endif
 
-#ifdef AC_USE_EVP
+/* Use EVP for every digest (FIPS mode, or no low-level interface) */
+static bool ac_use_evp = true;
+
 /* The SHA-256 implementation, fetched once per backend */
 static const EVP_MD *ac_md = NULL;
 
@@ -85,8 +88,14 @@ ac_hash_init(void)
 		return;
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 	ac_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+#ifdef AC_HAVE_LOW_LEVEL_SHA256
+	ac_use_evp = EVP_default_properties_is_fips_enabled(NULL) != 0;
+#endif
 #else
 	ac_md = EVP_sha256();
+#ifdef AC_HAVE_LOW_LEVEL_SHA256
+	ac_use_evp = false;
+#endif
 #endif
 	if (ac_md == NULL)
 		elog(ERROR, "could not load the SHA-256 implementation from OpenSSL");
@@ -94,7 +103,6 @@ ac_hash_init(void)
 	if (ac_ctx == NULL)
 		elog(ERROR, "could not allocate an OpenSSL digest context");
 }
-#endif
 
 /*
  * ac_sha256
@@ -103,24 +111,27 @@ ac_hash_init(void)
 void
 ac_sha256(const void *data, size_t len, uint8 *out)
 {
-#ifdef AC_USE_EVP
 	unsigned int outlen = 0;
 
 	if (ac_ctx == NULL)
 		ac_hash_init();
+#ifdef AC_HAVE_LOW_LEVEL_SHA256
+	if (!ac_use_evp)
+	{
+		SHA256_CTX	ctx;
+
+		if (SHA256_Init(&ctx) != 1 ||
+			SHA256_Update(&ctx, data, len) != 1 ||
+			SHA256_Final(out, &ctx) != 1)
+			elog(ERROR, "SHA-256 computation failed in OpenSSL");
+		return;
+	}
+#endif
 	if (EVP_DigestInit_ex(ac_ctx, ac_md, NULL) != 1 ||
 		EVP_DigestUpdate(ac_ctx, data, len) != 1 ||
 		EVP_DigestFinal_ex(ac_ctx, out, &outlen) != 1 ||
 		outlen != AC_HASH_LEN)
 		elog(ERROR, "SHA-256 computation failed in OpenSSL");
-#else
-	SHA256_CTX	ctx;
-
-	if (SHA256_Init(&ctx) != 1 ||
-		SHA256_Update(&ctx, data, len) != 1 ||
-		SHA256_Final(out, &ctx) != 1)
-		elog(ERROR, "SHA-256 computation failed in OpenSSL");
-#endif
 }
 
 /*
@@ -180,20 +191,30 @@ type_output_is_stable(Oid typid)
 }
 
 /*
- * type_is_builtin
- *		True if the type, or the base or element type it is made of, is one
- *		of PostgreSQL's own, whose text form depends on the value alone (and
- *		the settings section 3 fixes).  An enum's label, say, can be renamed.
+ * type_text_is_value_only
+ *		True if the canonical text of a value of the type depends on the
+ *		value's bytes alone (given the settings section 3 fixes), so that its
+ *		digest can be remembered: not an enum label, which can be renamed,
+ *		nor a role name in an aclitem, nor anything from another extension.
  */
 static bool
-type_is_builtin(Oid typid)
+type_text_is_value_only(Oid typid, AcEncoder encoder)
 {
 	Oid			base = getBaseType(typid);
-	Oid			elem = get_element_type(base);
 
-	if (OidIsValid(elem))
-		base = getBaseType(elem);
-	return base < FirstGenbkiObjectId;
+	if (encoder != AC_ENC_OUTPUT || type_output_is_stable(base))
+		return true;
+	switch (base)
+	{
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case INTERVALOID:
+		case TIMEOID:
+		case TIMETZOID:
+			return true;
+		default:
+			return false;
+	}
 }
 
 /*
@@ -340,8 +361,10 @@ ac_rowdesc_build(TupleDesc tupdesc, const char *relname,
 				!type_output_is_stable(getBaseType(att->atttypid));
 			col->typlen = att->attlen;
 			col->typbyval = att->attbyval;
-			col->memo_off = !type_is_builtin(att->atttypid);
+			col->memo_off = !type_text_is_value_only(att->atttypid,
+													  col->encoder);
 			col->memo_cxt = CurrentMemoryContext;
+			desc->terms_len += 4 + col->namelen + AC_HASH_LEN;
 			getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
 			fmgr_info(outfn, &col->outfunc);
 		}
@@ -641,7 +664,8 @@ memo_key(AcColumn *col, const Datum *value, int *keylen)
 	{
 		struct varlena *v = (struct varlena *) DatumGetPointer(*value);
 
-		if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		/* a TOAST pointer or compressed bytes do not identify the value */
+		if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
 			return NULL;
 		*keylen = VARSIZE_ANY_EXHDR(v);
 		return *keylen <= AC_MEMO_MAXLEN ? VARDATA_ANY(v) : NULL;
@@ -680,6 +704,7 @@ column_digest(AcColumn *col, Datum value, uint8 *digest)
 		}
 		h = hash_bytes((const unsigned char *) key, keylen);
 		slot = &col->memo[h & (AC_MEMO_SLOTS - 1)];
+		col->memo_lookups++;
 		if (slot->len == keylen && slot->hash == h &&
 			memcmp(slot->bytes, key, keylen) == 0)
 		{
@@ -687,11 +712,16 @@ column_digest(AcColumn *col, Datum value, uint8 *digest)
 			memcpy(digest, slot->digest, AC_HASH_LEN);
 			return;
 		}
-		if (++col->memo_lookups >= 4096)
+		if (col->memo_lookups >= 4096)
 		{
 			/* fewer than one hit in eight: not worth it for this column */
 			if (col->memo_hits < 512)
+			{
 				col->memo_off = true;
+				pfree(col->memo);
+				col->memo = NULL;
+				slot = NULL;
+			}
 			col->memo_lookups = col->memo_hits = 0;
 		}
 	}
@@ -724,20 +754,29 @@ ac_row_input(AcRowDesc *desc, const Datum *values, const bool *isnull,
 	uint32		be32;
 	int			nestlevel = -1;
 	bool		entered = false;
+	char	   *p;
 	int			i;
 
-	appendBinaryStringInfo(buf, AC_FORMAT_V1, strlen(AC_FORMAT_V1) + 1);
+	/* room for everything: the header, then each column's term at most */
+	enlargeStringInfo(buf, sizeof(AC_FORMAT_V1) + 16 + AC_HASH_LEN +
+					  desc->terms_len);
+	p = buf->data + buf->len;
+
+	memcpy(p, AC_FORMAT_V1, sizeof(AC_FORMAT_V1));	/* with its NUL */
+	p += sizeof(AC_FORMAT_V1);
 	be64 = pg_hton64((uint64) seq);
-	appendBinaryStringInfo(buf, (char *) &be64, 8);
+	memcpy(p, &be64, 8);
+	p += 8;
 	be64 = pg_hton64((uint64) (at + AC_UNIX_EPOCH_OFFSET_USEC));
-	appendBinaryStringInfo(buf, (char *) &be64, 8);
-	appendBinaryStringInfo(buf, (const char *) prev, AC_HASH_LEN);
+	memcpy(p, &be64, 8);
+	p += 8;
+	memcpy(p, prev, AC_HASH_LEN);
+	p += AC_HASH_LEN;
 
 	for (i = 0; i < desc->ncols; i++)
 	{
 		AcColumn   *col = &desc->cols[i];
 		int			idx = col->attnum - 1;
-		uint8		digest[AC_HASH_LEN];
 
 		if (isnull[idx])
 			continue;
@@ -747,13 +786,16 @@ ac_row_input(AcRowDesc *desc, const Datum *values, const bool *isnull,
 			nestlevel = ac_enter_canonical_settings();
 			entered = true;
 		}
-		column_digest(col, values[idx], digest);
 
 		be32 = pg_hton32((uint32) col->namelen);
-		appendBinaryStringInfo(buf, (char *) &be32, 4);
-		appendBinaryStringInfo(buf, col->name, col->namelen);
-		appendBinaryStringInfo(buf, (char *) digest, AC_HASH_LEN);
+		memcpy(p, &be32, 4);
+		memcpy(p + 4, col->name, col->namelen);
+		p += 4 + col->namelen;
+		column_digest(col, values[idx], (uint8 *) p);
+		p += AC_HASH_LEN;
 	}
+	buf->len = p - buf->data;
+	buf->data[buf->len] = '\0';
 
 	if (entered)
 		ac_leave_canonical_settings(nestlevel);

@@ -14,6 +14,7 @@
 #include "access/tupdesc.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/datetime.h"
 #include "utils/timestamp.h"
 
 #define AC_HASH_LEN			32
@@ -52,7 +53,7 @@ typedef enum AcEncoder
 } AcEncoder;
 
 /* Room for the canonical text of any type with a direct encoder but bytea */
-#define AC_ENCODE_BUFLEN	128
+#define AC_ENCODE_BUFLEN	(MAXDATELEN + 1)
 
 /* Column digests remembered per column (a power of two) */
 #define AC_MEMO_SLOTS		32
@@ -64,7 +65,7 @@ typedef struct AcMemoSlot
 {
 	uint32		hash;			/* hash of the value's bytes */
 	int			len;			/* number of bytes; -1: empty slot */
-	uint8		digest[32];
+	uint8		digest[AC_HASH_LEN];
 	char		bytes[AC_MEMO_MAXLEN];
 } AcMemoSlot;
 
@@ -95,6 +96,7 @@ typedef struct AcRowDesc
 {
 	int			ncols;
 	AcColumn   *cols;
+	int			terms_len;		/* bytes of all column terms, none NULL */
 	AttrNumber	att_lane;
 	AttrNumber	att_seq;
 	AttrNumber	att_at;

@@ -25,9 +25,12 @@
  * need it: an ExecutorStart hook notes statements with ON CONFLICT and
  * statements run with session_replication_role other than origin (whose
  * triggers may differ), and the transaction that loaded the library, whose
- * first statement the hook did not see, is checked too.  Other statements
- * insert every row that reaches the seal trigger or fail: our trigger sorts
- * last among BEFORE ROW triggers, which the DDL guard keeps so.
+ * first statement the hook did not see, is checked too.  The seal trigger
+ * itself notes rows it seals while a BEFORE ROW trigger sorts after it (the
+ * DDL guard refuses to make one, but a superuser can get past the guard) or
+ * outside session_replication_role origin (COPY and logical replication do
+ * not pass through ExecutorStart).  Any other sealed row is inserted, or the
+ * statement fails.
  *
  * IDENTIFICATION
  *	  src/lane.c
@@ -147,7 +150,22 @@ ac_lane_init(void)
 }
 
 /*
+ * ac_lane_note_may_skip
+ *		The current transaction may seal rows that are then not inserted:
+ *		run the completeness check before it commits.
+ */
+void
+ac_lane_note_may_skip(void)
+{
+	xact_may_skip_rows = true;
+}
+
+/*
  * plan_may_skip_rows
+ *		True if a plan tree holds an INSERT ... ON CONFLICT.  In PostgreSQL
+ *		15 a ModifyTable node heads the plan or one of the subplans (a
+ *		data-modifying WITH), so following the left and right trees of each
+ *		is enough.
  *		True if a plan tree holds an INSERT ... ON CONFLICT.
  */
 static bool

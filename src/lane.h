@@ -38,6 +38,7 @@ typedef struct LaneState
 
 extern void ac_lane_init(void);
 extern LaneState *ac_lane_acquire(Oid root, int lanes, int forced_lane);
+extern void ac_lane_note_may_skip(void);
 extern void ac_lane_forget(Oid root);
 extern void ac_lane_advance(LaneState *state, int64 seq, const uint8 *hash);
 extern void ac_lane_boundary(Oid root, int16 lane, int64 *seq, uint8 *hash);

@@ -18,6 +18,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/partition.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -317,6 +318,31 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 }
 
 /*
+ * before_trigger_follows
+ *		True if a BEFORE ROW INSERT trigger of rel fires after ours (triggers
+ *		fire in name order), and so could drop a row we sealed.
+ */
+static bool
+before_trigger_follows(Relation rel, Trigger *ours)
+{
+	TriggerDesc *td = rel->trigdesc;
+	bool		after_ours = false;
+
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (t->tgoid == ours->tgoid)
+			after_ours = true;
+		else if (after_ours && t->tgenabled != TRIGGER_DISABLED &&
+				 TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) &&
+				 TRIGGER_FOR_INSERT(t->tgtype))
+			return true;
+	}
+	return false;
+}
+
+/*
  * seal_row
  *		BEFORE INSERT OR UPDATE OR DELETE, FOR EACH ROW trigger of a chained
  *		table.  Argument: the table's lane count.
@@ -364,6 +390,9 @@ seal_row(PG_FUNCTION_ARGS)
 			ac_lane_forget(info->root);
 			return PointerGetDatum(tuple);
 		}
+		if (SessionReplicationRole != SESSION_REPLICATION_ROLE_ORIGIN ||
+			before_trigger_follows(rel, trigdata->tg_trigger))
+			ac_lane_note_may_skip();
 		return PointerGetDatum(seal_tuple(rel, info, tuple, lanes, -1));
 	}
 

@@ -420,6 +420,33 @@ drain_pending(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, bool all,
 }
 
 /*
+ * prefetch_next_row
+ *		Ask the CPU for the bytes of the scan's next row on this page, so
+ *		that they load while the current row is hashed: every row is read
+ *		once, from memory rather than cache, and deforming a row otherwise
+ *		waits for its first load.
+ */
+static inline void
+prefetch_next_row(HeapScanDesc hs)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	Page		page;
+	ItemId		lp;
+	const char *p;
+
+	/* heapam's page-at-a-time state: the visible rows of the current page */
+	if ((hs->rs_base.rs_flags & SO_ALLOW_PAGEMODE) == 0 ||
+		hs->rs_cindex + 1 >= hs->rs_ntuples)
+		return;
+	page = BufferGetPage(hs->rs_cbuf);
+	lp = PageGetItemId(page, hs->rs_vistuples[hs->rs_cindex + 1]);
+	p = (const char *) PageGetItem(page, lp);
+	for (uint32 off = 0; off < ItemIdGetLength(lp); off += 64)
+		__builtin_prefetch(p + off);
+#endif
+}
+
+/*
  * walk_heap
  *		Check every row of an ordinary chained table in one sequential scan,
  *		without sorting: each lane is walked in seq order, and a row met
@@ -444,7 +471,6 @@ walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
 												  ALLOCSET_DEFAULT_SIZES);
 	int64		npending = 0;
 	bool		ok = true;
-	BlockNumber curblock = InvalidBlockNumber;
 
 	for (int l = 0; l < cc->nlanes; l++)
 		cc->lanes[l].pending = pairingheap_allocate(pending_cmp, NULL);
@@ -461,20 +487,7 @@ walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
 
 		CHECK_FOR_INTERRUPTS();
 
-		/*
-		 * On a new page, ask the CPU for all of it at once: the rows are
-		 * read once each, and a page's worth of memory loads in flight
-		 * costs far less than one cache miss after another.
-		 */
-		if (((HeapScanDesc) scan)->rs_cblock != curblock)
-		{
-			const char *page;
-
-			curblock = ((HeapScanDesc) scan)->rs_cblock;
-			page = BufferGetPage(((HeapScanDesc) scan)->rs_cbuf);
-			for (int off = 0; off < BLCKSZ; off += 64)
-				__builtin_prefetch(page + off);
-		}
+		prefetch_next_row((HeapScanDesc) scan);
 
 		/*
 		 * Deform the whole row once: the chain columns come last, so reading
