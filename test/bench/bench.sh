@@ -46,7 +46,8 @@ if [[ ${BENCH_SKIP_SETUP:-0} != 1 ]]; then
 fi
 # autovacuum off: on a 2-core machine a background vacuum landing in one cell
 # (the insert-only tables get vacuumed as they grow) skews that cell alone;
-# instead every cell starts from the same state, after VACUUM and CHECKPOINT.
+# instead every group of cells starts from the same state, after VACUUM and
+# CHECKPOINT.
 start_cluster bench -c fsync=on -c shared_preload_libraries=pgaudit \
     -c max_connections=100 -c shared_buffers=512MB -c max_wal_size=4GB \
     -c checkpoint_timeout=30min -c synchronous_commit=on -c autovacuum=off
@@ -133,22 +134,31 @@ settle() {   # the same starting state for every cell
 median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
-declare -A TPS
+declare -A TPS VALS
 VARIANTS="plain chain1 chainN plpgsql pgaudit"
+variant_target() {   # variant_target VARIANT -> "db script"
+    if [[ $1 == pgaudit ]]; then echo "bench_pgaudit $W/plain.sql"; else echo "bench $W/$1.sql"; fi
+}
 ac_log "inserts: ${SECONDS_PER_RUN}s x $REPS reps per cell, clients: $CLIENTS, lanes for chainN: $LANES"
+# The variants take turns within each repetition, so that a slow spell of
+# the machine (a shared VM) falls on all of them rather than on one.
 for sync in on off; do
     for c in $CLIENTS; do
+        settle
         for v in $VARIANTS; do
-            db=bench; script=$W/$v.sql
-            if [[ $v == pgaudit ]]; then db=bench_pgaudit; script=$W/plain.sql; fi
-            settle
+            read -r db script < <(variant_target "$v")
             run_pgbench "$db" "$script" "$c" "$sync" 2 >/dev/null    # warm-up
-            vals=()
-            for ((r = 1; r <= REPS; r++)); do
-                vals+=("$(run_pgbench "$db" "$script" "$c" "$sync" "$SECONDS_PER_RUN")")
+            VALS[$v]=""
+        done
+        for ((r = 1; r <= REPS; r++)); do
+            for v in $VARIANTS; do
+                read -r db script < <(variant_target "$v")
+                VALS[$v]+="$(run_pgbench "$db" "$script" "$c" "$sync" "$SECONDS_PER_RUN") "
             done
-            TPS[$v,$c,$sync]=$(printf '%s\n' "${vals[@]}" | median)
-            ac_log "  sync=$sync c=$c $v: ${vals[*]} -> median ${TPS[$v,$c,$sync]}"
+        done
+        for v in $VARIANTS; do
+            TPS[$v,$c,$sync]=$(printf '%s\n' ${VALS[$v]} | median)
+            ac_log "  sync=$sync c=$c $v: ${VALS[$v]}-> median ${TPS[$v,$c,$sync]}"
         done
     done
 done
