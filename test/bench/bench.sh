@@ -131,10 +131,10 @@ settle() {   # the same starting state for every cell
     psql_db bench_pgaudit -q -c 'VACUUM' -c 'CHECKPOINT' >/dev/null
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
-declare -A TPS VALS
+declare -A TPS VALS RATIO
 VARIANTS="plain chain1 chainN plpgsql pgaudit"
 variant_target() {   # variant_target VARIANT -> "db script"
     if [[ $1 == pgaudit ]]; then echo "bench_pgaudit $W/plain.sql"; else echo "bench $W/$1.sql"; fi
@@ -158,20 +158,26 @@ for sync in on off; do
         done
         for v in $VARIANTS; do
             TPS[$v,$c,$sync]=$(printf '%s\n' ${VALS[$v]} | median)
-            ac_log "  sync=$sync c=$c $v: ${VALS[$v]}-> median ${TPS[$v,$c,$sync]}"
+            # the ratio to plain (or to the PL/pgSQL chain) of each repetition,
+            # then their median: pairs run back to back see the same machine
+            for base in plain plpgsql; do
+                RATIO[$v,$base,$c,$sync]=$(paste <(printf '%s\n' ${VALS[$v]}) <(printf '%s\n' ${VALS[$base]}) |
+                    awk '{printf "%.4f\n", ($2 > 0 ? $1 / $2 : 0)}' | median | xargs printf '%.2f')
+            done
+            ac_log "  sync=$sync c=$c $v: ${VALS[$v]}-> median ${TPS[$v,$c,$sync]}, paired ratio to plain ${RATIO[$v,plain,$c,$sync]}"
         done
     done
 done
 
 echo
-echo "== single-row inserts (tps, median of $REPS x ${SECONDS_PER_RUN}s; ratio to plain)"
+echo "== single-row inserts (tps, median of $REPS x ${SECONDS_PER_RUN}s; median of the paired ratios to plain)"
 printf '%-6s %-4s %10s %16s %16s %16s %16s\n' sync clts plain chain1 "chain$LANES" plpgsql pgaudit
 for sync in on off; do
     for c in $CLIENTS; do
         p=${TPS[plain,$c,$sync]}
-        printf '%-6s %-4s %10s' "$sync" "$c" "$p"
+        printf '%-6s %-4s %10.0f' "$sync" "$c" "$p"
         for v in chain1 chainN plpgsql pgaudit; do
-            printf ' %9s (%4sx)' "${TPS[$v,$c,$sync]}" "$(ratio "${TPS[$v,$c,$sync]}" "$p")"
+            printf ' %9.0f (%4sx)' "${TPS[$v,$c,$sync]}" "${RATIO[$v,plain,$c,$sync]}"
         done
         echo
     done
@@ -321,11 +327,11 @@ echo "== targets"
 verdict() { if awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; then echo PASS; else echo "FALL SHORT"; fi; }
 target() { printf '%-11s %-70s %s (need %s)\n' "$(verdict "$2" "$3")" "$1" "$2" "$3"; }
 last_c=${CLIENTS##* }
-target "sync on, 1 client: chain1 / plain" "$(ratio "${TPS[chain1,1,on]}" "${TPS[plain,1,on]}")" 0.9
-target "sync on, $last_c clients: chain$LANES / plain" "$(ratio "${TPS[chainN,$last_c,on]}" "${TPS[plain,$last_c,on]}")" 0.8
-target "sync on, $last_c clients: chain$LANES / plpgsql reference" "$(ratio "${TPS[chainN,$last_c,on]}" "${TPS[plpgsql,$last_c,on]}")" 3
-target "sync off, 1 client: chain1 / plain" "$(ratio "${TPS[chain1,1,off]}" "${TPS[plain,1,off]}")" 0.85
-target "sync off, $last_c clients: chain$LANES / plain" "$(ratio "${TPS[chainN,$last_c,off]}" "${TPS[plain,$last_c,off]}")" 0.7
+target "sync on, 1 client: chain1 / plain" "${RATIO[chain1,plain,1,on]}" 0.9
+target "sync on, $last_c clients: chain$LANES / plain" "${RATIO[chainN,plain,$last_c,on]}" 0.8
+target "sync on, $last_c clients: chain$LANES / plpgsql reference" "${RATIO[chainN,plpgsql,$last_c,on]}" 3
+target "sync off, 1 client: chain1 / plain" "${RATIO[chain1,plain,1,off]}" 0.85
+target "sync off, $last_c clients: chain$LANES / plain" "${RATIO[chainN,plain,$last_c,off]}" 0.7
 target "bulk INSERT ... SELECT: plain time / chained time" "$(ratio "${BULK[select,bulk_plain]}" "${BULK[select,bulk_chain]}")" 0.6
 target "bulk COPY: plain time / chained time" "$(ratio "${BULK[copy,bulk_plain]}" "${BULK[copy,bulk_chain]}")" 0.6
 target "verify_chain rows/s over $VERIFY_ROWS rows" "${VRATE[$VERIFY_ROWS]}" 600000
