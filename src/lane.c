@@ -166,7 +166,6 @@ ac_lane_note_may_skip(void)
  *		15 a ModifyTable node heads the plan or one of the subplans (a
  *		data-modifying WITH), so following the left and right trees of each
  *		is enough.
- *		True if a plan tree holds an INSERT ... ON CONFLICT.
  */
 static bool
 plan_may_skip_rows(Plan *plan)
