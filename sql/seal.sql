@@ -102,6 +102,14 @@ INSERT INTO s_part VALUES (1, 'kept');
 INSERT INTO s_part VALUES (15, 'dropped');
 SELECT k, v, chain_seq FROM s_part ORDER BY chain_seq;
 SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('s_part');
+-- and when such a trigger appears after this session has cached the table
+-- (made with the DDL guard off: event triggers do not fire for replicas)
+INSERT INTO s_part VALUES (2, 'kept too');
+SET session_replication_role = replica;
+CREATE TRIGGER zzz_drop BEFORE INSERT ON s_part1 FOR EACH ROW EXECUTE FUNCTION s_drop_row();
+RESET session_replication_role;
+INSERT INTO s_part VALUES (3, 'dropped');
+SELECT k, v, chain_seq FROM s_part ORDER BY chain_seq;
 SELECT audit_chain.unprotect('public.s_part', 'test done');
 DROP TABLE s_part;
 DROP FUNCTION s_drop_row();

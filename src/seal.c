@@ -44,6 +44,9 @@ typedef struct SealInfo
 	Oid			root;			/* the chained table */
 	MemoryContext mcxt;			/* holds desc */
 	AcRowDesc  *desc;			/* hashed columns, in the leaf's attnums */
+	int			lanes;			/* the seal trigger's lane count */
+	bool		trigger_follows;	/* a BEFORE ROW INSERT trigger fires after
+									 * the seal trigger */
 } SealInfo;
 
 static HTAB *seal_infos = NULL;
@@ -123,12 +126,69 @@ ac_rowdesc_for(Relation rel, Oid root)
 }
 
 /*
+ * trigger_lanes
+ *		The lane count protect() wrote into the trigger's argument.
+ */
+static int
+trigger_lanes(TriggerData *trigdata)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	char	   *end;
+	long		lanes;
+
+	if (trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on table \"%s\" must have exactly one argument, the lane count",
+						trigger->tgname,
+						RelationGetRelationName(trigdata->tg_relation))));
+	errno = 0;
+	lanes = strtol(trigger->tgargs[0], &end, 10);
+	if (errno != 0 || *end != '\0' || lanes < 1 || lanes > AC_MAX_LANES)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on table \"%s\" has an invalid lane count \"%s\"",
+						trigger->tgname,
+						RelationGetRelationName(trigdata->tg_relation),
+						trigger->tgargs[0])));
+	return (int) lanes;
+}
+
+/*
+ * before_trigger_follows
+ *		True if a BEFORE ROW INSERT trigger of rel fires after ours (triggers
+ *		fire in name order), and so could drop a row we sealed.
+ */
+static bool
+before_trigger_follows(Relation rel, Trigger *ours)
+{
+	TriggerDesc *td = rel->trigdesc;
+	bool		after_ours = false;
+
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (t->tgoid == ours->tgoid)
+			after_ours = true;
+		else if (after_ours && t->tgenabled != TRIGGER_DISABLED &&
+				 TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) &&
+				 TRIGGER_FOR_INSERT(t->tgtype))
+			return true;
+	}
+	return false;
+}
+
+/*
  * get_seal_info
- *		Cached sealing information for a relation, rebuilt after invalidation.
+ *		Cached sealing information for the relation of a seal trigger call,
+ *		rebuilt after invalidation (which creating, renaming, enabling or
+ *		disabling any of the relation's triggers causes).
  */
 static SealInfo *
-get_seal_info(Relation rel)
+get_seal_info(TriggerData *trigdata)
 {
+	Relation	rel = trigdata->tg_relation;
 	Oid			relid = RelationGetRelid(rel);
 	SealInfo   *info;
 	bool		found;
@@ -166,6 +226,8 @@ get_seal_info(Relation rel)
 		old = MemoryContextSwitchTo(mcxt);
 		info->desc = ac_rowdesc_for(rel, info->root);
 		MemoryContextSwitchTo(old);
+		info->lanes = trigger_lanes(trigdata);
+		info->trigger_follows = before_trigger_follows(rel, trigdata->tg_trigger);
 		info->valid = true;
 	}
 	PG_CATCH();
@@ -178,35 +240,6 @@ get_seal_info(Relation rel)
 	PG_END_TRY();
 
 	return info;
-}
-
-/*
- * trigger_lanes
- *		The lane count protect() wrote into the trigger's argument.
- */
-static int
-trigger_lanes(TriggerData *trigdata)
-{
-	Trigger    *trigger = trigdata->tg_trigger;
-	char	   *end;
-	long		lanes;
-
-	if (trigger->tgnargs != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on table \"%s\" must have exactly one argument, the lane count",
-						trigger->tgname,
-						RelationGetRelationName(trigdata->tg_relation))));
-	errno = 0;
-	lanes = strtol(trigger->tgargs[0], &end, 10);
-	if (errno != 0 || *end != '\0' || lanes < 1 || lanes > AC_MAX_LANES)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on table \"%s\" has an invalid lane count \"%s\"",
-						trigger->tgname,
-						RelationGetRelationName(trigdata->tg_relation),
-						trigger->tgargs[0])));
-	return (int) lanes;
 }
 
 /*
@@ -318,31 +351,6 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 }
 
 /*
- * before_trigger_follows
- *		True if a BEFORE ROW INSERT trigger of rel fires after ours (triggers
- *		fire in name order), and so could drop a row we sealed.
- */
-static bool
-before_trigger_follows(Relation rel, Trigger *ours)
-{
-	TriggerDesc *td = rel->trigdesc;
-	bool		after_ours = false;
-
-	for (int i = 0; i < td->numtriggers; i++)
-	{
-		Trigger    *t = &td->triggers[i];
-
-		if (t->tgoid == ours->tgoid)
-			after_ours = true;
-		else if (after_ours && t->tgenabled != TRIGGER_DISABLED &&
-				 TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) &&
-				 TRIGGER_FOR_INSERT(t->tgtype))
-			return true;
-	}
-	return false;
-}
-
-/*
  * seal_row
  *		BEFORE INSERT OR UPDATE OR DELETE, FOR EACH ROW trigger of a chained
  *		table.  Argument: the table's lane count.
@@ -371,8 +379,8 @@ seal_row(PG_FUNCTION_ARGS)
 				 errmsg("seal_row: must be fired BEFORE, FOR EACH ROW")));
 
 	rel = trigdata->tg_relation;
-	lanes = trigger_lanes(trigdata);
-	info = get_seal_info(rel);
+	info = get_seal_info(trigdata);
+	lanes = info->lanes;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
@@ -391,7 +399,7 @@ seal_row(PG_FUNCTION_ARGS)
 			return PointerGetDatum(tuple);
 		}
 		if (SessionReplicationRole != SESSION_REPLICATION_ROLE_ORIGIN ||
-			before_trigger_follows(rel, trigdata->tg_trigger))
+			info->trigger_follows)
 			ac_lane_note_may_skip();
 		return PointerGetDatum(seal_tuple(rel, info, tuple, lanes, -1));
 	}
