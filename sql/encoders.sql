@@ -65,7 +65,65 @@ SELECT 'timestamptz', audit_chain.canonical_text(v), ref(v)
   FROM unnest(ARRAY['2024-02-29 23:59:59.999999+05', '1970-01-01 00:00:00+00', '1969-12-31 23:59:59.1-01',
                     '2000-01-01 00:00:00.000001 UTC', '1883-11-18 12:00:00 America/New_York',
                     '0001-01-01 00:00:00+00', '0044-03-15 12:00:00+00 BC', '4713-11-24 00:00:00+00 BC',
-                    '294276-12-31 23:59:59.999999+00', 'infinity', '-infinity']::timestamptz[]) v;
+                    '294276-12-31 23:59:59.999999+00', 'infinity', '-infinity']::timestamptz[]) v
+UNION ALL
+SELECT 'numeric', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['0', '0.0', '-0.000', '1', '-1', '0.0001', '-0.00012', '9999', '10000', '10000.0001',
+                    '12.3400', '100', '1000000.000000', '0.0000025', '123456789012345678901234567890.123456789',
+                    '1e-20', '1e20', '-5.5', '1e300', '1e-300', '-1.5e-1000', 'NaN', 'Infinity', '-Infinity',
+                    repeat('9', 1000) || '.' || repeat('1', 500)]::numeric[]) v
+UNION ALL
+SELECT 'numeric(12,6)', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['0', '0.0000025', '-123456.5', '1']::numeric(12,6)[]) v
+UNION ALL
+SELECT 'inet', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['10.20.30.40', '10.20.30.0/24', '0.0.0.0', '255.255.255.255/32', '10.1.2.3/8', '::1', '::',
+                    '2001:db8::1/64', '::ffff:1.2.3.4', '2001:db8:0:0:1:0:0:1', '1:2:3:4:5:6:7:8/128',
+                    'fe80::/10']::inet[]) v
+UNION ALL
+SELECT 'cidr', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['10.0.0.0/8', '10.1.2.3/32', '192.168/16', '0.0.0.0/0', '::/0', '2001:db8::/32',
+                    '::1/128']::cidr[]) v
+UNION ALL
+SELECT 'json', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['{}', ' { "b" : 1,"a":[ 2 ] } ', '"\u00e9"']::json[]) v
+UNION ALL
+SELECT 'jsonb', audit_chain.canonical_text(v), ref(v)
+  FROM unnest(ARRAY['{}', '[]', '""', '"str"', 'null', 'true', 'false', '0', '-1.5e10', '1e-5', '1.000', '-0',
+                    '[1, "a", null, true, false, {}, []]', '{"a": {"b": [1, {"c": null}]}, "": 0}',
+                    '{"bb": 1, "a": 2, "ccc": [[[]]]}', '[[1, 2], [3, [4, [5]]]]',
+                    E'"\\b\\f\\n\\r\\t \\" \\\\ / \\u0001 \\u001f \\u007f é ☃ 😀"',
+                    E'{"k\\ney \\"q\\"": "v\\u0007x"}',
+                    '{"request_id": "req_01J9ZK3W5X7Y8Z9A0B1C2D3E4F", "status": 200, "stream": false, "cost": 0.0000025}',
+                    repeat('[', 500) || repeat(']', 500)]::jsonb[]) v
+UNION ALL
+-- more than 32 members: some of their entries hold offsets, not lengths
+SELECT 'jsonb wide', audit_chain.canonical_text(v), ref(v)
+  FROM (SELECT jsonb_object_agg('key' || g, CASE g % 4 WHEN 0 THEN to_jsonb(g) WHEN 1 THEN to_jsonb('s' || g)
+                                               WHEN 2 THEN jsonb_build_array(g, g * 1.5) ELSE 'null' END)
+          FROM generate_series(1, 100) g
+        UNION ALL
+        SELECT jsonb_agg(CASE WHEN g % 3 = 0 THEN jsonb_build_object('n', g) ELSE to_jsonb(repeat('x', g)) END)
+          FROM generate_series(1, 300) g) AS w(v);
+
+-- The same values as a table stores them: short ones with a one-byte header
+-- and unaligned, long ones compressed.
+CREATE TABLE public.stored (n numeric, i inet, c cidr, j jsonb);
+INSERT INTO stored (n) SELECT v FROM unnest(ARRAY['0', '-0.00012', '12.3400', '1e300', '-1.5e-1000', 'NaN',
+                                                  '-Infinity', repeat('9', 1000) || '.5']::numeric[]) v;
+INSERT INTO stored (i) SELECT v FROM unnest(ARRAY['10.20.30.40', '2001:db8::1/64', '::ffff:1.2.3.4']::inet[]) v;
+INSERT INTO stored (c) SELECT v FROM unnest(ARRAY['10.0.0.0/8', '::/0']::cidr[]) v;
+INSERT INTO stored (j) SELECT v FROM unnest(ARRAY['{}', '"s"', '7', '{"a": [1, 2.50, "x"]}']::jsonb[]) v;
+INSERT INTO stored (j) SELECT jsonb_object_agg('key' || g, repeat('v', g % 50)) FROM generate_series(1, 400) g;
+SELECT count(*) FILTER (WHERE pg_column_size(j) < octet_length(j::text)) AS compressed_jsonb FROM stored;
+INSERT INTO samples
+SELECT 'stored numeric', audit_chain.canonical_text(n), ref(n) FROM stored WHERE n IS NOT NULL
+UNION ALL
+SELECT 'stored inet', audit_chain.canonical_text(i), ref(i) FROM stored WHERE i IS NOT NULL
+UNION ALL
+SELECT 'stored cidr', audit_chain.canonical_text(c), ref(c) FROM stored WHERE c IS NOT NULL
+UNION ALL
+SELECT 'stored jsonb', audit_chain.canonical_text(j), ref(j) FROM stored WHERE j IS NOT NULL;
 
 -- every sample, one line each; a mismatch shows as false
 SELECT kind, canonical, canonical = reference AS same
@@ -154,7 +212,7 @@ DROP FUNCTION le4(int8);
 
 SELECT audit_chain.unprotect('public.repeats', 'test done');
 DROP FUNCTION reference_hash(repeats);
-DROP TABLE repeats, samples;
+DROP TABLE repeats, samples, stored;
 DROP TYPE mood;
 DROP DOMAIN label;
 DROP FUNCTION ref(anyelement);

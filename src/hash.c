@@ -57,6 +57,7 @@
 #include "utils/typcache.h"
 #include "utils/uuid.h"
 
+#include "encode.h"
 #include "hash.h"
 
 #if !defined(OPENSSL_NO_DEPRECATED_3_0) && defined(SHA256_DIGEST_LENGTH)
@@ -230,7 +231,16 @@ ac_encoder_for_type(Oid typid)
 		case TEXTOID:
 		case VARCHAROID:
 		case BPCHAROID:
+		case JSONOID:			/* json_out returns the stored text */
 			return AC_ENC_TEXT;
+		case NUMERICOID:
+			return AC_ENC_NUMERIC;
+		case INETOID:
+			return AC_ENC_INET;
+		case CIDROID:
+			return AC_ENC_CIDR;
+		case JSONBOID:
+			return AC_ENC_JSONB;
 		case BOOLOID:
 			return AC_ENC_BOOL;
 		case INT2OID:
@@ -634,6 +644,29 @@ ac_canonical_value(AcEncoder encoder, FmgrInfo *outfunc, Datum value,
 					EncodeDateTime(&tm, fsec, false, 0, NULL, USE_ISO_DATES, buf);
 				*len = strlen(buf);
 				return buf;
+			}
+		case AC_ENC_NUMERIC:
+			return ac_encode_numeric((struct varlena *)
+									 PG_DETOAST_DATUM_PACKED(value), buf, len);
+		case AC_ENC_INET:
+		case AC_ENC_CIDR:
+			{
+				const char *s = ac_encode_inet(DatumGetInetPP(value),
+											   encoder == AC_ENC_CIDR,
+											   buf, len);
+
+				if (s != NULL)
+					return s;
+				break;
+			}
+		case AC_ENC_JSONB:
+			{
+				char	   *s = ac_encode_jsonb(DatumGetJsonbP(value), len);
+				char	   *utf8 = pg_server_to_any(s, *len, PG_UTF8);
+
+				if (utf8 != s)
+					*len = strlen(utf8);
+				return utf8;
 			}
 		case AC_ENC_OUTPUT:
 			break;

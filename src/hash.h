@@ -49,10 +49,17 @@ typedef enum AcEncoder
 	AC_ENC_BYTEA,				/* hex form */
 	AC_ENC_DATE,				/* ISO */
 	AC_ENC_TIMESTAMP,			/* ISO */
-	AC_ENC_TIMESTAMPTZ			/* ISO, in UTC */
+	AC_ENC_TIMESTAMPTZ,			/* ISO, in UTC */
+	AC_ENC_NUMERIC,
+	AC_ENC_INET,
+	AC_ENC_CIDR,
+	AC_ENC_JSONB				/* as jsonb_out: ", " and ": " */
 } AcEncoder;
 
-/* Room for the canonical text of any type with a direct encoder but bytea */
+/*
+ * Room for the canonical text of any type with a direct encoder but bytea,
+ * long numerics and jsonb
+ */
 #define AC_ENCODE_BUFLEN	(MAXDATELEN + 1)
 
 /* Column digests remembered per column (a power of two) */

@@ -426,7 +426,7 @@ drain_pending(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, bool all,
  *		once, from memory rather than cache, and deforming a row otherwise
  *		waits for its first load.
  */
-static inline void
+static pg_attribute_always_inline void
 prefetch_next_row(HeapScanDesc hs)
 {
 #if defined(__GNUC__) || defined(__clang__)
