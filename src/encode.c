@@ -232,6 +232,17 @@ ac_encode_inet(const inet *ip, bool is_cidr, char *buf, int *len)
 	return buf;
 }
 
+/* Append n bytes, growing the buffer only when they do not fit */
+static inline void
+put_bytes(StringInfo out, const char *p, int n)
+{
+	if (out->len + n >= out->maxlen)
+		enlargeStringInfo(out, n);
+	memcpy(out->data + out->len, p, n);
+	out->len += n;
+	out->data[out->len] = '\0';
+}
+
 /*
  * json_put_string
  *		A JSON string literal, escaped as escape_json() does: the two-letter
@@ -241,50 +252,56 @@ static void
 json_put_string(StringInfo out, const char *s, int len)
 {
 	const char *end = s + len;
-	const char *run = s;
+	char	   *dst;
 
+	/* room for the string unescaped and its quotes; escapes make more */
 	enlargeStringInfo(out, len + 2);
-	out->data[out->len++] = '"';
+	dst = out->data + out->len;
+	*dst++ = '"';
 	for (const char *p = s; p < end; p++)
 	{
 		unsigned char c = (unsigned char) *p;
-		const char *esc;
+		char		e;
 
 		if (c >= 0x20 && c != '"' && c != '\\')
+		{
+			*dst++ = c;
 			continue;
-		appendBinaryStringInfo(out, run, p - run);
-		run = p + 1;
+		}
 		switch (c)
 		{
 			case '\b':
-				esc = "\\b";
+				e = 'b';
 				break;
 			case '\f':
-				esc = "\\f";
+				e = 'f';
 				break;
 			case '\n':
-				esc = "\\n";
+				e = 'n';
 				break;
 			case '\r':
-				esc = "\\r";
+				e = 'r';
 				break;
 			case '\t':
-				esc = "\\t";
-				break;
-			case '"':
-				esc = "\\\"";
-				break;
-			case '\\':
-				esc = "\\\\";
+				e = 't';
 				break;
 			default:
-				appendStringInfo(out, "\\u%04x", (unsigned int) c);
-				continue;
+				e = c;			/* '"' and '\\' stand for themselves */
+				break;
 		}
-		appendBinaryStringInfo(out, esc, 2);
+		/* an escape takes up to six bytes in place of one */
+		out->len = dst - out->data;
+		enlargeStringInfo(out, (end - p) + 6 + 1);
+		dst = out->data + out->len;
+		*dst++ = '\\';
+		if (c < 0x20 && e == c)
+			dst += sprintf(dst, "u%04x", (unsigned int) c);
+		else
+			*dst++ = e;
 	}
-	appendBinaryStringInfo(out, run, end - run);
-	appendStringInfoChar(out, '"');
+	*dst++ = '"';
+	out->len = dst - out->data;
+	*dst = '\0';
 }
 
 static void json_put_container(StringInfo out, const JsonbContainer *jc);
@@ -310,11 +327,11 @@ json_put_value(StringInfo out, const char *base, uint32 off, uint32 len,
 		out->len += numeric_write(&n, out->data + out->len);
 	}
 	else if (JBE_ISBOOL_TRUE(je))
-		appendBinaryStringInfo(out, "true", 4);
+		put_bytes(out, "true", 4);
 	else if (JBE_ISBOOL_FALSE(je))
-		appendBinaryStringInfo(out, "false", 5);
+		put_bytes(out, "false", 5);
 	else if (JBE_ISNULL(je))
-		appendBinaryStringInfo(out, "null", 4);
+		put_bytes(out, "null", 4);
 	else
 		json_put_container(out, (const JsonbContainer *) (base + INTALIGN(off)));
 }
@@ -348,14 +365,14 @@ json_put_container(StringInfo out, const JsonbContainer *jc)
 
 	if (object)
 		voff = getJsonbOffset(jc, count);
-	appendStringInfoChar(out, object ? '{' : '[');
+	put_bytes(out, object ? "{" : "[", 1);
 	for (uint32 i = 0; i < count; i++)
 	{
 		JEntry		je = jc->children[i];
 		uint32		next = off;
 
 		if (i > 0)
-			appendBinaryStringInfo(out, ", ", 2);
+			put_bytes(out, ", ", 2);
 		JBE_ADVANCE_OFFSET(next, je);
 		if (object)
 		{
@@ -363,7 +380,7 @@ json_put_container(StringInfo out, const JsonbContainer *jc)
 			uint32		vnext = voff;
 
 			json_put_string(out, base + off, next - off);
-			appendBinaryStringInfo(out, ": ", 2);
+			put_bytes(out, ": ", 2);
 			JBE_ADVANCE_OFFSET(vnext, ve);
 			json_put_value(out, base, voff, vnext - voff, ve);
 			voff = vnext;
@@ -372,7 +389,7 @@ json_put_container(StringInfo out, const JsonbContainer *jc)
 			json_put_value(out, base, off, next - off, je);
 		off = next;
 	}
-	appendStringInfoChar(out, object ? '}' : ']');
+	put_bytes(out, object ? "}" : "]", 1);
 }
 
 /*
@@ -384,7 +401,9 @@ ac_encode_jsonb(const Jsonb *jb, int *len)
 {
 	StringInfoData out;
 
+	/* the text is seldom much longer than the stored form */
 	initStringInfo(&out);
+	enlargeStringInfo(&out, VARSIZE(jb) + VARSIZE(jb) / 4);
 	json_put_container(&out, &jb->root);
 	*len = out.len;
 	return out.data;
