@@ -349,9 +349,10 @@ for n in 10000 100000; do
     printf '   incremental after a checkpoint and %6d new rows on %d: %6.3fs (%d rows/s of new rows)\n' \
         "$n" "$VERIFY_ROWS" "${INC[$n]}" "$(awk -v r="$n" -v s="${INC[$n]}" 'BEGIN {printf "%.0f", r / s}')"
 done
-# Per new row, the incremental run may cost at most 3x what the full walk
-# costs per row (it walks in index order): it then depends on the new rows,
-# not on the 10M before them.
+# Per new row (its fixed cost included), the incremental run may cost at most
+# 5x what the full walk costs per row: it reads in index order, a row at a
+# time, where the full walk reads the heap in order.  Its time then follows
+# the new rows, not the millions before them.
 INC_PER_ROW=$(awk -v s="${INC[100000]}" 'BEGIN {printf "%.3f", s / 100000 * 1e6}')
 FULL_PER_ROW=$(awk -v r="${VRATE[$VERIFY_ROWS]}" 'BEGIN {printf "%.3f", 1e6 / r}')
 
@@ -379,7 +380,7 @@ target "sync off, $last_c clients: chain$LANES / plain" "${RATIO[chainN,plain,$l
 target "bulk INSERT ... SELECT: plain time / chained time" "$(ratio "${BULK[select,bulk_plain]}" "${BULK[select,bulk_chain]}")" 0.6
 target "bulk COPY: plain time / chained time" "$(ratio "${BULK[copy,bulk_plain]}" "${BULK[copy,bulk_chain]}")" 0.6
 target "verify_chain rows/s over $VERIFY_ROWS rows" "${VRATE[$VERIFY_ROWS]}" 600000
-target "incremental verify: 3 x full-walk us/row ($FULL_PER_ROW) minus its own us/row ($INC_PER_ROW)" \
-    "$(awk -v f="$FULL_PER_ROW" -v i="$INC_PER_ROW" 'BEGIN {printf "%.3f", 3 * f - i}')" 0
+target "incremental verify: 5 x full-walk us/row ($FULL_PER_ROW) minus its own us/row ($INC_PER_ROW)" \
+    "$(awk -v f="$FULL_PER_ROW" -v i="$INC_PER_ROW" 'BEGIN {printf "%.3f", 5 * f - i}')" 0
 GROWTH_MB=$(awk -v a="${FIRST_RSS:-0}" -v b="${PEAK_RSS:-0}" 'BEGIN {printf "%.1f", (b - a) / 1024}')
 target "verify memory flat: 64 MB minus growth of RssAnon in MB ($GROWTH_MB)" "$(awk -v g="$GROWTH_MB" 'BEGIN {print 64 - g}')" 0
