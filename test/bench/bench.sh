@@ -30,6 +30,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../../scripts/lib.sh
 . "${AC_LIB:-$HERE/../../scripts/lib.sh}"
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
     : "${BENCH_SECONDS:=4}" "${BENCH_REPS:=2}" "${BENCH_BULK_ROWS:=200000}" "${BENCH_VERIFY_ROWS:=1000000}"
@@ -59,9 +61,6 @@ mkdir -p "$W"
 psql_db postgres -q -c 'CREATE DATABASE bench' -c 'CREATE DATABASE bench_pgaudit'
 psql_db postgres -q -c "ALTER DATABASE bench_pgaudit SET pgaudit.log = 'write'"
 
-EVENT_COLS="actor text NOT NULL, action text NOT NULL, provider text, model text,
-    input_tokens int, output_tokens int, latency_ms int, cost numeric(12,6),
-    client_addr inet, details jsonb, occurred_at timestamptz NOT NULL DEFAULT now()"
 
 psql_db bench -q <<SQL
 CREATE EXTENSION audit_chain;
@@ -105,17 +104,6 @@ CREATE TRIGGER seal BEFORE INSERT ON plpgsql FOR EACH ROW EXECUTE FUNCTION plpgs
 SQL
 psql_db bench_pgaudit -q -c "CREATE TABLE plain ($EVENT_COLS)"
 
-insert_sql() {
-    cat <<SQL
-\set u random(1, 5000)
-\set tin random(10, 4000)
-\set tout random(10, 2000)
-\set lat random(50, 9000)
-INSERT INTO $1 (actor, action, provider, model, input_tokens, output_tokens, latency_ms, cost, client_addr, details)
-VALUES ('user-' || :u, 'chat.completion', 'openai', 'gpt-4o-2024-08-06', :tin, :tout, :lat, :tin * 0.0000025,
-        '10.20.30.40', '{"request_id": "req_01J9ZK3W5X7Y8Z9A0B1C2D3E4F", "status": 200, "endpoint": "/v1/chat/completions", "user_agent": "python-httpx/0.27.0", "purpose": "customer-support", "region": "eu-west-1", "stream": false}');
-SQL
-}
 for t in plain chain1 chainN plpgsql; do insert_sql "$t" >"$W/$t.sql"; done
 
 # run_pgbench DB SCRIPT CLIENTS SYNC SECONDS -> prints tps
@@ -132,7 +120,6 @@ settle() {   # the same starting state for every cell
     psql_db bench_pgaudit -q -c 'VACUUM' -c 'CHECKPOINT' >/dev/null
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
 declare -A TPS VALS RATIO

@@ -15,6 +15,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../../scripts/lib.sh
 . "${AC_LIB:-$HERE/../../scripts/lib.sh}"
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-6}
 REPS=${BENCH_REPS:-3}
@@ -28,26 +30,15 @@ PGBENCH=$AC_PGBIN/pgbench
 W=$(ac_tmpdir)/lanes
 mkdir -p "$W"
 
-COLS="actor text NOT NULL, action text NOT NULL, provider text, model text,
-    input_tokens int, output_tokens int, latency_ms int, cost numeric(12,6),
-    client_addr inet, details jsonb, occurred_at timestamptz NOT NULL DEFAULT now()"
 psql_db postgres -q -c 'CREATE DATABASE lanes'
-psql_db lanes -q -c 'CREATE EXTENSION audit_chain' -c "CREATE TABLE plain ($COLS)" >/dev/null
+psql_db lanes -q -c 'CREATE EXTENSION audit_chain' -c "CREATE TABLE plain ($EVENT_COLS)" >/dev/null
 VARIANTS="plain"
 for n in $COUNTS; do
-    psql_db lanes -q -c "CREATE TABLE chain$n ($COLS)" \
+    psql_db lanes -q -c "CREATE TABLE chain$n ($EVENT_COLS)" \
         -c "SELECT audit_chain.protect('chain$n', lanes => $n)" >/dev/null
     VARIANTS+=" chain$n"
 done
-for t in $VARIANTS; do
-    cat >"$W/$t.sql" <<SQL
-\set u random(1, 5000)
-\set tin random(10, 4000)
-INSERT INTO $t (actor, action, provider, model, input_tokens, output_tokens, latency_ms, cost, client_addr, details)
-VALUES ('user-' || :u, 'chat.completion', 'openai', 'gpt-4o-2024-08-06', :tin, 300, 800, :tin * 0.0000025,
-        '10.20.30.40', '{"request_id": "req_01J9ZK3W5X7Y8Z9A0B1C2D3E4F", "status": 200, "endpoint": "/v1/chat/completions", "user_agent": "python-httpx/0.27.0", "purpose": "customer-support", "region": "eu-west-1", "stream": false}');
-SQL
-done
+for t in $VARIANTS; do insert_sql "$t" >"$W/$t.sql"; done
 
 tps() {   # tps TABLE CLIENTS SECONDS
     local out
@@ -55,7 +46,6 @@ tps() {   # tps TABLE CLIENTS SECONDS
         { printf '%s\n' "$out" >&2; ac_die "pgbench failed"; }
     printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
 }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "== single-row inserts, synchronous_commit on: tps (median of $REPS x ${SECONDS_PER_RUN}s) and the median paired ratio to plain"
 for c in $CLIENTS; do
