@@ -109,7 +109,7 @@ SELECT 'jsonb wide', audit_chain.canonical_text(v), ref(v)
 -- The same values as a table stores them: short ones with a one-byte header
 -- and unaligned, long ones compressed.
 CREATE TABLE public.stored (n numeric, i inet, c cidr, j jsonb);
-INSERT INTO stored (n) SELECT v FROM unnest(ARRAY['0', '-0.00012', '12.3400', '1e300', '-1.5e-1000', 'NaN',
+INSERT INTO stored (n) SELECT v FROM unnest(ARRAY['0', '-0.00012', '12.3400', '1e300', '-1e300', '-1.5e-1000', 'NaN',
                                                   '-Infinity', repeat('9', 1000) || '.5']::numeric[]) v;
 INSERT INTO stored (i) SELECT v FROM unnest(ARRAY['10.20.30.40', '2001:db8::1/64', '::ffff:1.2.3.4']::inet[]) v;
 INSERT INTO stored (c) SELECT v FROM unnest(ARRAY['10.0.0.0/8', '::/0']::cidr[]) v;

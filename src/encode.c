@@ -41,6 +41,7 @@
 #define NUM_NAN				0xC000
 #define NUM_PINF			0xD000
 #define NUM_NINF			0xF000
+#define NUM_EXT_MASK		0xF000	/* the flag bits of a special value */
 #define NUM_SHORT_NEG		0x2000
 #define NUM_SHORT_DSCALE	0x1F80
 #define NUM_SHORT_DSCALE_SHIFT 7
@@ -131,8 +132,9 @@ numeric_write(const StoredNumeric *n, char *out)
 
 	if (n->special)
 	{
-		const char *s = n->header == NUM_PINF ? "Infinity" :
-			n->header == NUM_NINF ? "-Infinity" : "NaN";
+		uint16		kind = n->header & NUM_EXT_MASK;
+		const char *s = kind == NUM_PINF ? "Infinity" :
+			kind == NUM_NINF ? "-Infinity" : "NaN";
 
 		strcpy(out, s);
 		return strlen(s);
