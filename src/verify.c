@@ -424,7 +424,8 @@ drain_pending(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, bool all,
  *		Ask the CPU for the bytes of the scan's next row on this page, so
  *		that they load while the current row is hashed: every row is read
  *		once, from memory rather than cache, and deforming a row otherwise
- *		waits for its first load.
+ *		waits for its first load.  Always inlined: as a function of its own it
+ *		has no effect the compiler can see, and gcc drops the call.
  */
 static pg_attribute_always_inline void
 prefetch_next_row(HeapScanDesc hs)
