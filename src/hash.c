@@ -506,6 +506,21 @@ ac_leave_canonical_settings(int nestlevel)
 }
 
 /*
+ * server_to_utf8
+ *		n bytes of text in the server encoding, as UTF-8: the same bytes when
+ *		the server encoding is UTF-8 (or the text is plain ASCII), else a
+ *		converted, NUL-terminated copy.  Sets *len to the result's length.
+ */
+static char *
+server_to_utf8(const char *s, int n, int *len)
+{
+	char	   *utf8 = pg_server_to_any(s, n, PG_UTF8);
+
+	*len = (utf8 == s) ? n : strlen(utf8);
+	return utf8;
+}
+
+/*
  * ac_canonical_text
  *		The canonical text of one non-NULL value, as UTF-8, with its length.
  *
@@ -517,11 +532,8 @@ char *
 ac_canonical_text(FmgrInfo *outfunc, Datum value, int *len)
 {
 	char	   *text = OutputFunctionCall(outfunc, value);
-	char	   *utf8;
 
-	utf8 = pg_server_to_any(text, strlen(text), PG_UTF8);
-	*len = strlen(utf8);
-	return utf8;
+	return server_to_utf8(text, strlen(text), len);
 }
 
 /*
@@ -547,12 +559,8 @@ ac_canonical_value(AcEncoder encoder, FmgrInfo *outfunc, Datum value,
 		case AC_ENC_TEXT:
 			{
 				text	   *t = DatumGetTextPP(value);
-				int			n = VARSIZE_ANY_EXHDR(t);
-				char	   *utf8;
 
-				utf8 = pg_server_to_any(VARDATA_ANY(t), n, PG_UTF8);
-				*len = (utf8 == VARDATA_ANY(t)) ? n : strlen(utf8);
-				return utf8;
+				return server_to_utf8(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), len);
 			}
 		case AC_ENC_BOOL:
 			buf[0] = DatumGetBool(value) ? 't' : 'f';
@@ -662,11 +670,8 @@ ac_canonical_value(AcEncoder encoder, FmgrInfo *outfunc, Datum value,
 		case AC_ENC_JSONB:
 			{
 				char	   *s = ac_encode_jsonb(DatumGetJsonbP(value), len);
-				char	   *utf8 = pg_server_to_any(s, *len, PG_UTF8);
 
-				if (utf8 != s)
-					*len = strlen(utf8);
-				return utf8;
+				return server_to_utf8(s, *len, len);
 			}
 		case AC_ENC_OUTPUT:
 			break;

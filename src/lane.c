@@ -22,14 +22,14 @@
  * ... ON CONFLICT skipping it, or a trigger sorting after ours returning
  * NULL) would leave a gap in the chain, so the commit is refused.  The check
  * costs an index scan per lane, so it runs only in transactions that could
- * need it: an ExecutorStart hook notes statements with ON CONFLICT and
- * statements run with session_replication_role other than origin (whose
- * triggers may differ), and the transaction that loaded the library, whose
- * first statement the hook did not see, is checked too.  The seal trigger
- * itself notes rows it seals while a BEFORE ROW trigger sorts after it (the
- * DDL guard refuses to make one, but a superuser can get past the guard) or
- * outside session_replication_role origin (COPY and logical replication do
- * not pass through ExecutorStart).  Any other sealed row is inserted, or the
+ * need it: an ExecutorStart hook notes statements with ON CONFLICT, and the
+ * transaction that loaded the library, whose first statement the hook did
+ * not see, is checked too.  The seal trigger itself notes rows it seals
+ * while a BEFORE ROW trigger sorts after it (the DDL guard refuses to make
+ * one, but a superuser can get past the guard) or outside
+ * session_replication_role origin, whose triggers may differ (it sees every
+ * such row, COPY and logical replication included, which do not pass
+ * through ExecutorStart).  Any other sealed row is inserted, or the
  * statement fails.
  *
  * IDENTIFICATION
@@ -193,8 +193,7 @@ lane_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		ListCell   *lc;
 
-		if (SessionReplicationRole != SESSION_REPLICATION_ROLE_ORIGIN ||
-			plan_may_skip_rows(stmt->planTree))
+		if (plan_may_skip_rows(stmt->planTree))
 			xact_may_skip_rows = true;
 		foreach(lc, stmt->subplans)
 		{
