@@ -87,6 +87,19 @@ BEGIN;
 INSERT INTO s_uniq VALUES (3, 'three');
 INSERT INTO s_uniq VALUES (3, 'again') ON CONFLICT DO NOTHING;
 COMMIT;
+-- A new session loads the library in the middle of its first statement that
+-- writes to a chained table (the seal trigger's first call): a skip in that
+-- very statement is caught too, also in a function or a CTE it runs; the
+-- first plain insert of a new session commits without the check.
+\c
+INSERT INTO s_uniq VALUES (1, 'new session') ON CONFLICT DO NOTHING;
+\c
+SELECT s_uniq_add(2);
+\c
+WITH w AS (INSERT INTO s_uniq VALUES (1, 'new session cte') ON CONFLICT DO NOTHING RETURNING k)
+SELECT count(*) FROM w;
+\c
+INSERT INTO s_uniq VALUES (4, 'new session');
 DROP FUNCTION s_uniq_add(int);
 SELECT k, v, chain_seq FROM s_uniq ORDER BY chain_seq;
 -- a partition attached with a BEFORE ROW trigger that sorts after the seal

@@ -21,16 +21,21 @@
  * it sealed must be in the table.  A sealed row that never got there (INSERT
  * ... ON CONFLICT skipping it, or a trigger sorting after ours returning
  * NULL) would leave a gap in the chain, so the commit is refused.  The check
- * costs an index scan per lane, so it runs only in transactions that could
- * need it: an ExecutorStart hook notes statements with ON CONFLICT, and the
- * transaction that loaded the library, whose first statement the hook did
- * not see, is checked too.  The seal trigger itself notes rows it seals
- * while a BEFORE ROW trigger sorts after it (the DDL guard refuses to make
- * one, but a superuser can get past the guard) or outside
- * session_replication_role origin, whose triggers may differ (it sees every
- * such row, COPY and logical replication included, which do not pass
- * through ExecutorStart).  Any other sealed row is inserted, or the
- * statement fails.
+ * costs an index scan over the new rows of each lane, so it runs only in
+ * transactions that could need it: an ExecutorEnd hook notes statements with
+ * ON CONFLICT.  It is ExecutorEnd, not ExecutorStart, because the library is
+ * usually loaded by the seal trigger in the middle of the first statement
+ * that writes to a chained table: that statement (and any statement that is
+ * running it, such as a function's caller) started before the hook was
+ * there, but ends after.  Every statement that ran to completion has ended
+ * before the transaction commits (open portals are closed first), and the
+ * rows of one that failed are rolled back with its (sub)transaction.  The
+ * seal trigger itself notes rows it seals while a BEFORE ROW trigger sorts
+ * after it (the DDL guard refuses to make one, but a superuser can get past
+ * the guard) or outside session_replication_role origin, whose triggers may
+ * differ (it sees every such row, COPY and logical replication included,
+ * which do not pass through the executor hooks).  Any other sealed row is
+ * inserted, or the statement fails.
  *
  * IDENTIFICATION
  *	  src/lane.c
@@ -106,14 +111,13 @@ static HTAB *leaf_indexes = NULL;
 
 /*
  * Whether this transaction ran a statement that might seal a row and then
- * not insert it; see the header comment.  True at first for the transaction
- * that loads the library.
+ * not insert it; see the header comment.
  */
-static bool xact_may_skip_rows = true;
+static bool xact_may_skip_rows = false;
 
-static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 
-static void lane_ExecutorStart(QueryDesc *queryDesc, int eflags);
+static void lane_ExecutorEnd(QueryDesc *queryDesc);
 static void lane_xact_callback(XactEvent event, void *arg);
 static void lane_relcache_callback(Datum arg, Oid relid);
 static void lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -128,8 +132,8 @@ ac_lane_init(void)
 {
 	HASHCTL		ctl;
 
-	prev_ExecutorStart = ExecutorStart_hook;
-	ExecutorStart_hook = lane_ExecutorStart;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = lane_ExecutorEnd;
 	RegisterXactCallback(lane_xact_callback, NULL);
 	RegisterSubXactCallback(lane_subxact_callback, NULL);
 	CacheRegisterRelcacheCallback(lane_relcache_callback, (Datum) 0);
@@ -180,11 +184,11 @@ plan_may_skip_rows(Plan *plan)
 }
 
 /*
- * lane_ExecutorStart
+ * lane_ExecutorEnd
  *		Note statements after which the pre-commit check must run.
  */
 static void
-lane_ExecutorStart(QueryDesc *queryDesc, int eflags)
+lane_ExecutorEnd(QueryDesc *queryDesc)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
 
@@ -202,10 +206,10 @@ lane_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		}
 	}
 
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
 	else
-		standard_ExecutorStart(queryDesc, eflags);
+		standard_ExecutorEnd(queryDesc);
 }
 
 /*

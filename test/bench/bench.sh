@@ -12,9 +12,12 @@
 #              plpgsql    the PL/pgSQL hash chain a user would copy from a blog
 #                         (advisory lock + head row + sha256()), same hash format
 #              pgaudit    a plain table with pgaudit.log = 'write'
-#            warm-up, then $BENCH_REPS repetitions (default 3); medians.
+#            warm-up, then $BENCH_REPS repetitions (default 5) of
+#            $BENCH_SECONDS seconds (default 4), the variants taking turns;
+#            medians, and the median of each repetition's ratio to plain
 #   bulk     INSERT ... SELECT and COPY of $BENCH_BULK_ROWS rows (default 1M),
-#            chained vs plain
+#            chained vs plain vs two no-sealing floors, $BENCH_BULK_REPS
+#            repetitions (default 3) taking turns
 #   verify   verify_chain over 1M and $BENCH_VERIFY_ROWS rows (default 10M),
 #            rows/s and MB/s of hashed bytes, beside `openssl speed -evp sha256`;
 #            backend private memory (RssAnon: not the shared buffers it
@@ -34,10 +37,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/common.sh"
 
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
-    : "${BENCH_SECONDS:=4}" "${BENCH_REPS:=2}" "${BENCH_BULK_ROWS:=200000}" "${BENCH_VERIFY_ROWS:=1000000}"
+    : "${BENCH_SECONDS:=2}" "${BENCH_REPS:=3}" "${BENCH_BULK_ROWS:=200000}" "${BENCH_VERIFY_ROWS:=1000000}"
+    : "${BENCH_BULK_REPS:=2}"
 fi
-SECONDS_PER_RUN=${BENCH_SECONDS:-10}
-REPS=${BENCH_REPS:-3}
+SECONDS_PER_RUN=${BENCH_SECONDS:-4}
+REPS=${BENCH_REPS:-5}
 LANES=${BENCH_LANES:-16}
 BULK_ROWS=${BENCH_BULK_ROWS:-1000000}
 VERIFY_ROWS=${BENCH_VERIFY_ROWS:-10000000}
@@ -129,7 +133,11 @@ variant_target() {   # variant_target VARIANT -> "db script"
 }
 ac_log "inserts: ${SECONDS_PER_RUN}s x $REPS reps per cell, clients: $CLIENTS, lanes for chainN: $LANES"
 # The variants take turns within each repetition, so that a slow spell of
-# the machine (a shared VM) falls on all of them rather than on one.
+# the machine (a shared VM) falls on all of them rather than on one, and each
+# repetition starts one variant further on, so that none always runs just
+# after the same other one.  Many short repetitions pair better than a few
+# long ones: this VM's flush time drifts over tens of seconds.
+read -ra VORDER <<<"$VARIANTS"
 for sync in on off; do
     for c in $CLIENTS; do
         settle
@@ -138,8 +146,9 @@ for sync in on off; do
             run_pgbench "$db" "$script" "$c" "$sync" 2 >/dev/null    # warm-up
             VALS[$v]=""
         done
-        for ((r = 1; r <= REPS; r++)); do
-            for v in $VARIANTS; do
+        for ((r = 0; r < REPS; r++)); do
+            for ((i = 0; i < ${#VORDER[@]}; i++)); do
+                v=${VORDER[$(((i + r) % ${#VORDER[@]}))]}
                 read -r db script < <(variant_target "$v")
                 VALS[$v]+="$(run_pgbench "$db" "$script" "$c" "$sync" "$SECONDS_PER_RUN") "
             done
@@ -177,25 +186,41 @@ BULK_SELECT="SELECT 'user-' || (g % 5000), 'chat.completion', 'openai', 'gpt-4o-
     'endpoint', '/v1/chat/completions', 'user_agent', 'python-httpx/0.27.0', 'purpose', 'customer-support'), now()
     FROM generate_series(1, $BULK_ROWS) g"
 COLS="actor, action, provider, model, input_tokens, output_tokens, latency_ms, cost, client_addr, details, occurred_at"
-# bulk_floor: what no sealing can beat.  A plain table with the five chain
-# columns and the unique index of a chained table, loaded with made-up chain
-# values and no trigger, so COPY keeps its batched insert: the cost of the
-# wider rows and the index alone.
-CHAIN_COLS="chain_lane smallint NOT NULL, chain_seq bigint NOT NULL, chain_at timestamptz NOT NULL,
-    chain_prev bytea NOT NULL, chain_hash bytea NOT NULL"
+# Two floors, loaded from the same input as plain and chained, with no
+# sealing at all: a table with the five chain columns (filled by defaults:
+# lane 0, a sequence, constant hashes) and the unique index of a chained
+# table.
+#   bulk_floor    chain_at DEFAULT now(): COPY keeps its batched multi-insert.
+#   bulk_floor1   chain_at DEFAULT clock_timestamp(): a volatile default turns
+#                 COPY's batching off, as any BEFORE ROW trigger does (the
+#                 seal is one), so each row is inserted and WAL-logged on its
+#                 own.  Nothing built on a BEFORE ROW trigger and that index
+#                 can load faster than this.
+# INSERT ... SELECT never batches, so there the two floors should agree.
 FLOOR_HASH="'\\x$(printf 'ab%.0s' {1..32})'::bytea"
-FLOOR_SELECT=${BULK_SELECT/ FROM generate_series/, 0, g, now(), $FLOOR_HASH, $FLOOR_HASH FROM generate_series}
+floor_cols() {   # floor_cols CHAIN_AT_DEFAULT
+    echo "chain_lane smallint NOT NULL DEFAULT 0, chain_seq bigint NOT NULL DEFAULT nextval('bulk_floor_seq'),
+        chain_at timestamptz NOT NULL DEFAULT $1, chain_prev bytea NOT NULL DEFAULT $FLOOR_HASH,
+        chain_hash bytea NOT NULL DEFAULT $FLOOR_HASH"
+}
 psql_db bench -q -c "CREATE TABLE bulk_plain ($EVENT_COLS)" -c "CREATE TABLE bulk_chain ($EVENT_COLS)" \
-    -c "SELECT audit_chain.protect('bulk_chain')" \
-    -c "CREATE TABLE bulk_floor ($EVENT_COLS, $CHAIN_COLS)" \
-    -c "CREATE UNIQUE INDEX ON bulk_floor (chain_lane, chain_seq)" >/dev/null
+    -c "SELECT audit_chain.protect('bulk_chain')" -c "CREATE SEQUENCE bulk_floor_seq" \
+    -c "CREATE TABLE bulk_floor ($EVENT_COLS, $(floor_cols 'now()'))" \
+    -c "CREATE UNIQUE INDEX ON bulk_floor (chain_lane, chain_seq)" \
+    -c "CREATE TABLE bulk_floor1 ($EVENT_COLS, $(floor_cols 'clock_timestamp()'))" \
+    -c "CREATE UNIQUE INDEX ON bulk_floor1 (chain_lane, chain_seq)" >/dev/null
 psql_db bench -q -c "COPY ($BULK_SELECT) TO STDOUT" >"$W/bulk.copy"
-psql_db bench -q -c "COPY ($FLOOR_SELECT) TO STDOUT" >"$W/floor.copy"
-declare -A BULK
+BULK_REPS=${BENCH_BULK_REPS:-3}
+BULK_TABLES="bulk_plain bulk_chain bulk_floor bulk_floor1"
+declare -A BULK BULKV BULKR
+ac_log "bulk: $BULK_ROWS rows x $BULK_REPS reps per table"
 for kind in select copy; do
-    for t in bulk_plain bulk_chain bulk_floor; do
-        vals=()
-        for ((r = 1; r <= 2; r++)); do
+    for t in $BULK_TABLES; do BULKV[$kind,$t]=""; done
+    for ((r = 0; r < BULK_REPS; r++)); do
+        # the tables take turns, each repetition starting one further on
+        read -ra order <<<"$BULK_TABLES"
+        for ((i = 0; i < ${#order[@]}; i++)); do
+            t=${order[$(((i + r) % ${#order[@]}))]}
             if [[ $t == bulk_chain ]]; then
                 psql_db bench -q -c "SELECT audit_chain.unprotect('$t')" -c "DROP TABLE $t" \
                     -c "CREATE TABLE $t ($EVENT_COLS)" -c "SELECT audit_chain.protect('$t')" -c "CHECKPOINT" >/dev/null
@@ -203,27 +228,33 @@ for kind in select copy; do
                 psql_db bench -q -c "TRUNCATE $t" -c "CHECKPOINT" >/dev/null
             fi
             t0=$(date +%s.%N)
-            case $kind,$t in
-                select,bulk_floor) psql_db bench -q -c "INSERT INTO $t $FLOOR_SELECT" >/dev/null ;;
-                select,*) psql_db bench -q -c "INSERT INTO $t ($COLS) $BULK_SELECT" >/dev/null ;;
-                copy,bulk_floor) psql_db bench -q -c "COPY $t FROM STDIN" <"$W/floor.copy" >/dev/null ;;
-                copy,*) psql_db bench -q -c "COPY $t ($COLS) FROM STDIN" <"$W/bulk.copy" >/dev/null ;;
+            case $kind in
+                select) psql_db bench -q -c "INSERT INTO $t ($COLS) $BULK_SELECT" >/dev/null ;;
+                copy) psql_db bench -q -c "COPY $t ($COLS) FROM STDIN" <"$W/bulk.copy" >/dev/null ;;
             esac
             t1=$(date +%s.%N)
-            vals+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
+            BULKV[$kind,$t]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') "
         done
-        BULK[$kind,$t]=$(printf '%s\n' "${vals[@]}" | median)
+    done
+    for t in $BULK_TABLES; do
+        BULK[$kind,$t]=$(printf '%s\n' ${BULKV[$kind,$t]} | median)
+        # plain time / this time, for each repetition, then the median
+        BULKR[$kind,$t]=$(paste <(printf '%s\n' ${BULKV[$kind,bulk_plain]}) <(printf '%s\n' ${BULKV[$kind,$t]}) |
+            awk '{printf "%.4f\n", ($2 > 0 ? $1 / $2 : 0)}' | median | xargs printf '%.2f')
+        ac_log "  $kind $t: ${BULKV[$kind,$t]}s -> median ${BULK[$kind,$t]}s, paired ratio ${BULKR[$kind,$t]}"
     done
 done
-psql_db bench -q -c "DROP TABLE bulk_floor" >/dev/null
+psql_db bench -q -c "DROP TABLE bulk_floor, bulk_floor1" -c "DROP SEQUENCE bulk_floor_seq" >/dev/null
 echo
-echo "== bulk load of $BULK_ROWS rows (seconds, median of 2; ratio = plain time / other time)"
-echo "   (floor: a plain table with the chain columns and their unique index, no sealing)"
+echo "== bulk load of $BULK_ROWS rows (seconds, median of $BULK_REPS; ratio = median of paired plain time / other time)"
+echo "   (floors: the chain columns and their unique index, no sealing; batched: COPY's multi-insert"
+echo "    on; row by row: off, as with any BEFORE ROW trigger)"
 for kind in select copy; do
-    printf '%-22s plain %8ss  chained %8ss  ratio %sx   floor %8ss  ratio %sx\n' \
+    printf '%-18s plain %7ss  chained %7ss %sx  floor batched %7ss %sx  row by row %7ss %sx\n' \
         "$([[ $kind == select ]] && echo 'INSERT ... SELECT' || echo 'COPY')" \
-        "${BULK[$kind,bulk_plain]}" "${BULK[$kind,bulk_chain]}" "$(ratio "${BULK[$kind,bulk_plain]}" "${BULK[$kind,bulk_chain]}")" \
-        "${BULK[$kind,bulk_floor]}" "$(ratio "${BULK[$kind,bulk_plain]}" "${BULK[$kind,bulk_floor]}")"
+        "${BULK[$kind,bulk_plain]}" "${BULK[$kind,bulk_chain]}" "${BULKR[$kind,bulk_chain]}" \
+        "${BULK[$kind,bulk_floor]}" "${BULKR[$kind,bulk_floor]}" \
+        "${BULK[$kind,bulk_floor1]}" "${BULKR[$kind,bulk_floor1]}"
 done
 
 # ---------------------------------------------------------------- verify
@@ -343,14 +374,15 @@ done
 INC_PER_ROW=$(awk -v s="${INC[100000]}" 'BEGIN {printf "%.3f", s / 100000 * 1e6}')
 FULL_PER_ROW=$(awk -v r="${VRATE[$VERIFY_ROWS]}" 'BEGIN {printf "%.3f", 1e6 / r}')
 
-# The best any sealing could do in bulk: the floor's time plus the SHA-256
-# block function alone over every row (no encoding, no trigger, nothing else).
+# The best a seal in a BEFORE ROW trigger could do in bulk: the row-by-row
+# floor's time plus the SHA-256 block function alone over every row (no
+# encoding, no trigger call, nothing else).
 bulk_best() {   # bulk_best KIND -> ratio to plain
-    awk -v p="${BULK[$1,bulk_plain]}" -v f="${BULK[$1,bulk_floor]}" -v n="$BULK_ROWS" \
+    awk -v p="${BULK[$1,bulk_plain]}" -v f="${BULK[$1,bulk_floor1]}" -v n="$BULK_ROWS" \
         -v k="$BLOCKS_PER_ROW" -v x="$SHA_16K" 'BEGIN {printf "%.2f", p / (f + n * k * 64 / x)}'
 }
 echo
-echo "== bulk: the best ratio sealing could reach here (floor time + SHA-256 block time of every row)"
+echo "== bulk: the best ratio a BEFORE ROW seal could reach here (row-by-row floor + SHA-256 block time of every row)"
 printf '   INSERT ... SELECT %sx, COPY %sx\n' "$(bulk_best select)" "$(bulk_best copy)"
 
 # ---------------------------------------------------------------- targets
@@ -364,8 +396,8 @@ target "sync on, $last_c clients: chain$LANES / plain" "${RATIO[chainN,plain,$la
 target "sync on, $last_c clients: chain$LANES / plpgsql reference" "${RATIO[chainN,plpgsql,$last_c,on]}" 3
 target "sync off, 1 client: chain1 / plain" "${RATIO[chain1,plain,1,off]}" 0.85
 target "sync off, $last_c clients: chain$LANES / plain" "${RATIO[chainN,plain,$last_c,off]}" 0.7
-target "bulk INSERT ... SELECT: plain time / chained time" "$(ratio "${BULK[select,bulk_plain]}" "${BULK[select,bulk_chain]}")" 0.6
-target "bulk COPY: plain time / chained time" "$(ratio "${BULK[copy,bulk_plain]}" "${BULK[copy,bulk_chain]}")" 0.6
+target "bulk INSERT ... SELECT: plain time / chained time" "${BULKR[select,bulk_chain]}" 0.6
+target "bulk COPY: plain time / chained time" "${BULKR[copy,bulk_chain]}" 0.6
 target "verify_chain rows/s over $VERIFY_ROWS rows" "${VRATE[$VERIFY_ROWS]}" 600000
 target "incremental verify: 5 x full-walk us/row ($FULL_PER_ROW) minus its own us/row ($INC_PER_ROW)" \
     "$(awk -v f="$FULL_PER_ROW" -v i="$INC_PER_ROW" 'BEGIN {printf "%.3f", 5 * f - i}')" 0
