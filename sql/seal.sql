@@ -100,6 +100,12 @@ WITH w AS (INSERT INTO s_uniq VALUES (1, 'new session cte') ON CONFLICT DO NOTHI
 SELECT count(*) FROM w;
 \c
 INSERT INTO s_uniq VALUES (4, 'new session');
+-- a SQL function inlined into a SELECT brings its data-modifying WITH along
+CREATE FUNCTION public.s_uniq_sneak(int) RETURNS SETOF int LANGUAGE sql STABLE AS
+$$ WITH c AS (INSERT INTO s_uniq VALUES ($1, 'inlined') ON CONFLICT DO NOTHING RETURNING k)
+   SELECT k FROM c $$;
+SELECT * FROM s_uniq_sneak(1);
+DROP FUNCTION s_uniq_sneak(int);
 DROP FUNCTION s_uniq_add(int);
 SELECT k, v, chain_seq FROM s_uniq ORDER BY chain_seq;
 -- a partition attached with a BEFORE ROW trigger that sorts after the seal

@@ -168,8 +168,8 @@ ac_lane_note_may_skip(void)
  * plan_may_skip_rows
  *		True if a plan tree holds an INSERT ... ON CONFLICT.  In PostgreSQL
  *		15 a ModifyTable node heads the plan or one of the subplans (a
- *		data-modifying WITH), so following the left and right trees of each
- *		is enough.
+ *		data-modifying WITH, also one inlined from a SQL function), so
+ *		following the left and right trees of each is enough.
  */
 static bool
 plan_may_skip_rows(Plan *plan)
@@ -192,8 +192,12 @@ lane_ExecutorEnd(QueryDesc *queryDesc)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
 
-	if (!xact_may_skip_rows &&
-		(stmt->commandType != CMD_SELECT || stmt->hasModifyingCTE))
+	/*
+	 * Every statement, SELECTs too: a SQL function inlined into a SELECT can
+	 * bring a data-modifying WITH along, in a subplan, without the statement
+	 * being marked hasModifyingCTE.
+	 */
+	if (!xact_may_skip_rows)
 	{
 		ListCell   *lc;
 
