@@ -7,6 +7,8 @@
 #   inserts  pgbench, one INSERT of a ~380-byte AI audit event per transaction,
 #            at 1, 4 and 16 clients, synchronous_commit on and off, against
 #              plain      a plain table
+#              floor      a table with the chain columns (filled by defaults)
+#                         and the chain index, no trigger: no sealing at all
 #              chain1     audit_chain, lanes => 1
 #              chainN     audit_chain, lanes => $BENCH_LANES (default 16)
 #              plpgsql    the PL/pgSQL hash chain a user would copy from a blog
@@ -66,9 +68,21 @@ psql_db postgres -q -c 'CREATE DATABASE bench' -c 'CREATE DATABASE bench_pgaudit
 psql_db postgres -q -c "ALTER DATABASE bench_pgaudit SET pgaudit.log = 'write'"
 
 
+# The tables of the no-sealing floors: the five chain columns, filled by
+# defaults (lane 0, a sequence, constant hashes), and the unique index of a
+# chained table, with no trigger.
+FLOOR_HASH="'\\x$(printf 'ab%.0s' {1..32})'::bytea"
+floor_cols() {   # floor_cols CHAIN_AT_DEFAULT
+    echo "chain_lane smallint NOT NULL DEFAULT 0, chain_seq bigint NOT NULL DEFAULT nextval('floor_seq'),
+        chain_at timestamptz NOT NULL DEFAULT $1, chain_prev bytea NOT NULL DEFAULT $FLOOR_HASH,
+        chain_hash bytea NOT NULL DEFAULT $FLOOR_HASH"
+}
 psql_db bench -q <<SQL
 CREATE EXTENSION audit_chain;
 CREATE TABLE plain   ($EVENT_COLS);
+CREATE SEQUENCE floor_seq;
+CREATE TABLE floor   ($EVENT_COLS, $(floor_cols 'now()'));
+CREATE UNIQUE INDEX ON floor (chain_lane, chain_seq);
 CREATE TABLE chain1  ($EVENT_COLS);
 CREATE TABLE chainN  ($EVENT_COLS);
 CREATE TABLE plpgsql ($EVENT_COLS, chain_seq bigint, chain_at timestamptz,
@@ -108,7 +122,7 @@ CREATE TRIGGER seal BEFORE INSERT ON plpgsql FOR EACH ROW EXECUTE FUNCTION plpgs
 SQL
 psql_db bench_pgaudit -q -c "CREATE TABLE plain ($EVENT_COLS)"
 
-for t in plain chain1 chainN plpgsql; do insert_sql "$t" >"$W/$t.sql"; done
+for t in plain floor chain1 chainN plpgsql; do insert_sql "$t" >"$W/$t.sql"; done
 
 # run_pgbench DB SCRIPT CLIENTS SYNC SECONDS -> prints tps
 run_pgbench() {
@@ -127,7 +141,7 @@ settle() {   # the same starting state for every cell
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
 declare -A TPS VALS RATIO
-VARIANTS="plain chain1 chainN plpgsql pgaudit"
+VARIANTS="plain floor chain1 chainN plpgsql pgaudit"
 variant_target() {   # variant_target VARIANT -> "db script"
     if [[ $1 == pgaudit ]]; then echo "bench_pgaudit $W/plain.sql"; else echo "bench $W/$1.sql"; fi
 }
@@ -168,12 +182,13 @@ done
 
 echo
 echo "== single-row inserts (tps, median of $REPS x ${SECONDS_PER_RUN}s; median of the paired ratios to plain)"
-printf '%-6s %-4s %10s %16s %16s %16s %16s\n' sync clts plain chain1 "chain$LANES" plpgsql pgaudit
+echo "   (floor: a table with the chain columns and their unique index, filled by defaults, no trigger)"
+printf '%-6s %-4s %10s %16s %16s %16s %16s %16s\n' sync clts plain floor chain1 "chain$LANES" plpgsql pgaudit
 for sync in on off; do
     for c in $CLIENTS; do
         p=${TPS[plain,$c,$sync]}
         printf '%-6s %-4s %10.0f' "$sync" "$c" "$p"
-        for v in chain1 chainN plpgsql pgaudit; do
+        for v in floor chain1 chainN plpgsql pgaudit; do
             printf ' %9.0f (%4sx)' "${TPS[$v,$c,$sync]}" "${RATIO[$v,plain,$c,$sync]}"
         done
         echo
@@ -197,14 +212,8 @@ COLS="actor, action, provider, model, input_tokens, output_tokens, latency_ms, c
 #                 own.  Nothing built on a BEFORE ROW trigger and that index
 #                 can load faster than this.
 # INSERT ... SELECT never batches, so there the two floors should agree.
-FLOOR_HASH="'\\x$(printf 'ab%.0s' {1..32})'::bytea"
-floor_cols() {   # floor_cols CHAIN_AT_DEFAULT
-    echo "chain_lane smallint NOT NULL DEFAULT 0, chain_seq bigint NOT NULL DEFAULT nextval('bulk_floor_seq'),
-        chain_at timestamptz NOT NULL DEFAULT $1, chain_prev bytea NOT NULL DEFAULT $FLOOR_HASH,
-        chain_hash bytea NOT NULL DEFAULT $FLOOR_HASH"
-}
 psql_db bench -q -c "CREATE TABLE bulk_plain ($EVENT_COLS)" -c "CREATE TABLE bulk_chain ($EVENT_COLS)" \
-    -c "SELECT audit_chain.protect('bulk_chain')" -c "CREATE SEQUENCE bulk_floor_seq" \
+    -c "SELECT audit_chain.protect('bulk_chain')" \
     -c "CREATE TABLE bulk_floor ($EVENT_COLS, $(floor_cols 'now()'))" \
     -c "CREATE UNIQUE INDEX ON bulk_floor (chain_lane, chain_seq)" \
     -c "CREATE TABLE bulk_floor1 ($EVENT_COLS, $(floor_cols 'clock_timestamp()'))" \
@@ -244,7 +253,7 @@ for kind in select copy; do
         ac_log "  $kind $t: ${BULKV[$kind,$t]}s -> median ${BULK[$kind,$t]}s, paired ratio ${BULKR[$kind,$t]}"
     done
 done
-psql_db bench -q -c "DROP TABLE bulk_floor, bulk_floor1" -c "DROP SEQUENCE bulk_floor_seq" >/dev/null
+psql_db bench -q -c "DROP TABLE bulk_floor, bulk_floor1" >/dev/null
 echo
 echo "== bulk load of $BULK_ROWS rows (seconds, median of $BULK_REPS; ratio = median of paired plain time / other time)"
 echo "   (floors: the chain columns and their unique index, no sealing; batched: COPY's multi-insert"
