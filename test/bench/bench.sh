@@ -138,8 +138,6 @@ settle() {   # the same starting state for every cell
     psql_db bench_pgaudit -q -c 'VACUUM' -c 'CHECKPOINT' >/dev/null
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
-
 declare -A TPS VALS RATIO
 VARIANTS="plain floor chain1 chainN plpgsql pgaudit"
 variant_target() {   # variant_target VARIANT -> "db script"
@@ -151,7 +149,6 @@ ac_log "inserts: ${SECONDS_PER_RUN}s x $REPS reps per cell, clients: $CLIENTS, l
 # repetition starts one variant further on, so that none always runs just
 # after the same other one.  Many short repetitions pair better than a few
 # long ones: this VM's flush time drifts over tens of seconds.
-read -ra VORDER <<<"$VARIANTS"
 for sync in on off; do
     for c in $CLIENTS; do
         settle
@@ -161,8 +158,8 @@ for sync in on off; do
             VALS[$v]=""
         done
         for ((r = 0; r < REPS; r++)); do
-            for ((i = 0; i < ${#VORDER[@]}; i++)); do
-                v=${VORDER[$(((i + r) % ${#VORDER[@]}))]}
+            # shellcheck disable=SC2086
+            for v in $(rotated "$r" $VARIANTS); do
                 read -r db script < <(variant_target "$v")
                 VALS[$v]+="$(run_pgbench "$db" "$script" "$c" "$sync" "$SECONDS_PER_RUN") "
             done
@@ -172,8 +169,7 @@ for sync in on off; do
             # the ratio to plain (or to the PL/pgSQL chain) of each repetition,
             # then their median: pairs run back to back see the same machine
             for base in plain plpgsql; do
-                RATIO[$v,$base,$c,$sync]=$(paste <(printf '%s\n' ${VALS[$v]}) <(printf '%s\n' ${VALS[$base]}) |
-                    awk '{printf "%.4f\n", ($2 > 0 ? $1 / $2 : 0)}' | median | xargs printf '%.2f')
+                RATIO[$v,$base,$c,$sync]=$(paired_ratio "${VALS[$v]}" "${VALS[$base]}")
             done
             ac_log "  sync=$sync c=$c $v: ${VALS[$v]}-> median ${TPS[$v,$c,$sync]}, paired ratio to plain ${RATIO[$v,plain,$c,$sync]}"
         done
@@ -228,9 +224,8 @@ for kind in select copy; do
     for t in $BULK_TABLES; do BULKV[$kind,$t]=""; done
     for ((r = 0; r < BULK_REPS; r++)); do
         # the tables take turns, each repetition starting one further on
-        read -ra order <<<"$BULK_TABLES"
-        for ((i = 0; i < ${#order[@]}; i++)); do
-            t=${order[$(((i + r) % ${#order[@]}))]}
+        # shellcheck disable=SC2086
+        for t in $(rotated "$r" $BULK_TABLES); do
             if [[ $t == bulk_chain ]]; then
                 psql_db bench -q -c "SELECT audit_chain.unprotect('$t')" -c "DROP TABLE $t" \
                     -c "CREATE TABLE $t ($EVENT_COLS)" -c "SELECT audit_chain.protect('$t')" -c "CHECKPOINT" >/dev/null
@@ -249,8 +244,7 @@ for kind in select copy; do
     for t in $BULK_TABLES; do
         BULK[$kind,$t]=$(printf '%s\n' ${BULKV[$kind,$t]} | median)
         # plain time / this time, for each repetition, then the median
-        BULKR[$kind,$t]=$(paste <(printf '%s\n' ${BULKV[$kind,bulk_plain]}) <(printf '%s\n' ${BULKV[$kind,$t]}) |
-            awk '{printf "%.4f\n", ($2 > 0 ? $1 / $2 : 0)}' | median | xargs printf '%.2f')
+        BULKR[$kind,$t]=$(paired_ratio "${BULKV[$kind,bulk_plain]}" "${BULKV[$kind,$t]}")
         ac_log "  $kind $t: ${BULKV[$kind,$t]}s -> median ${BULK[$kind,$t]}s, paired ratio ${BULKR[$kind,$t]}"
     done
 done

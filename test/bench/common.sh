@@ -1,4 +1,5 @@
 # test/bench/common.sh: what the benchmark scripts share: the audit event
+# shellcheck shell=bash
 # they insert (about 380 bytes, with a jsonb detail) and how they take a median.
 # Sourced, not run.
 
@@ -21,3 +22,23 @@ SQL
 
 # median: of the numbers on standard input (of the middle two, for an even count)
 median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+# paired_ratio "A1 A2 ..." "B1 B2 ...": the median of A[i] / B[i], to two
+# decimals.  Runs made back to back see the same machine, so their ratio is
+# steadier than the ratio of two medians.
+paired_ratio() {
+    # shellcheck disable=SC2086  # the lists are meant to split
+    paste <(printf '%s\n' $1) <(printf '%s\n' $2) |
+        awk '{printf "%.4f\n", ($2 > 0 ? $1 / $2 : 0)}' | median | xargs printf '%.2f'
+}
+
+# rotated R WORD...: the words in turn, starting R places on (wrapping), one
+# per line: repetition R of variants that take turns
+rotated() {
+    local r=$1 i
+    shift
+    for ((i = 0; i < $#; i++)); do
+        local k=$(((i + r) % $# + 1))
+        printf '%s\n' "${!k}"
+    done
+}

@@ -58,9 +58,7 @@ for c in $CLIENTS; do
     printf '%3d clients:' "$c"
     for t in $VARIANTS; do
         m=$(printf '%s\n' ${VALS[$t]} | median)
-        r=$(paste <(printf '%s\n' ${VALS[$t]}) <(printf '%s\n' ${VALS[plain]}) |
-            awk '{printf "%.4f\n", $1 / $2}' | median)
-        printf '  %s %.0f (%.2fx)' "${t/chain/lanes=}" "$m" "$r"
+        printf '  %s %.0f (%sx)' "${t/chain/lanes=}" "$m" "$(paired_ratio "${VALS[$t]}" "${VALS[plain]}")"
     done
     echo
 done
