@@ -60,7 +60,7 @@ if [[ -n ${AC_LIB_LOADED:-} ]]; then return 0; fi
 AC_LIB_LOADED=1
 
 AC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-AC_PGBIN=/usr/lib/postgresql/15/bin
+AC_PGBIN=${AC_PGBIN:-/usr/lib/postgresql/15/bin}
 PG_CONFIG=$AC_PGBIN/pg_config
 AC_LIB=$AC_ROOT/scripts/lib.sh
 case ":$PATH:" in

@@ -4,7 +4,8 @@
 # throwaway cluster and runs, failing fast:
 #   1. make installcheck   (pg_regress REGRESS + isolation ISOLATION specs)
 #   2. pgTAP               (test/*.sql in database tap, test/tap_commit/*.sql
-#                           in database tap_commit)
+#                           in database tap_commit, the attack suite
+#                           test/security/*.sql in database security)
 #   3. scenarios           (every executable test/scenarios/*.sh, sorted)
 #   4. stress              (test/stress/stress.sh; skipped with --quick)
 # Works as root or as a user with sudo.  See test/README.md.
@@ -98,6 +99,7 @@ heading "2. pgTAP (pg_prove)"
 shopt -s nullglob
 tap_files=(test/*.sql)
 tapc_files=(test/tap_commit/*.sql)
+sec_files=(test/security/*.sql)
 shopt -u nullglob
 
 run_prove() { # run_prove NAME DB FILE...
@@ -124,6 +126,9 @@ fi
 if ((${#tap_files[@]})); then run_prove pgtap tap "${tap_files[@]}"; fi
 # These commit (no wrapping transaction): own database, run after the others.
 if ((${#tapc_files[@]})); then run_prove pgtap_commit tap_commit "${tapc_files[@]}"; fi
+# The attack suite: each file runs its attacks as unprivileged roles it makes
+# itself (SET SESSION AUTHORIZATION), in one transaction that rolls back.
+if ((${#sec_files[@]})); then run_prove security security "${sec_files[@]}"; fi
 
 # ---------------------------------------------------------------- 3. scenarios
 heading "3. scenarios (test/scenarios/*.sh)"
