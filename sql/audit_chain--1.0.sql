@@ -128,49 +128,6 @@ AS 'MODULE_PATHNAME', 'refuse_truncate';
 COMMENT ON FUNCTION audit_chain.refuse_truncate() IS
     'Statement trigger of chained tables: refuses TRUNCATE';
 
-CREATE FUNCTION audit_chain._seal_existing(tbl regclass)
-RETURNS bigint
-LANGUAGE C STRICT
-AS 'MODULE_PATHNAME', '_seal_existing';
-COMMENT ON FUNCTION audit_chain._seal_existing(regclass) IS
-    'Internal to protect(): seals the rows a table already held';
-
-CREATE FUNCTION audit_chain._random_hash()
-RETURNS bytea
-LANGUAGE C STRICT VOLATILE
-AS 'MODULE_PATHNAME', '_random_hash';
-COMMENT ON FUNCTION audit_chain._random_hash() IS
-    'Internal: 32 bytes from the server''s strong random source, for genesis hashes';
-
-CREATE FUNCTION audit_chain._check_columns(tbl regclass)
-RETURNS void
-LANGUAGE C STRICT
-AS 'MODULE_PATHNAME', '_check_columns';
-COMMENT ON FUNCTION audit_chain._check_columns(regclass) IS
-    'Internal to protect(): refuses column types that cannot be hashed canonically';
-
-CREATE FUNCTION audit_chain._register(tbl regclass, lanes integer)
-RETURNS void
-LANGUAGE C STRICT
-AS 'MODULE_PATHNAME', '_register';
-COMMENT ON FUNCTION audit_chain._register(regclass, integer) IS
-    'Internal to protect(): registers the lanes of a table its caller owns';
-
-CREATE FUNCTION audit_chain._unregister(tbl regclass)
-RETURNS void
-LANGUAGE C STRICT
-AS 'MODULE_PATHNAME', '_unregister';
-COMMENT ON FUNCTION audit_chain._unregister(regclass) IS
-    'Internal to unprotect(): removes the lanes of a table its caller owns';
-
-CREATE FUNCTION audit_chain._log_protection(tbl regclass, action text, lanes integer,
-                                            rows_sealed bigint, heads jsonb, reason text)
-RETURNS void
-LANGUAGE C
-AS 'MODULE_PATHNAME', '_log_protection';
-COMMENT ON FUNCTION audit_chain._log_protection(regclass, text, integer, bigint, jsonb, text) IS
-    'Internal to protect() and unprotect(): records them in protection_log';
-
 CREATE FUNCTION audit_chain.lane_head(tbl regclass, lane integer,
                                       OUT seq bigint, OUT hash bytea)
 RETURNS record
@@ -220,194 +177,21 @@ COMMENT ON FUNCTION audit_chain.ddl_guard() IS
 -- protect / unprotect
 --
 
+-- Both run as their caller, who must own the table; they write the registry
+-- and protection_log as the registry's owner, after their checks (src/protect.c).
 CREATE FUNCTION audit_chain.protect(tbl regclass, lanes integer DEFAULT 1)
 RETURNS void
-LANGUAGE plpgsql
+LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r       record;
-    late    record;
-    part    regclass;
-    sealed  bigint;
-BEGIN
-    IF tbl IS NULL THEN
-        RAISE EXCEPTION 'table must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF lanes IS NULL OR lanes < 1 OR lanes > 64 THEN
-        RAISE EXCEPTION 'lanes must be between 1 and 64, not %', coalesce(lanes::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use 1 for one total order, more for concurrent writers.';
-    END IF;
-
-    SELECT c.relkind, c.relpersistence, c.relispartition, c.relowner,
-           n.nspname, c.relname
-      INTO r
-      FROM pg_class c JOIN pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-     WHERE c.oid OPERATOR(pg_catalog.=) tbl;
-
-    IF r.relkind NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '"%" is not a table', tbl
-            USING ERRCODE = 'wrong_object_type',
-                  DETAIL = format('It is a %s.', CASE r.relkind
-                      WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-                      WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence'
-                      WHEN 'i' THEN 'index' WHEN 'I' THEN 'partitioned index'
-                      WHEN 'c' THEN 'composite type' WHEN 't' THEN 'TOAST table'
-                      ELSE 'relation of kind ' || r.relkind::text END),
-                  HINT = 'Only ordinary and partitioned tables can be chained.';
-    END IF;
-    IF r.relpersistence = 't' THEN
-        RAISE EXCEPTION 'cannot protect temporary table "%"', tbl
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'A temporary table disappears at the end of the session, and its audit trail with it.';
-    END IF;
-    IF r.relpersistence = 'u' THEN
-        RAISE EXCEPTION 'cannot protect unlogged table "%"', tbl
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'An unlogged table is emptied after a crash, and its audit trail with it.',
-                  HINT = 'Make it logged first with ALTER TABLE ... SET LOGGED.';
-    END IF;
-    IF r.relispartition THEN
-        RAISE EXCEPTION 'cannot protect "%", which is a partition', tbl
-            USING ERRCODE = 'wrong_object_type',
-                  HINT = 'Protect the partitioned table instead; its partitions are chained with it.';
-    END IF;
-    IF r.nspname IN ('pg_catalog', 'information_schema', 'audit_chain', 'audit_chain_archive')
-       OR r.nspname LIKE 'pg\_toast%' THEN
-        RAISE EXCEPTION 'cannot protect "%", which is in schema %', tbl, r.nspname
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF NOT pg_has_role(r.relowner, 'MEMBER') THEN
-        RAISE EXCEPTION 'must be owner of table %', tbl
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-
-    -- Serialize with concurrent protect() of the same table, and with writers
-    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
-
-    IF EXISTS (SELECT 1 FROM audit_chain.chains c WHERE c.tbl OPERATOR(pg_catalog.=) protect.tbl) THEN
-        RAISE EXCEPTION 'table "%" is already protected', tbl
-            USING ERRCODE = 'duplicate_object',
-                  HINT = 'See audit_chain.chains.';
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_attribute a
-                WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND NOT a.attisdropped
-                  AND a.attname IN ('chain_lane', 'chain_seq', 'chain_at', 'chain_prev', 'chain_hash')) THEN
-        RAISE EXCEPTION 'table "%" already has a column named like a chain column', tbl
-            USING ERRCODE = 'duplicate_column',
-                  DETAIL = 'protect() adds chain_lane, chain_seq, chain_at, chain_prev and chain_hash.',
-                  HINT = 'Rename the existing column first.';
-    END IF;
-    PERFORM audit_chain._check_columns(tbl);
-    -- BEFORE ROW triggers fire in name order: none may come after the seal
-    SELECT t.tgname, t.tgrelid::regclass AS rel INTO late
-      FROM pg_trigger t
-     WHERE (t.tgrelid OPERATOR(pg_catalog.=) tbl
-            OR t.tgrelid OPERATOR(pg_catalog.=) ANY (SELECT relid FROM pg_partition_tree(tbl)))
-       AND NOT t.tgisinternal
-       AND (t.tgtype::integer & 3) = 3      -- FOR EACH ROW, BEFORE
-       AND t.tgname::text COLLATE "C" > 'zz_audit_chain_seal'
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'BEFORE ROW trigger "%" on "%" would fire after the seal trigger', late.tgname, late.rel
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'BEFORE ROW triggers fire in name order; "zz_audit_chain_seal" must see the final row.',
-                  HINT = 'Rename the trigger so that it sorts before "zz_audit_chain_seal".';
-    END IF;
-
-    EXECUTE format('ALTER TABLE %s ADD COLUMN chain_lane smallint, ADD COLUMN chain_seq bigint, '
-                   'ADD COLUMN chain_at timestamptz, ADD COLUMN chain_prev bytea, '
-                   'ADD COLUMN chain_hash bytea', tbl);
-
-    PERFORM audit_chain._register(tbl, lanes);
-
-    IF r.relkind = 'p' THEN
-        -- A unique index on a partitioned table must contain the partition key
-        EXECUTE format('CREATE INDEX %I ON %s (chain_lane, chain_seq)',
-                       r.relname || '_chain_idx', tbl);
-    ELSE
-        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (chain_lane, chain_seq)',
-                       r.relname || '_chain_idx', tbl);
-    END IF;
-
-    EXECUTE format('CREATE TRIGGER zz_audit_chain_seal BEFORE INSERT OR UPDATE OR DELETE ON %s '
-                   'FOR EACH ROW EXECUTE FUNCTION audit_chain.seal_row(%L)', tbl, lanes::text);
-    EXECUTE format('CREATE TRIGGER zz_audit_chain_truncate BEFORE TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.refuse_truncate()', tbl);
-    -- Statement triggers are not cloned to partitions
-    FOR part IN SELECT relid FROM pg_partition_tree(tbl) WHERE relid OPERATOR(pg_catalog.<>) tbl
-    LOOP
-        EXECUTE format('CREATE TRIGGER zz_audit_chain_truncate BEFORE TRUNCATE ON %s '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.refuse_truncate()', part);
-    END LOOP;
-
-    sealed := audit_chain._seal_existing(tbl);
-
-    EXECUTE format('ALTER TABLE %s ALTER COLUMN chain_lane SET NOT NULL, '
-                   'ALTER COLUMN chain_seq SET NOT NULL, ALTER COLUMN chain_at SET NOT NULL, '
-                   'ALTER COLUMN chain_prev SET NOT NULL, ALTER COLUMN chain_hash SET NOT NULL', tbl);
-
-    PERFORM audit_chain._log_protection(tbl, 'protect', lanes, sealed, NULL, NULL);
-END;
-$$;
+AS 'MODULE_PATHNAME', 'audit_chain_protect';
 COMMENT ON FUNCTION audit_chain.protect(regclass, integer) IS
     'Turns a table into a hash-chained audit table with the given number of lanes';
 
 CREATE FUNCTION audit_chain.unprotect(tbl regclass, reason text DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql
+LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    owner   oid;
-    heads   jsonb;
-    nlanes  integer;
-    part    regclass;
-BEGIN
-    IF tbl IS NULL THEN
-        RAISE EXCEPTION 'table must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT relowner INTO owner FROM pg_class WHERE oid OPERATOR(pg_catalog.=) tbl;
-    IF NOT pg_has_role(owner, 'MEMBER') THEN
-        RAISE EXCEPTION 'must be owner of table %', tbl
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-
-    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
-
-    SELECT count(*), jsonb_agg(jsonb_build_object('lane', c.lane, 'seq', h.seq,
-                                                  'hash', encode(h.hash, 'hex'))
-                               ORDER BY c.lane)
-      INTO nlanes, heads
-      FROM audit_chain.chains c,
-           LATERAL audit_chain.lane_head(c.tbl, c.lane) h
-     WHERE c.tbl OPERATOR(pg_catalog.=) unprotect.tbl;
-    IF nlanes = 0 THEN
-        RAISE EXCEPTION 'table "%" is not a chained table', tbl
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-
-    PERFORM audit_chain._unregister(tbl);
-    EXECUTE format('DROP TRIGGER IF EXISTS zz_audit_chain_seal ON %s', tbl);
-    EXECUTE format('DROP TRIGGER IF EXISTS zz_audit_chain_truncate ON %s', tbl);
-    FOR part IN SELECT t.tgrelid::regclass FROM pg_trigger t
-                  JOIN pg_partition_tree(tbl) p ON p.relid OPERATOR(pg_catalog.=) t.tgrelid
-                 WHERE t.tgname = 'zz_audit_chain_truncate'
-    LOOP
-        EXECUTE format('DROP TRIGGER zz_audit_chain_truncate ON %s', part);
-    END LOOP;
-
-    -- an ordinary table again: rows may be inserted without chain values
-    EXECUTE format('ALTER TABLE %s ALTER COLUMN chain_lane DROP NOT NULL, '
-                   'ALTER COLUMN chain_seq DROP NOT NULL, ALTER COLUMN chain_at DROP NOT NULL, '
-                   'ALTER COLUMN chain_prev DROP NOT NULL, ALTER COLUMN chain_hash DROP NOT NULL', tbl);
-
-    PERFORM audit_chain._log_protection(tbl, 'unprotect', nlanes, NULL, heads, reason);
-END;
-$$;
+AS 'MODULE_PATHNAME', 'audit_chain_unprotect';
 COMMENT ON FUNCTION audit_chain.unprotect(regclass, text) IS
     'Stops chaining a table (recorded in protection_log with its lane heads); its rows and chain columns stay';
 

@@ -48,21 +48,3 @@ version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(AUDIT_CHAIN_VERSION));
 }
-
-/*
- * _random_hash() RETURNS bytea
- *		32 bytes from the server's strong random source: a lane's genesis.
- */
-PG_FUNCTION_INFO_V1(_random_hash);
-Datum
-_random_hash(PG_FUNCTION_ARGS)
-{
-	bytea	   *result = palloc(VARHDRSZ + AC_HASH_LEN);
-
-	SET_VARSIZE(result, VARHDRSZ + AC_HASH_LEN);
-	if (!pg_strong_random(VARDATA(result), AC_HASH_LEN))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate random bytes for a genesis hash")));
-	PG_RETURN_BYTEA_P(result);
-}

@@ -448,125 +448,25 @@ refuse_truncate(PG_FUNCTION_ARGS)
 }
 
 /*
- * _seal_existing(tbl regclass) RETURNS bigint
- *		Seal the rows a table held before protect(), into lane 0, in physical
- *		order (partitions in oid order), one UPDATE by ctid each, so that the
- *		seal trigger sees each final row.  Returns the number of rows sealed.
- *		Internal to protect(); not granted to anyone.
+ * ac_seal_backfill_begin
+ *		protect() is about to seal the rows root held before it was
+ *		protected, by UPDATEs that the seal trigger turns into seals (into
+ *		lane 0) instead of refusing them.  Only one table at a time.
  */
-PG_FUNCTION_INFO_V1(_seal_existing);
-Datum
-_seal_existing(PG_FUNCTION_ARGS)
+void
+ac_seal_backfill_begin(Oid root)
 {
-	Oid			root = PG_GETARG_OID(0);
-	char	   *qualname;
-	StringInfoData sql;
-	SPIPlanPtr	update;
-	Portal		cursor;
-	Oid			argtypes[2] = {OIDOID, TIDOID};
-	volatile int64 sealed = 0;
-
 	if (OidIsValid(backfill_root))
 		elog(ERROR, "rows of another table are being sealed");
-	if (!pg_class_ownercheck(root, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(root));
-
-	qualname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(root)),
-										  get_rel_name(root));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/* Only for protect(): once rows are sealed, resealing them is tampering */
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT 1 FROM %s WHERE chain_hash IS NOT NULL LIMIT 1",
-					 qualname);
-	if (SPI_execute(sql.data, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed");
-	if (SPI_processed > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" already has sealed rows", get_rel_name(root)),
-				 errhint("Existing rows are sealed by audit_chain.protect() only.")));
-
-	resetStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "UPDATE %s SET chain_lane = 0 "
-					 "WHERE tableoid OPERATOR(pg_catalog.=) $1 "
-					 "AND ctid OPERATOR(pg_catalog.=) $2",
-					 qualname);
-	update = SPI_prepare(sql.data, 2, argtypes);
-	if (update == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-
-	resetStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT tableoid, ctid FROM %s ORDER BY tableoid, ctid",
-					 qualname);
-	cursor = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
-									   true, 0);
-
 	backfill_root = root;
-	PG_TRY();
-	{
-		for (;;)
-		{
-			SPITupleTable *batch;
-			uint64		nfetched;
-
-			SPI_cursor_fetch(cursor, true, 1000);
-			nfetched = SPI_processed;
-			if (nfetched == 0)
-				break;
-			batch = SPI_tuptable;
-			for (uint64 i = 0; i < nfetched; i++)
-			{
-				Datum		args[2];
-				bool		isnull;
-				int			ret;
-
-				args[0] = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
-				args[1] = SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull);
-				ret = SPI_execute_plan(update, args, NULL, false, 0);
-				if (ret != SPI_OK_UPDATE)
-					elog(ERROR, "SPI_execute_plan failed: %s",
-						 SPI_result_code_string(ret));
-				if (SPI_processed != 1)
-					ereport(ERROR,
-							(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-							 errmsg("could not seal an existing row of table \"%s\"",
-									get_rel_name(root)),
-							 errdetail("A trigger on the table suppressed the update that seals it.")));
-				sealed++;
-				CHECK_FOR_INTERRUPTS();
-			}
-			SPI_freetuptable(batch);
-		}
-	}
-	PG_FINALLY();
-	{
-		backfill_root = InvalidOid;
-	}
-	PG_END_TRY();
-
-	SPI_cursor_close(cursor);
-	SPI_finish();
-	PG_RETURN_INT64(sealed);
 }
 
 /*
- * _check_columns(tbl regclass) RETURNS void
- *		Raise an error if a column of the table has a type whose text form
- *		cannot be hashed canonically.  Internal to protect().
+ * ac_seal_backfill_end
+ *		The rows are sealed (or the sealing failed): UPDATE is refused again.
  */
-PG_FUNCTION_INFO_V1(_check_columns);
-Datum
-_check_columns(PG_FUNCTION_ARGS)
+void
+ac_seal_backfill_end(void)
 {
-	Relation	rel = table_open(PG_GETARG_OID(0), AccessShareLock);
-
-	(void) ac_rowdesc_build(RelationGetDescr(rel), RelationGetRelationName(rel),
-							false);
-	table_close(rel, AccessShareLock);
-	PG_RETURN_VOID();
+	backfill_root = InvalidOid;
 }

@@ -16,5 +16,7 @@
 #include "hash.h"
 
 extern void ac_seal_init(void);
+extern void ac_seal_backfill_begin(Oid root);
+extern void ac_seal_backfill_end(void);
 
 #endif							/* AUDIT_CHAIN_SEAL_H */
