@@ -336,6 +336,12 @@ check_protectable(const ProtectTarget *target)
 						target->display),
 				 errdetail("Rows and columns of an inheritance tree can be changed through another table of the tree."),
 				 errhint("Use a partitioned table, or remove the inheritance with ALTER TABLE ... NO INHERIT.")));
+	if (rel->rd_rel->relhasrules)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot protect \"%s\", which has rules", target->display),
+				 errdetail("A rule can rewrite or swallow the INSERT that would seal a row."),
+				 errhint("Drop the table's rules first.")));
 	if (strcmp(target->nspname, "pg_catalog") == 0 ||
 		strcmp(target->nspname, "information_schema") == 0 ||
 		strcmp(target->nspname, "audit_chain") == 0 ||
