@@ -521,9 +521,12 @@ COMMENT ON FUNCTION audit_chain.checkpoint() IS
 -- Guarding DDL
 --
 
+-- SECURITY DEFINER: it reads audit_chain.chains, which PUBLIC may not, for
+-- whoever runs the DDL; an event trigger function cannot be called directly.
 CREATE FUNCTION audit_chain.drop_guard()
 RETURNS event_trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -574,9 +577,12 @@ CREATE EVENT TRIGGER audit_chain_ddl_guard ON ddl_command_start
                  'DROP EXTENSION')
     EXECUTE FUNCTION audit_chain.ddl_guard();
 
+-- SECURITY DEFINER: it reads audit_chain.chains, which PUBLIC may not, for
+-- whoever runs the DDL; an event trigger function cannot be called directly.
 CREATE FUNCTION audit_chain.partition_guard()
 RETURNS event_trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1152,8 +1158,21 @@ BEGIN
                    'chain_prev', encode(e.chain_prev, 'hex'),
                    'chain_hash', encode(e.chain_hash, 'hex'),
                    'input_digest', encode(e.input_digest, 'hex'),
-                   'output_digest', encode(e.output_digest, 'hex'))))::text
+                   'output_digest', encode(e.output_digest, 'hex')))
+            || coalesce(bc.iso, '{}'::jsonb))::text
       FROM audit_chain.events e
+      -- to_jsonb() writes a BC time as "0044-03-15T12:00:00+00:00 BC", which
+      -- is not ISO 8601: write it with astronomical year numbering instead
+      -- (1 BC is year 0000, 44 BC is -0043)
+      CROSS JOIN LATERAL (
+          SELECT jsonb_object_agg(t.k,
+                     CASE WHEN r.m[1]::integer = 1 THEN '0000'
+                          ELSE '-' || lpad((r.m[1]::integer - 1)::text, 4, '0') END
+                     || r.m[2])
+            FROM (VALUES ('occurred_at', e.occurred_at), ('chain_at', e.chain_at)) AS t(k, ts),
+                 LATERAL regexp_match(to_jsonb(t.ts) #>> '{}', '^([0-9]+)(-.*) BC$') AS r(m)
+           WHERE t.ts < '0001-01-01 00:00:00+00'::timestamptz AND r.m IS NOT NULL
+      ) AS bc(iso)
      WHERE e.occurred_at >= export_jsonl.since
      ORDER BY e.occurred_at, e.chain_lane, e.chain_seq;
 END;
