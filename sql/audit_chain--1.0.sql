@@ -500,8 +500,9 @@ BEGIN
                    'audit_chain/checkpoint/v1' || E'\n'
                    || 'checkpoint_id ' || id || E'\n'
                    || 'created_at ' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || E'\n'
-                   || coalesce(string_agg(format('%s %s %s %s', h.tbl, h.lane, h.seq,
-                                                 encode(h.hash, 'hex')), E'\n'
+                   || coalesce(string_agg(format('%s %s %s %s %s %s', h.tbl, h.lane, h.seq,
+                                                 encode(h.hash, 'hex'), h.start_seq,
+                                                 encode(h.start_hash, 'hex')), E'\n'
                                           ORDER BY h.tbl::text, h.lane) || E'\n', ''),
                    'UTF8')
           FROM heads h

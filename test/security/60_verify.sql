@@ -25,7 +25,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(25);
+SELECT plan(26);
 
 CREATE ROLE sec_v_writer LOGIN;
 CREATE ROLE sec_v_auditor LOGIN;
@@ -89,6 +89,11 @@ SELECT results_eq(
        WHERE h.tbl = 'sec_verify.log'::regclass$$,
     $$VALUES (0::bigint, true)$$,
     'checkpoint() records where each lane starts');
+SELECT matches((SELECT convert_from(payload, 'UTF8') FROM audit_chain.checkpoints
+                 ORDER BY checkpoint_id DESC LIMIT 1),
+               (SELECT '\nsec_verify\.log 0 2 [0-9a-f]{64} 0 ' || encode(genesis, 'hex') || '\n'
+                  FROM audit_chain.chains WHERE tbl = 'sec_verify.log'::regclass),
+               'and its payload, which is what gets published, binds the start point too');
 
 ------------------------------------------------------------------------------
 -- 2. Incremental verification under row-level security
