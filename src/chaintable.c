@@ -396,6 +396,27 @@ ac_check_chained_table(Oid relid, LOCKMODE lockmode)
 }
 
 /*
+ * ac_check_chain_columns
+ *		Raise an error unless rel (a chained table or one of its leaves) has
+ *		the five chain columns with their types.  For the seal trigger's path,
+ *		which reads and writes the chain columns of whatever table it was put
+ *		on, registered or not: CREATE TRIGGER ... EXECUTE FUNCTION
+ *		audit_chain.seal_row() is open to any table owner.
+ */
+void
+ac_check_chain_columns(Relation rel)
+{
+	AcTableProblem *p = column_problem(rel);
+
+	if (p != NULL)
+		ereport(ERROR,
+				(errcode(p->sqlerrcode),
+				 errmsg_internal("%s", p->message),
+				 p->detail ? errdetail_internal("%s", p->detail) : 0,
+				 p->hint ? errhint("%s", p->hint) : 0));
+}
+
+/*
  * ac_open_chained_table
  *		Check relid with ac_check_chained_table() and open it; the caller
  *		closes it.  *nlanes, if not NULL, gets the number of lanes.

@@ -45,6 +45,7 @@ extern List *ac_registry_tables(void);
 extern AcTableProblem *ac_chained_table_problem(Oid relid, LOCKMODE lockmode,
 												int *nlanes);
 extern int	ac_check_chained_table(Oid relid, LOCKMODE lockmode);
+extern void ac_check_chain_columns(Relation rel);
 extern Relation ac_open_chained_table(Oid relid, LOCKMODE lockmode, int *nlanes);
 extern List *ac_chain_leaves(Oid root);
 

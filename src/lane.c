@@ -358,6 +358,12 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 	}
 	else
 	{
+		/*
+		 * The chain columns are read as int2, int8 and bytea below: check
+		 * their types once per leaf (until its relcache entry changes), as
+		 * the seal trigger may have been put on any table.
+		 */
+		ac_check_chain_columns(rel);
 		indexoid = ac_chain_index(rel, &att_lane, &att_seq, &att_hash, true);
 		li = hash_search(leaf_indexes, &leaf, HASH_ENTER, NULL);
 		li->indexoid = indexoid;

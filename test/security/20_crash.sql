@@ -23,7 +23,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(71);
+SELECT plan(73);
 
 CREATE ROLE sec_crash_attacker LOGIN;
 CREATE SCHEMA sec_crash AUTHORIZATION sec_crash_attacker;
@@ -101,6 +101,28 @@ SELECT throws_ok(format(k.call, c.rel || '::pg_catalog.regclass'), c.sqlstate, c
                  format('attacker: %s on %s: %s', split_part(k.call, '(', 1), c.rel, c.msg))
   FROM sec_crash_cases c CROSS JOIN sec_crash_calls k
  ORDER BY k.call, c.rel;
+RESET SESSION AUTHORIZATION;
+
+-- The seal trigger put by the attacker on its own tables, whose chain
+-- columns have the wrong types: a clear error before a chain column is read
+-- or written (it crashed reading a bigint chain_hash as a bytea)
+SET SESSION AUTHORIZATION sec_crash_attacker;
+CREATE TABLE sec_crash.sealed_bad (x int, chain_lane smallint, chain_seq bigint,
+                                   chain_at timestamptz, chain_prev bytea, chain_hash bigint);
+CREATE UNIQUE INDEX ON sec_crash.sealed_bad (chain_lane, chain_seq);
+INSERT INTO sec_crash.sealed_bad VALUES (0, 0, 1, now(), '\x00', 12345);
+CREATE TRIGGER zz_audit_chain_seal BEFORE INSERT ON sec_crash.sealed_bad
+    FOR EACH ROW EXECUTE FUNCTION audit_chain.seal_row('1');
+SELECT throws_ok($$INSERT INTO sec_crash.sealed_bad (x) VALUES (1)$$, '42804',
+                 'column "chain_hash" of chained table "sealed_bad" has type bigint, not bytea',
+                 'attacker: seal_row() on its own table with a bigint chain_hash');
+CREATE TABLE sec_crash.sealed_text (x int, chain_lane smallint, chain_seq bigint,
+                                    chain_at text, chain_prev bytea, chain_hash bytea);
+CREATE TRIGGER zz_audit_chain_seal BEFORE INSERT ON sec_crash.sealed_text
+    FOR EACH ROW EXECUTE FUNCTION audit_chain.seal_row('1');
+SELECT throws_ok($$INSERT INTO sec_crash.sealed_text (x) VALUES (1)$$, '42804',
+                 'column "chain_at" of chained table "sealed_text" has type text, not timestamp with time zone',
+                 'attacker: seal_row() on its own table with a text chain_at');
 RESET SESSION AUTHORIZATION;
 
 -- The superuser gets the same answers on the registered broken tables
