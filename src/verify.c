@@ -664,29 +664,56 @@ walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
 }
 
 /*
- * check_may_verify
- *		The caller may read every row of the chained table: SELECT on it, and
- *		no row-level security policy that hides rows from it.
+ * may_verify_problem
+ *		Why the caller may not read every row of the chained table, or NULL
+ *		if it may: it needs SELECT on it, and no row-level security policy
+ *		may hide rows from it.
  *
  * The heap scan reads the table directly, so it checks what the executor
  * would; the sorted walk and the incremental walk read through the
  * executor, where a policy would silently hide rows, which would then look
  * deleted.  Every walk refuses instead.
  */
+static AcTableProblem *
+may_verify_problem(Oid root)
+{
+	AcTableProblem *p;
+
+	if (pg_class_aclcheck(root, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		p = palloc0(sizeof(AcTableProblem));
+		p->sqlerrcode = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		p->message = psprintf("permission denied for table %s", get_rel_name(root));
+		return p;
+	}
+	if (check_enable_rls(root, InvalidOid, false) == RLS_ENABLED)
+	{
+		p = palloc0(sizeof(AcTableProblem));
+		p->sqlerrcode = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		p->message = psprintf("cannot verify chained table \"%s\" under row-level security",
+							  get_rel_name(root));
+		p->detail = pstrdup("Verification must read every row of the table.");
+		p->hint = pstrdup("Verify as a role that bypasses row-level security, or as the table owner.");
+		return p;
+	}
+	return NULL;
+}
+
+/*
+ * check_may_verify
+ *		Raise the error of may_verify_problem(), if any.
+ */
 static void
 check_may_verify(Oid root)
 {
-	AclResult	aclresult = pg_class_aclcheck(root, GetUserId(), ACL_SELECT);
+	AcTableProblem *p = may_verify_problem(root);
 
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(root));
-	if (check_enable_rls(root, InvalidOid, false) == RLS_ENABLED)
+	if (p != NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("cannot verify chained table \"%s\" under row-level security",
-						get_rel_name(root)),
-				 errdetail("Verification must read every row of the table."),
-				 errhint("Verify as a role that bypasses row-level security, or as the table owner.")));
+				(errcode(p->sqlerrcode),
+				 errmsg_internal("%s", p->message),
+				 p->detail ? errdetail_internal("%s", p->detail) : 0,
+				 p->hint ? errhint("%s", p->hint) : 0));
 }
 
 /*
@@ -902,9 +929,10 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 /*
  * report_bad_table
  *		verify_chain of every table: a registered table that cannot be
- *		verified at all (it was dropped, or is no longer a table with the
- *		chain columns) fails in each of its registered lanes.  It is
- *		reported, not skipped: a chained table that vanished is exactly what
+ *		verified at all (it was dropped, is no longer a table with the chain
+ *		columns, or the caller may not read all of it) fails in each of its
+ *		registered lanes.  It is reported, not skipped: a chained table that
+ *		vanished, or that the auditor was locked out of, is exactly what
  *		verification is for.
  */
 static void
@@ -963,17 +991,20 @@ verify_chain(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 
 	/*
-	 * One table: it must be a chained table, or the call fails.  Every
-	 * table: each registered one is checked in the loop below, and one that
-	 * is not a readable chained table (dropped, or with chain columns of the
-	 * wrong type, ...) gets a failed row per lane instead of stopping the
-	 * verification of the others.
+	 * One table: it must be a chained table that the caller may read in
+	 * full, or the call fails.  Every table: each registered one is checked
+	 * in the loop below, and one that is not a readable chained table
+	 * (dropped, with chain columns of the wrong type, not readable by the
+	 * caller or under row-level security, ...) gets a failed row per lane
+	 * instead of stopping the verification of the others: the owner of one
+	 * table must not be able to stop the verification of every table.
 	 */
 	if (!PG_ARGISNULL(0))
 	{
 		Oid			root = PG_GETARG_OID(0);
 
 		(void) ac_check_chained_table(root, AccessShareLock);
+		check_may_verify(root);
 		roots = list_make1_oid(root);
 	}
 	else
@@ -989,6 +1020,8 @@ verify_chain(PG_FUNCTION_ARGS)
 		AcTableProblem *bad;
 
 		bad = ac_chained_table_problem(root, AccessShareLock, &nlanes);
+		if (bad == NULL)
+			bad = may_verify_problem(root);
 		if (bad != NULL)
 		{
 			report_bad_table(rsinfo, root, nlanes, bad, log, incremental);

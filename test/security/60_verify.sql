@@ -25,7 +25,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(26);
+SELECT plan(28);
 
 CREATE ROLE sec_v_writer LOGIN;
 CREATE ROLE sec_v_auditor LOGIN;
@@ -115,6 +115,19 @@ SELECT throws_ok($$SELECT * FROM audit_chain.verify_chain('sec_verify.rls')$$, '
 SELECT throws_ok($$SELECT * FROM audit_chain.verify_chain('sec_verify.rls', true)$$, '42501',
                  'cannot verify chained table "rls" under row-level security',
                  'an incremental walk under a policy is refused too, not a false deletion');
+-- verify_chain() of every table: the table the auditor cannot read in full
+-- fails, with why, and does not stop the verification of the others
+SELECT results_eq(
+    $$SELECT tbl::text, intact, problem FROM audit_chain.verify_chain()
+       WHERE tbl::text IN ('sec_verify.log', 'sec_verify.rls') ORDER BY 1$$,
+    $$VALUES ('sec_verify.log', true, NULL::text),
+             ('sec_verify.rls', false, 'cannot verify chained table "rls" under row-level security: Verification must read every row of the table.')$$,
+    'verify_chain() of every table reports the table under a policy as failed and verifies the others');
+SELECT results_eq(
+    $$SELECT DISTINCT intact, problem FROM audit_chain.verify_chain(NULL, true)
+       WHERE tbl = 'audit_chain.events'::regclass$$,
+    $$VALUES (false, 'permission denied for table events')$$,
+    'and a table it may not read at all as failed, in each lane, in an incremental run too');
 RESET SESSION AUTHORIZATION;
 SELECT results_eq($$SELECT rows_checked, intact FROM audit_chain.verify_chain('sec_verify.rls', true)$$,
                   $$VALUES (2::bigint, true)$$,
