@@ -60,12 +60,17 @@ CREATE TABLE audit_chain.checkpoint_heads (
     lane            smallint NOT NULL,
     seq             bigint   NOT NULL,
     hash            bytea    NOT NULL CHECK (pg_catalog.length(hash) = 32),
+    -- where the lane started (audit_chain.chains: archived_seq and
+    -- COALESCE(archived_hash, genesis)) when the checkpoint was taken:
+    -- verify_chain() fails a lane whose start point changed since
+    start_seq       bigint   NOT NULL,
+    start_hash      bytea    NOT NULL CHECK (pg_catalog.length(start_hash) = 32),
     PRIMARY KEY (checkpoint_id, tbl, lane)
 );
 CREATE INDEX checkpoint_heads_tbl_idx
     ON audit_chain.checkpoint_heads (tbl, checkpoint_id);
 COMMENT ON TABLE audit_chain.checkpoint_heads IS
-    'The head (seq and hash) of each lane at each checkpoint';
+    'The head (seq and hash) and the start point of each lane at each checkpoint';
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.checkpoint_heads', '');
 
 CREATE TABLE audit_chain.verification_log (
@@ -93,15 +98,15 @@ COMMENT ON TABLE audit_chain.verification_log IS
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.verification_log', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.verification_log_verification_id_seq', '');
 
--- Everyone may look up chains (the seal trigger does, as the inserting role)
 GRANT USAGE ON SCHEMA audit_chain TO PUBLIC;
 
+-- The registry and the logs are private: the extension's C code reads them
+-- without the caller's privileges (the seal trigger as the inserting role,
+-- verify_chain() as the auditor), so nobody needs SELECT on them to write or
+-- verify a chained table.  An auditor who should read them is granted SELECT.
 REVOKE ALL ON audit_chain.chains, audit_chain.protection_log,
     audit_chain.checkpoints, audit_chain.checkpoint_heads,
     audit_chain.verification_log FROM PUBLIC;
-GRANT SELECT ON audit_chain.chains, audit_chain.protection_log,
-    audit_chain.checkpoints, audit_chain.checkpoint_heads,
-    audit_chain.verification_log TO PUBLIC;
 
 --
 -- C functions
@@ -233,14 +238,45 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    id      bigint;
-    at      timestamptz := clock_timestamp();
+    id          bigint;
+    at          timestamptz := clock_timestamp();
+    t           regclass;
+    msg         text;
+    tbls        regclass[] := '{}';
+    lanes       smallint[] := '{}';
+    seqs        bigint[] := '{}';
+    hashes      bytea[] := '{}';
+    start_seqs  bigint[] := '{}';
+    start_hashes bytea[] := '{}';
 BEGIN
     id := nextval(pg_get_serial_sequence('audit_chain.checkpoints', 'checkpoint_id'));
 
+    -- Each table's heads, and where its lanes start.  A registered table
+    -- that cannot be read (dropped, or no longer with its chain columns) is
+    -- left out with a warning rather than failing the checkpoint of every
+    -- other table; verify_chain() reports it as failed.
+    FOR t IN SELECT DISTINCT c.tbl FROM audit_chain.chains c ORDER BY 1
+    LOOP
+        BEGIN
+            SELECT tbls || array_agg(c.tbl ORDER BY c.lane),
+                   lanes || array_agg(c.lane ORDER BY c.lane),
+                   seqs || array_agg(h.seq ORDER BY c.lane),
+                   hashes || array_agg(h.hash ORDER BY c.lane),
+                   start_seqs || array_agg(c.archived_seq ORDER BY c.lane),
+                   start_hashes || array_agg(coalesce(c.archived_hash, c.genesis) ORDER BY c.lane)
+              INTO tbls, lanes, seqs, hashes, start_seqs, start_hashes
+              FROM audit_chain.chains c, LATERAL audit_chain.lane_head(c.tbl, c.lane) h
+             WHERE c.tbl OPERATOR(pg_catalog.=) t;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+            RAISE WARNING 'checkpoint % leaves out chained table %: %', id, t, msg
+                USING HINT = 'Run audit_chain.verify_chain() on it.';
+        END;
+    END LOOP;
+
     WITH heads AS MATERIALIZED (
-        SELECT c.tbl, c.lane, h.seq, h.hash
-          FROM audit_chain.chains c, LATERAL audit_chain.lane_head(c.tbl, c.lane) h
+        SELECT * FROM unnest(tbls, lanes, seqs, hashes, start_seqs, start_hashes)
+                      AS h(tbl, lane, seq, hash, start_seq, start_hash)
     ), cp AS (
         INSERT INTO audit_chain.checkpoints (checkpoint_id, created_at, payload)
         OVERRIDING SYSTEM VALUE
@@ -248,15 +284,18 @@ BEGIN
                    'audit_chain/checkpoint/v1' || E'\n'
                    || 'checkpoint_id ' || id || E'\n'
                    || 'created_at ' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || E'\n'
-                   || coalesce(string_agg(format('%s %s %s %s', h.tbl, h.lane, h.seq,
-                                                 encode(h.hash, 'hex')), E'\n'
+                   || coalesce(string_agg(format('%s %s %s %s %s %s', h.tbl, h.lane, h.seq,
+                                                 encode(h.hash, 'hex'), h.start_seq,
+                                                 encode(h.start_hash, 'hex')), E'\n'
                                           ORDER BY h.tbl::text, h.lane) || E'\n', ''),
                    'UTF8')
           FROM heads h
         RETURNING checkpoint_id
     )
-    INSERT INTO audit_chain.checkpoint_heads (checkpoint_id, tbl, lane, seq, hash)
-    SELECT cp.checkpoint_id, h.tbl, h.lane, h.seq, h.hash FROM cp, heads h;
+    INSERT INTO audit_chain.checkpoint_heads (checkpoint_id, tbl, lane, seq, hash,
+                                              start_seq, start_hash)
+    SELECT cp.checkpoint_id, h.tbl, h.lane, h.seq, h.hash, h.start_seq, h.start_hash
+      FROM cp, heads h;
     RETURN id;
 END;
 $$;
@@ -267,9 +306,12 @@ COMMENT ON FUNCTION audit_chain.checkpoint() IS
 -- Guarding DDL
 --
 
+-- SECURITY DEFINER: it reads audit_chain.chains, which PUBLIC may not, for
+-- whoever runs the DDL; an event trigger function cannot be called directly.
 CREATE FUNCTION audit_chain.drop_guard()
 RETURNS event_trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -320,9 +362,12 @@ CREATE EVENT TRIGGER audit_chain_ddl_guard ON ddl_command_start
                  'DROP EXTENSION')
     EXECUTE FUNCTION audit_chain.ddl_guard();
 
+-- SECURITY DEFINER: it reads audit_chain.chains, which PUBLIC may not, for
+-- whoever runs the DDL; an event trigger function cannot be called directly.
 CREATE FUNCTION audit_chain.partition_guard()
 RETURNS event_trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -451,7 +496,6 @@ SELECT 'audit_chain.events', l,
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.events', '');
 
 REVOKE ALL ON audit_chain.events FROM PUBLIC;
-GRANT SELECT ON audit_chain.events TO PUBLIC;
 
 CREATE FUNCTION audit_chain.digest(content text)
 RETURNS bytea
@@ -899,8 +943,21 @@ BEGIN
                    'chain_prev', encode(e.chain_prev, 'hex'),
                    'chain_hash', encode(e.chain_hash, 'hex'),
                    'input_digest', encode(e.input_digest, 'hex'),
-                   'output_digest', encode(e.output_digest, 'hex'))))::text
+                   'output_digest', encode(e.output_digest, 'hex')))
+            || coalesce(bc.iso, '{}'::jsonb))::text
       FROM audit_chain.events e
+      -- to_jsonb() writes a BC time as "0044-03-15T12:00:00+00:00 BC", which
+      -- is not ISO 8601: write it with astronomical year numbering instead
+      -- (1 BC is year 0000, 44 BC is -0043)
+      CROSS JOIN LATERAL (
+          SELECT jsonb_object_agg(t.k,
+                     CASE WHEN r.m[1]::integer = 1 THEN '0000'
+                          ELSE '-' || lpad((r.m[1]::integer - 1)::text, 4, '0') END
+                     || r.m[2])
+            FROM (VALUES ('occurred_at', e.occurred_at), ('chain_at', e.chain_at)) AS t(k, ts),
+                 LATERAL regexp_match(to_jsonb(t.ts) #>> '{}', '^([0-9]+)(-.*) BC$') AS r(m)
+           WHERE t.ts < '0001-01-01 00:00:00+00'::timestamptz AND r.m IS NOT NULL
+      ) AS bc(iso)
      WHERE e.occurred_at >= export_jsonl.since
      ORDER BY e.occurred_at, e.chain_lane, e.chain_seq;
 END;

@@ -62,7 +62,7 @@ SELECT * FROM audit_chain.verify_chain('public.orders_audit');
 CALL audit_chain.assert_intact();
 SELECT audit_chain.checkpoint();
 SELECT audit_chain.unprotect('public.orders_audit');
--- what the application role can do: insert, and read the registry
+-- what the application role can do: insert (the registry is private)
 INSERT INTO public.orders_audit (actor, action) VALUES ('app', 'insert as app');
 SELECT count(*) > 0 AS app_sees_chains FROM audit_chain.chains;
 RESET ROLE;
@@ -75,6 +75,7 @@ SET ROLE ac_auditor;
 SELECT * FROM audit_chain.verify_chain('public.orders_audit');
 RESET ROLE;
 GRANT SELECT ON public.orders_audit TO ac_auditor;
+GRANT SELECT ON audit_chain.verification_log TO ac_auditor;
 SET ROLE ac_auditor;
 SELECT lane, rows_checked, intact FROM audit_chain.verify_chain('public.orders_audit');
 SELECT verified_by, tbl, intact FROM audit_chain.verification_log ORDER BY verification_id DESC LIMIT 1;

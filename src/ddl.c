@@ -38,6 +38,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "chaintable.h"
 #include "hash.h"
 #include "lane.h"
 
@@ -58,27 +59,18 @@ chain_root_of(Oid relid)
 	if (get_rel_relispartition(relid))
 		candidates = list_concat(candidates, get_partition_ancestors(relid));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	/* the registry is read without the caller's privileges on it */
 	foreach(lc, candidates)
 	{
-		Oid			argtypes[1] = {REGCLASSOID};
-		Datum		args[1];
-		int			ret;
+		bool		numbered;
 
-		args[0] = ObjectIdGetDatum(lfirst_oid(lc));
-		ret = SPI_execute_with_args("SELECT 1 FROM audit_chain.chains "
-									"WHERE tbl OPERATOR(pg_catalog.=) $1 LIMIT 1",
-									1, argtypes, args, NULL, true, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		if (SPI_processed > 0)
+		if (ac_registry_lanes(lfirst_oid(lc), InvalidSnapshot, NULL,
+							  &numbered) > 0)
 		{
 			result = lfirst_oid(lc);
 			break;
 		}
 	}
-	SPI_finish();
 	list_free(candidates);
 	return result;
 }

@@ -55,7 +55,6 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
-#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -69,6 +68,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "chaintable.h"
 #include "lane.h"
 
 /*
@@ -320,33 +320,6 @@ ac_chain_index(Relation rel, AttrNumber *att_lane, AttrNumber *att_seq,
 }
 
 /*
- * ac_chain_leaves
- *		The tables that hold the rows of a chain: the table itself, or the
- *		leaf partitions of a partitioned table.
- */
-static List *
-ac_chain_leaves(Oid root)
-{
-	List	   *all;
-	List	   *leaves = NIL;
-	ListCell   *lc;
-
-	if (get_rel_relkind(root) != RELKIND_PARTITIONED_TABLE)
-		return list_make1_oid(root);
-
-	all = find_all_inheritors(root, AccessShareLock, NULL);
-	foreach(lc, all)
-	{
-		Oid			relid = lfirst_oid(lc);
-
-		if (get_rel_relkind(relid) == RELKIND_RELATION)
-			leaves = lappend_oid(leaves, relid);
-	}
-	list_free(all);
-	return leaves;
-}
-
-/*
  * scan_lane
  *		Scan one lane of one leaf table with SnapshotSelf, on the chain index.
  *
@@ -385,6 +358,12 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 	}
 	else
 	{
+		/*
+		 * The chain columns are read as int2, int8 and bytea below: check
+		 * their types once per leaf (until its relcache entry changes), as
+		 * the seal trigger may have been put on any table.
+		 */
+		ac_check_chain_columns(rel);
 		indexoid = ac_chain_index(rel, &att_lane, &att_seq, &att_hash, true);
 		li = hash_search(leaf_indexes, &leaf, HASH_ENTER, NULL);
 		li->indexoid = indexoid;
@@ -485,58 +464,32 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
  *		Where a lane starts when it has no live rows: the archived-through
  *		boundary if rows were archived, else (0, genesis).
  *
- * Read with a fresh snapshot, so that it is right under REPEATABLE READ too.
+ * Read with a fresh snapshot, so that it is right under REPEATABLE READ too,
+ * and by a direct scan of the registry: the seal trigger runs as the
+ * inserting role, who need not be able to read audit_chain.chains.
  */
 void
 ac_lane_boundary(Oid root, int16 lane, int64 *seq, uint8 *hash)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[2] = {REGCLASSOID, INT2OID};
-	Datum		args[2];
-	bool		isnull;
-	bytea	   *b;
-	int			ret;
+	AcLaneStart starts[AC_MAX_LANES];
+	bool		numbered;
+	int			nlanes;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT archived_seq, "
-						   "COALESCE(archived_hash, genesis) "
-						   "FROM audit_chain.chains "
-						   "WHERE tbl OPERATOR(pg_catalog.=) $1 "
-						   "AND lane OPERATOR(pg_catalog.=) $2",
-						   2, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-	}
-	args[0] = ObjectIdGetDatum(root);
-	args[1] = Int16GetDatum(lane);
-	ret = SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
-							   InvalidSnapshot, true, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_snapshot failed: %s",
-			 SPI_result_code_string(ret));
-	if (SPI_processed != 1)
+	memset(starts, 0, sizeof(starts));
+	nlanes = ac_registry_lanes(root, GetLatestSnapshot(), starts, &numbered);
+	if (lane < 0 || lane >= nlanes || !numbered)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("lane %d of table \"%s\" is not registered in audit_chain.chains",
-						lane, get_rel_name(root)),
+						lane, get_rel_name(root) ? get_rel_name(root) : "?"),
 				 errhint("Protect the table with audit_chain.protect().")));
-
-	*seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull));
-	b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
-									  SPI_tuptable->tupdesc, 2, &isnull));
-	if (isnull || VARSIZE_ANY_EXHDR(b) != AC_HASH_LEN)
+	if (!starts[lane].valid)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("lane %d of table \"%s\" has no valid genesis or boundary hash",
 						lane, get_rel_name(root))));
-	memcpy(hash, VARDATA_ANY(b), AC_HASH_LEN);
-	SPI_finish();
+	*seq = starts[lane].seq;
+	memcpy(hash, starts[lane].hash, AC_HASH_LEN);
 }
 
 /*

@@ -46,6 +46,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "chaintable.h"
 #include "hash.h"
 #include "lane.h"
 #include "registry.h"
@@ -152,68 +153,68 @@ lane_problem(LaneCheck *lc, int64 seq, MemoryContext cxt, const char *fmt,...)
 
 /*
  * load_chain
- *		The lanes of one chained table, with their start points and newest
+ *		The lanes of one chained table (nlanes of them, as checked by
+ *		ac_check_chained_table), with their start points and newest
  *		checkpoint.  Must be called inside SPI.
+ *
+ * The registry and the checkpoints are the extension's own record, read
+ * without any privilege of the caller's on them: the registry by a direct
+ * scan, the checkpoints as the owner of audit_chain.checkpoint_heads.  A lane
+ * whose start point (genesis or archived-through boundary) is not the one
+ * its newest checkpoint recorded is marked broken before any row is read.
  */
 static ChainCheck *
-load_chain(Oid root, MemoryContext cxt)
+load_chain(Oid root, int nlanes, MemoryContext cxt)
 {
 	ChainCheck *cc;
+	AcLaneStart starts[AC_MAX_LANES];
+	bool		numbered;
 	Oid			argtypes[1] = {REGCLASSOID};
 	Datum		args[1];
 	int			ret;
+	int			n;
 	MemoryContext old;
 
-	args[0] = ObjectIdGetDatum(root);
-	ret = SPI_execute_with_args("SELECT lane, archived_seq, COALESCE(archived_hash, genesis) "
-								"FROM audit_chain.chains "
-								"WHERE tbl OPERATOR(pg_catalog.=) $1 ORDER BY lane",
-								1, argtypes, args, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	memset(starts, 0, sizeof(starts));
+	n = ac_registry_lanes(root, InvalidSnapshot, starts, &numbered);
+	if (n != nlanes || !numbered)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("lanes of table \"%s\" in audit_chain.chains are not numbered 0 to %d",
+						get_rel_name(root), n - 1)));
 
 	old = MemoryContextSwitchTo(cxt);
 	cc = palloc0(sizeof(ChainCheck));
 	cc->root = root;
-	cc->nlanes = SPI_processed;
+	cc->nlanes = nlanes;
 	cc->lanes = palloc0(sizeof(LaneCheck) * Max(cc->nlanes, 1));
 	MemoryContextSwitchTo(old);
 
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (int i = 0; i < nlanes; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int16		lane = DatumGetInt16(SPI_getbinval(tup, td, 1, &isnull));
-		LaneCheck  *lc;
-		const uint8 *h;
+		LaneCheck  *lc = &cc->lanes[i];
 
-		if (lane != (int16) i)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("lanes of table \"%s\" in audit_chain.chains are not numbered 0 to %d",
-							get_rel_name(root), cc->nlanes - 1)));
-		lc = &cc->lanes[i];
-		lc->lane = lane;
-		lc->last_seq = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
-		lc->expect_seq = lc->last_seq + 1;
-		h = bytea_hash(SPI_getbinval(tup, td, 3, &isnull));
-		if (isnull || h == NULL)
+		if (!starts[i].valid)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("lane %d of table \"%s\" has no valid genesis hash in audit_chain.chains",
-							lane, get_rel_name(root))));
-		memcpy(lc->prev, h, AC_HASH_LEN);
+							i, get_rel_name(root))));
+		lc->lane = i;
+		lc->last_seq = starts[i].seq;
+		lc->expect_seq = lc->last_seq + 1;
+		memcpy(lc->prev, starts[i].hash, AC_HASH_LEN);
 	}
 
-	ret = SPI_execute_with_args("SELECT lane, seq, hash, checkpoint_id "
-								"FROM audit_chain.checkpoint_heads "
-								"WHERE tbl OPERATOR(pg_catalog.=) $1 "
-								"AND checkpoint_id OPERATOR(pg_catalog.=) "
-								"(SELECT pg_catalog.max(checkpoint_id) "
-								" FROM audit_chain.checkpoint_heads "
-								" WHERE tbl OPERATOR(pg_catalog.=) $1)",
-								1, argtypes, args, NULL, true, 0);
+	args[0] = ObjectIdGetDatum(root);
+	ret = ac_execute_as(ac_table_owner("checkpoint_heads", false), NULL,
+						"SELECT lane, seq, hash, checkpoint_id, start_seq, start_hash "
+						"FROM audit_chain.checkpoint_heads "
+						"WHERE tbl OPERATOR(pg_catalog.=) $1 "
+						"AND checkpoint_id OPERATOR(pg_catalog.=) "
+						"(SELECT pg_catalog.max(checkpoint_id) "
+						" FROM audit_chain.checkpoint_heads "
+						" WHERE tbl OPERATOR(pg_catalog.=) $1)",
+						1, argtypes, args, NULL);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -221,8 +222,11 @@ load_chain(Oid root, MemoryContext cxt)
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	td = SPI_tuptable->tupdesc;
 		bool		isnull;
+		bool		snull;
 		int16		lane = DatumGetInt16(SPI_getbinval(tup, td, 1, &isnull));
 		const uint8 *h;
+		const uint8 *start_hash;
+		int64		start_seq;
 		LaneCheck  *lc;
 
 		if (lane < 0 || lane >= cc->nlanes)
@@ -231,11 +235,35 @@ load_chain(Oid root, MemoryContext cxt)
 		lc->cp_seq = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
 		h = bytea_hash(SPI_getbinval(tup, td, 3, &isnull));
 		lc->cp_id = DatumGetInt64(SPI_getbinval(tup, td, 4, &isnull));
-		if (h != NULL)
+		if (h == NULL)
+			continue;
+		memcpy(lc->cp_hash, h, AC_HASH_LEN);
+		lc->has_checkpoint = true;
+
+		/* the lane must still start where the checkpoint saw it start */
+		start_seq = DatumGetInt64(SPI_getbinval(tup, td, 5, &snull));
+		start_hash = NULL;
+		if (!snull)
 		{
-			memcpy(lc->cp_hash, h, AC_HASH_LEN);
-			lc->has_checkpoint = true;
+			Datum		d = SPI_getbinval(tup, td, 6, &isnull);
+
+			start_hash = isnull ? NULL : bytea_hash(d);
 		}
+		if (start_hash != NULL && start_seq != lc->last_seq)
+			lane_problem(lc, Min(start_seq, lc->last_seq) + 1, cxt,
+						 "the lane starts after chain_seq %lld, but checkpoint %lld recorded its start after chain_seq %lld: its archived-through boundary in audit_chain.chains was changed",
+						 (long long) lc->last_seq, (long long) lc->cp_id,
+						 (long long) start_seq);
+		else if (start_hash != NULL &&
+				 memcmp(start_hash, lc->prev, AC_HASH_LEN) != 0)
+			lane_problem(lc, lc->last_seq + 1, cxt,
+						 "the lane's start hash is not the one checkpoint %lld recorded: its genesis or archived-through hash in audit_chain.chains was changed",
+						 (long long) lc->cp_id);
+		else if (lc->cp_seq == lc->last_seq &&
+				 memcmp(lc->cp_hash, lc->prev, AC_HASH_LEN) != 0)
+			lane_problem(lc, lc->last_seq + 1, cxt,
+						 "the lane's start hash is not the head checkpoint %lld recorded at chain_seq %lld: its genesis or archived-through hash in audit_chain.chains was changed",
+						 (long long) lc->cp_id, (long long) lc->cp_seq);
 	}
 	return cc;
 }
@@ -636,6 +664,59 @@ walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
 }
 
 /*
+ * may_verify_problem
+ *		Why the caller may not read every row of the chained table, or NULL
+ *		if it may: it needs SELECT on it, and no row-level security policy
+ *		may hide rows from it.
+ *
+ * The heap scan reads the table directly, so it checks what the executor
+ * would; the sorted walk and the incremental walk read through the
+ * executor, where a policy would silently hide rows, which would then look
+ * deleted.  Every walk refuses instead.
+ */
+static AcTableProblem *
+may_verify_problem(Oid root)
+{
+	AcTableProblem *p;
+
+	if (pg_class_aclcheck(root, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		p = palloc0(sizeof(AcTableProblem));
+		p->sqlerrcode = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		p->message = psprintf("permission denied for table %s", get_rel_name(root));
+		return p;
+	}
+	if (check_enable_rls(root, InvalidOid, false) == RLS_ENABLED)
+	{
+		p = palloc0(sizeof(AcTableProblem));
+		p->sqlerrcode = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		p->message = psprintf("cannot verify chained table \"%s\" under row-level security",
+							  get_rel_name(root));
+		p->detail = pstrdup("Verification must read every row of the table.");
+		p->hint = pstrdup("Verify as a role that bypasses row-level security, or as the table owner.");
+		return p;
+	}
+	return NULL;
+}
+
+/*
+ * check_may_verify
+ *		Raise the error of may_verify_problem(), if any.
+ */
+static void
+check_may_verify(Oid root)
+{
+	AcTableProblem *p = may_verify_problem(root);
+
+	if (p != NULL)
+		ereport(ERROR,
+				(errcode(p->sqlerrcode),
+				 errmsg_internal("%s", p->message),
+				 p->detail ? errdetail_internal("%s", p->detail) : 0,
+				 p->hint ? errhint("%s", p->hint) : 0));
+}
+
+/*
  * walk_chain
  *		Check every row of a chained table: one sequential heap scan for an
  *		ordinary table, the sorted walk for a partitioned one (or when the
@@ -647,19 +728,8 @@ walk_chain(ChainCheck *cc, MemoryContext cxt)
 {
 	Relation	rel = table_open(cc->root, AccessShareLock);
 	bool		done = false;
-	AclResult	aclresult;
 
-	/* The heap scan reads the table directly: check what the executor would */
-	aclresult = pg_class_aclcheck(cc->root, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
-	if (check_enable_rls(cc->root, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("cannot verify chained table \"%s\" under row-level security",
-						RelationGetRelationName(rel)),
-				 errdetail("Verification must read every row of the table."),
-				 errhint("Verify as a role that bypasses row-level security, or as the table owner.")));
+	check_may_verify(cc->root);
 
 	if (rel->rd_rel->relkind == RELKIND_RELATION)
 	{
@@ -701,13 +771,15 @@ resume_lane(ChainCheck *cc, LaneCheck *lc, MemoryContext cxt)
 
 	args[0] = ObjectIdGetDatum(cc->root);
 	args[1] = Int16GetDatum(lc->lane);
-	ret = SPI_execute_with_args("SELECT last_seq, last_hash, verification_id "
-								"FROM audit_chain.verification_log "
-								"WHERE tbl OPERATOR(pg_catalog.=) $1 "
-								"AND lane OPERATOR(pg_catalog.=) $2 AND intact "
-								"AND last_seq IS NOT NULL "
-								"ORDER BY verification_id DESC LIMIT 1",
-								2, argtypes, args, NULL, true, 1);
+	/* the log is the extension's own record: read it as its owner */
+	ret = ac_execute_as(ac_table_owner("verification_log", false), NULL,
+						"SELECT last_seq, last_hash, verification_id "
+						"FROM audit_chain.verification_log "
+						"WHERE tbl OPERATOR(pg_catalog.=) $1 "
+						"AND lane OPERATOR(pg_catalog.=) $2 AND intact "
+						"AND last_seq IS NOT NULL "
+						"ORDER BY verification_id DESC LIMIT 1",
+						2, argtypes, args, NULL);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -753,14 +825,13 @@ resume_lane(ChainCheck *cc, LaneCheck *lc, MemoryContext cxt)
 static void
 walk_incremental(ChainCheck *cc, MemoryContext cxt)
 {
-	AclResult	aclresult = pg_class_aclcheck(cc->root, GetUserId(), ACL_SELECT);
-
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(cc->root));
+	check_may_verify(cc->root);
 	for (int l = 0; l < cc->nlanes; l++)
 	{
 		LaneCheck  *lc = &cc->lanes[l];
 
+		if (lc->bad)
+			continue;			/* its start point is already wrong */
 		(void) resume_lane(cc, lc, cxt);
 		if (!lc->bad)
 			walk_sorted(cc, cxt, l, lc->last_seq);
@@ -823,7 +894,7 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 	args[2] = Int64GetDatum(rows);
 	args[3] = BoolGetDatum(intact);
 	args[4] = Int64GetDatum(first_bad);
-	if (intact)
+	if (intact || first_bad < 0)
 		nulls[4] = 'n';
 	args[5] = problem ? CStringGetTextDatum(problem) : (Datum) 0;
 	if (problem == NULL)
@@ -856,6 +927,40 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 }
 
 /*
+ * report_bad_table
+ *		verify_chain of every table: a registered table that cannot be
+ *		verified at all (it was dropped, is no longer a table with the chain
+ *		columns, or the caller may not read all of it) fails in each of its
+ *		registered lanes.  It is reported, not skipped: a chained table that
+ *		vanished, or that the auditor was locked out of, is exactly what
+ *		verification is for.
+ */
+static void
+report_bad_table(ReturnSetInfo *rsinfo, Oid root, int nlanes,
+				 AcTableProblem *bad, bool log, bool incremental)
+{
+	char	   *problem = bad->detail ?
+		psprintf("%s: %s", bad->message, bad->detail) : bad->message;
+
+	for (int l = 0; l < Max(nlanes, 1); l++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, true, false};
+
+		values[0] = ObjectIdGetDatum(root);
+		values[1] = Int32GetDatum(l);
+		values[2] = Int64GetDatum(0);
+		values[3] = BoolGetDatum(false);
+		values[4] = (Datum) 0;
+		values[5] = CStringGetTextDatum(problem);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if (log)
+			log_result(root, l, true, 0, false, -1, problem, 0, NULL,
+					   incremental);
+	}
+}
+
+/*
  * verify_chain(tbl regclass DEFAULT NULL, incremental boolean DEFAULT false)
  *		RETURNS TABLE (tbl regclass, lane int, rows_checked bigint,
  *					   intact boolean, first_bad_seq bigint, problem text)
@@ -877,7 +982,6 @@ verify_chain(PG_FUNCTION_ARGS)
 	int			nestlevel;
 	bool		log = !RecoveryInProgress() && !XactReadOnly;
 	bool		incremental = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
-	int			ret;
 
 	InitMaterializedSRF(fcinfo, 0);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "audit_chain verify",
@@ -886,42 +990,25 @@ verify_chain(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/*
+	 * One table: it must be a chained table that the caller may read in
+	 * full, or the call fails.  Every table: each registered one is checked
+	 * in the loop below, and one that is not a readable chained table
+	 * (dropped, with chain columns of the wrong type, not readable by the
+	 * caller or under row-level security, ...) gets a failed row per lane
+	 * instead of stopping the verification of the others: the owner of one
+	 * table must not be able to stop the verification of every table.
+	 */
 	if (!PG_ARGISNULL(0))
 	{
 		Oid			root = PG_GETARG_OID(0);
-		Oid			argtypes[1] = {REGCLASSOID};
-		Datum		args[1];
 
-		args[0] = ObjectIdGetDatum(root);
-		ret = SPI_execute_with_args("SELECT 1 FROM audit_chain.chains "
-									"WHERE tbl OPERATOR(pg_catalog.=) $1 LIMIT 1",
-									1, argtypes, args, NULL, true, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("table \"%s\" is not a chained table",
-							get_rel_name(root) ? get_rel_name(root) : "?"),
-					 errhint("Protect it first with audit_chain.protect().")));
+		(void) ac_check_chained_table(root, AccessShareLock);
+		check_may_verify(root);
 		roots = list_make1_oid(root);
 	}
 	else
-	{
-		ret = SPI_execute("SELECT DISTINCT tbl::pg_catalog.oid FROM audit_chain.chains ORDER BY 1",
-						  true, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-
-			roots = lappend_oid(roots,
-								DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															   SPI_tuptable->tupdesc,
-															   1, &isnull)));
-		}
-	}
+		roots = ac_registry_tables();
 
 	nestlevel = ac_enter_canonical_settings();
 
@@ -929,8 +1016,18 @@ verify_chain(PG_FUNCTION_ARGS)
 	{
 		Oid			root = lfirst_oid(lc);
 		ChainCheck *cc;
+		int			nlanes;
+		AcTableProblem *bad;
 
-		cc = load_chain(root, cxt);
+		bad = ac_chained_table_problem(root, AccessShareLock, &nlanes);
+		if (bad == NULL)
+			bad = may_verify_problem(root);
+		if (bad != NULL)
+		{
+			report_bad_table(rsinfo, root, nlanes, bad, log, incremental);
+			continue;
+		}
+		cc = load_chain(root, nlanes, cxt);
 		if (incremental)
 			walk_incremental(cc, cxt);
 		else
@@ -991,7 +1088,7 @@ verify_chain(PG_FUNCTION_ARGS)
 static AcRowDesc *
 fetch_row(Oid root, int32 lane, int64 seq, Datum **values, bool **isnull)
 {
-	Relation	rel = table_open(root, AccessShareLock);
+	Relation	rel = ac_open_chained_table(root, AccessShareLock, NULL);
 	TupleDesc	rootdesc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	AcRowDesc  *desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
 	StringInfoData sql;
@@ -1156,17 +1253,25 @@ lane_head(PG_FUNCTION_ARGS)
 	bytea	   *h;
 
 	AclResult	aclresult;
+	int			nlanes;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	/* the head is read from the index directly: check what a SELECT would */
+	/*
+	 * The head is read from the index directly: check what a SELECT would
+	 * (for an OID that is no relation, that is a clear error too), then that
+	 * it is a chained table with chain columns of the right types.
+	 */
 	aclresult = pg_class_aclcheck(root, GetUserId(), ACL_SELECT);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(root));
-	if (lane < 0 || lane >= AC_MAX_LANES)
+	nlanes = ac_check_chained_table(root, AccessShareLock);
+	if (lane < 0 || lane >= nlanes)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lane %d is out of range", lane)));
+				 errmsg("lane %d is out of range", lane),
+				 errhint("Table \"%s\" has lanes 0 to %d.", get_rel_name(root),
+						 nlanes - 1)));
 
 	if (!ac_lane_read_head(root, (int16) lane, 0, &seq, hash))
 		ac_lane_boundary(root, (int16) lane, &seq, hash);

@@ -20,7 +20,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 CREATE ROLE tap_ev_pool NOLOGIN;
-GRANT INSERT ON audit_chain.events TO tap_ev_pool;
+GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;   -- SELECT for RETURNING
 SET LOCAL ROLE tap_ev_pool;
 SET LOCAL audit_chain.actor = 'alice@example.com';
 SET LOCAL audit_chain.session_id = 'req-1';
@@ -34,7 +34,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 CREATE ROLE tap_ev_pool NOLOGIN;
-GRANT INSERT ON audit_chain.events TO tap_ev_pool;
+GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;   -- SELECT for RETURNING
 SET LOCAL ROLE tap_ev_pool;
 SELECT current_setting('audit_chain.actor') AS pool2_actor_before,
        current_setting('audit_chain.session_id') AS pool2_session_before \gset
@@ -50,7 +50,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 CREATE ROLE tap_ev_pool NOLOGIN;
-GRANT INSERT ON audit_chain.events TO tap_ev_pool;
+GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;   -- SELECT for RETURNING
 SET LOCAL ROLE tap_ev_pool;
 INSERT INTO audit_chain.events (event_type, action) VALUES ('data_access', 'read')
 RETURNING coalesce(actor, '<null>') AS pool3_actor, db_role AS pool3_role,

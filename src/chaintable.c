@@ -1,0 +1,459 @@
+/*-------------------------------------------------------------------------
+ *
+ * chaintable.c
+ *	  Finding and checking chained tables.
+ *
+ * Every C function that takes a regclass and reads a chained table checks
+ * it here first, before it reads a tuple: the relation exists, it is an
+ * ordinary or partitioned table (not a view, sequence, index, ...), it is not
+ * a temporary table, its lanes are registered in audit_chain.chains and
+ * numbered 0 to n-1, and the five chain columns have exactly the types that
+ * protect() gives them, on the table and on every leaf partition.  The code
+ * that reads rows takes the chain columns' types for granted (a chain_hash
+ * that is not a bytea would be read as a pointer), so a relation that fails
+ * these checks never gets that far.
+ *
+ * The registry is read here by a direct index scan, not through SQL: the
+ * seal trigger runs as the inserting role, verify_chain as the auditor, and
+ * neither needs (or gets) SELECT on audit_chain.chains.
+ *
+ * IDENTIFICATION
+ *	  src/chaintable.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "chaintable.h"
+#include "lane.h"
+
+/* The chain columns and the types protect() gives them */
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			chain_columns[] =
+{
+	{AC_COL_LANE, INT2OID},
+	{AC_COL_SEQ, INT8OID},
+	{AC_COL_AT, TIMESTAMPTZOID},
+	{AC_COL_PREV, BYTEAOID},
+	{AC_COL_HASH, BYTEAOID},
+};
+
+/*
+ * open_registry
+ *		Open audit_chain.chains, and find the attribute numbers of the
+ *		columns read here.
+ */
+static Relation
+open_registry(AttrNumber *att_tbl, AttrNumber *att_lane,
+			  AttrNumber *att_genesis, AttrNumber *att_archived_seq,
+			  AttrNumber *att_archived_hash)
+{
+	Oid			nsp = get_namespace_oid("audit_chain", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("chains", nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"audit_chain.chains\" does not exist"),
+				 errhint("Install the extension with CREATE EXTENSION audit_chain.")));
+	*att_tbl = get_attnum(relid, "tbl");
+	*att_lane = get_attnum(relid, "lane");
+	*att_genesis = get_attnum(relid, "genesis");
+	*att_archived_seq = get_attnum(relid, "archived_seq");
+	*att_archived_hash = get_attnum(relid, "archived_hash");
+	if (*att_tbl == InvalidAttrNumber || *att_lane == InvalidAttrNumber ||
+		*att_genesis == InvalidAttrNumber ||
+		*att_archived_seq == InvalidAttrNumber ||
+		*att_archived_hash == InvalidAttrNumber)
+		elog(ERROR, "audit_chain.chains lacks one of its columns");
+	return table_open(relid, AccessShareLock);
+}
+
+/*
+ * ac_registry_lanes
+ *		The number of lanes registered for table root in audit_chain.chains,
+ *		read with snapshot (the active or transaction snapshot if
+ *		InvalidSnapshot), without any privilege on the registry.
+ *
+ * With starts (an array of AC_MAX_LANES), also where each lane starts.
+ * *numbered tells whether the lanes are numbered 0 to n-1.
+ */
+int
+ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
+				  bool *numbered)
+{
+	AttrNumber	att_tbl,
+				att_lane,
+				att_genesis,
+				att_aseq,
+				att_ahash;
+	Relation	reg = open_registry(&att_tbl, &att_lane, &att_genesis,
+									&att_aseq, &att_ahash);
+	TupleDesc	tupdesc = RelationGetDescr(reg);
+	bool		seen[AC_MAX_LANES];
+	int			nrows = 0;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	memset(seen, 0, sizeof(seen));
+	*numbered = true;
+	if (snapshot == InvalidSnapshot)
+		snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	snapshot = RegisterSnapshot(snapshot);
+
+	ScanKeyInit(&key, att_tbl, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(root));
+	scan = systable_beginscan(reg, RelationGetPrimaryKeyIndex(reg), true,
+							  snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int16		lane = DatumGetInt16(heap_getattr(tup, att_lane, tupdesc, &isnull));
+		Datum		d;
+		bytea	   *b;
+
+		nrows++;
+		if (isnull || lane < 0 || lane >= AC_MAX_LANES || seen[lane])
+		{
+			*numbered = false;
+			continue;
+		}
+		seen[lane] = true;
+		if (starts == NULL)
+			continue;
+
+		d = heap_getattr(tup, att_aseq, tupdesc, &isnull);
+		starts[lane].seq = isnull ? 0 : DatumGetInt64(d);
+		d = heap_getattr(tup, att_ahash, tupdesc, &isnull);
+		if (isnull)
+			d = heap_getattr(tup, att_genesis, tupdesc, &isnull);
+		b = isnull ? NULL : DatumGetByteaPP(d);
+		starts[lane].valid = b != NULL && VARSIZE_ANY_EXHDR(b) == AC_HASH_LEN;
+		if (starts[lane].valid)
+			memcpy(starts[lane].hash, VARDATA_ANY(b), AC_HASH_LEN);
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(reg, AccessShareLock);
+
+	for (int l = 0; l < nrows && *numbered; l++)
+	{
+		if (l >= AC_MAX_LANES || !seen[l])
+			*numbered = false;
+	}
+	return nrows;
+}
+
+/*
+ * ac_registry_tables
+ *		Every table registered in audit_chain.chains, dropped ones included,
+ *		in OID order, each once.
+ */
+List *
+ac_registry_tables(void)
+{
+	AttrNumber	att_tbl,
+				att_lane,
+				att_genesis,
+				att_aseq,
+				att_ahash;
+	Relation	reg = open_registry(&att_tbl, &att_lane, &att_genesis,
+									&att_aseq, &att_ahash);
+	Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *result = NIL;
+
+	scan = systable_beginscan(reg, InvalidOid, false, snapshot, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, att_tbl, RelationGetDescr(reg), &isnull);
+
+		if (!isnull)
+			result = list_append_unique_oid(result, DatumGetObjectId(d));
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(reg, AccessShareLock);
+	list_sort(result, list_oid_cmp);
+	return result;
+}
+
+/*
+ * make_problem
+ *		An AcTableProblem, in the current memory context.
+ */
+static AcTableProblem *
+make_problem(int sqlerrcode, char *message, char *detail, char *hint)
+{
+	AcTableProblem *p = palloc(sizeof(AcTableProblem));
+
+	p->sqlerrcode = sqlerrcode;
+	p->message = message;
+	p->detail = detail;
+	p->hint = hint;
+	return p;
+}
+
+/*
+ * relkind_name
+ *		What a relation of a kind that cannot be chained is, for a message.
+ */
+static const char *
+relkind_name(char relkind)
+{
+	switch (relkind)
+	{
+		case RELKIND_VIEW:
+			return "a view";
+		case RELKIND_MATVIEW:
+			return "a materialized view";
+		case RELKIND_FOREIGN_TABLE:
+			return "a foreign table";
+		case RELKIND_SEQUENCE:
+			return "a sequence";
+		case RELKIND_INDEX:
+			return "an index";
+		case RELKIND_PARTITIONED_INDEX:
+			return "a partitioned index";
+		case RELKIND_COMPOSITE_TYPE:
+			return "a composite type";
+		case RELKIND_TOASTVALUE:
+			return "a TOAST table";
+		default:
+			return "a relation that is not a table";
+	}
+}
+
+/*
+ * column_problem
+ *		Whether one table (the chained table or one of its leaves) has the
+ *		five chain columns with their types.
+ */
+static AcTableProblem *
+column_problem(Relation rel)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+
+	for (int c = 0; c < lengthof(chain_columns); c++)
+	{
+		Form_pg_attribute found = NULL;
+
+		for (int i = 0; i < tupdesc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+			if (!att->attisdropped &&
+				strcmp(NameStr(att->attname), chain_columns[c].name) == 0)
+			{
+				found = att;
+				break;
+			}
+		}
+		if (found == NULL)
+			return make_problem(ERRCODE_UNDEFINED_COLUMN,
+								psprintf("chained table \"%s\" has no column \"%s\"",
+										 RelationGetRelationName(rel),
+										 chain_columns[c].name),
+								pstrdup("A chained table has the columns chain_lane, chain_seq, chain_at, chain_prev and chain_hash."),
+								pstrdup("The chain columns are made by audit_chain.protect() and must be kept."));
+		if (found->atttypid != chain_columns[c].type)
+			return make_problem(ERRCODE_DATATYPE_MISMATCH,
+								psprintf("column \"%s\" of chained table \"%s\" has type %s, not %s",
+										 chain_columns[c].name,
+										 RelationGetRelationName(rel),
+										 format_type_be(found->atttypid),
+										 format_type_be(chain_columns[c].type)),
+								NULL,
+								pstrdup("The chain columns are made by audit_chain.protect() and must keep their types: chain_lane smallint, chain_seq bigint, chain_at timestamptz, chain_prev bytea, chain_hash bytea."));
+	}
+	return NULL;
+}
+
+/*
+ * ac_chained_table_problem
+ *		Why relid is not a chained table that can be read, or NULL if it is.
+ *
+ * Locks the relation (and the partitions of a partitioned one) in lockmode
+ * until the end of the transaction.  *nlanes gets the number of lanes
+ * registered for relid, also when there is a problem (so that a caller can
+ * report on each), even when the relation no longer exists.
+ */
+AcTableProblem *
+ac_chained_table_problem(Oid relid, LOCKMODE lockmode, int *nlanes)
+{
+	Relation	rel;
+	bool		numbered;
+	AcTableProblem *problem = NULL;
+	const char *name;
+
+	*nlanes = ac_registry_lanes(relid, InvalidSnapshot, NULL, &numbered);
+
+	rel = try_relation_open(relid, lockmode);
+	if (rel == NULL)
+		return make_problem(ERRCODE_UNDEFINED_TABLE,
+							psprintf("relation with OID %u does not exist", relid),
+							*nlanes > 0 ?
+							pstrdup("It is registered in audit_chain.chains: a chained table was dropped without audit_chain.unprotect().") :
+							NULL,
+							NULL);
+	name = RelationGetRelationName(rel);
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		problem = make_problem(ERRCODE_WRONG_OBJECT_TYPE,
+							   psprintf("\"%s\" is not a table", name),
+							   psprintf("It is %s.", relkind_name(rel->rd_rel->relkind)),
+							   pstrdup("Only ordinary and partitioned tables can be chained."));
+	else if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		problem = make_problem(ERRCODE_FEATURE_NOT_SUPPORTED,
+							   psprintf("temporary table \"%s\" cannot be a chained table", name),
+							   pstrdup("A temporary table disappears at the end of its session, and its audit trail with it."),
+							   NULL);
+	else if (*nlanes == 0)
+		problem = make_problem(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+							   psprintf("table \"%s\" is not a chained table", name),
+							   NULL,
+							   pstrdup("Protect it first with audit_chain.protect()."));
+	else if (!numbered)
+		problem = make_problem(ERRCODE_DATA_CORRUPTED,
+							   psprintf("lanes of table \"%s\" in audit_chain.chains are not numbered 0 to %d",
+										name, *nlanes - 1),
+							   NULL, NULL);
+	else
+		problem = column_problem(rel);
+
+	if (problem == NULL && rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		List	   *all = find_all_inheritors(relid, lockmode, NULL);
+		ListCell   *lc;
+
+		foreach(lc, all)
+		{
+			Oid			part = lfirst_oid(lc);
+			Relation	prel;
+
+			if (part == relid)
+				continue;
+			prel = table_open(part, NoLock);
+			if (prel->rd_rel->relkind == RELKIND_FOREIGN_TABLE)
+				problem = make_problem(ERRCODE_WRONG_OBJECT_TYPE,
+									   psprintf("partition \"%s\" of chained table \"%s\" is a foreign table",
+												RelationGetRelationName(prel), name),
+									   pstrdup("The rows of a chained table must be stored in the database."),
+									   NULL);
+			else if (prel->rd_rel->relkind == RELKIND_RELATION)
+				problem = column_problem(prel);
+			table_close(prel, NoLock);
+			if (problem != NULL)
+				break;
+		}
+		list_free(all);
+	}
+
+	relation_close(rel, NoLock);
+	return problem;
+}
+
+/*
+ * ac_check_chained_table
+ *		Raise the error of ac_chained_table_problem(), if any; else return
+ *		the number of lanes.  The relation stays locked in lockmode.
+ */
+int
+ac_check_chained_table(Oid relid, LOCKMODE lockmode)
+{
+	int			nlanes;
+	AcTableProblem *p = ac_chained_table_problem(relid, lockmode, &nlanes);
+
+	if (p != NULL)
+		ereport(ERROR,
+				(errcode(p->sqlerrcode),
+				 errmsg_internal("%s", p->message),
+				 p->detail ? errdetail_internal("%s", p->detail) : 0,
+				 p->hint ? errhint("%s", p->hint) : 0));
+	return nlanes;
+}
+
+/*
+ * ac_check_chain_columns
+ *		Raise an error unless rel (a chained table or one of its leaves) has
+ *		the five chain columns with their types.  For the seal trigger's path,
+ *		which reads and writes the chain columns of whatever table it was put
+ *		on, registered or not: CREATE TRIGGER ... EXECUTE FUNCTION
+ *		audit_chain.seal_row() is open to any table owner.
+ */
+void
+ac_check_chain_columns(Relation rel)
+{
+	AcTableProblem *p = column_problem(rel);
+
+	if (p != NULL)
+		ereport(ERROR,
+				(errcode(p->sqlerrcode),
+				 errmsg_internal("%s", p->message),
+				 p->detail ? errdetail_internal("%s", p->detail) : 0,
+				 p->hint ? errhint("%s", p->hint) : 0));
+}
+
+/*
+ * ac_open_chained_table
+ *		Check relid with ac_check_chained_table() and open it; the caller
+ *		closes it.  *nlanes, if not NULL, gets the number of lanes.
+ */
+Relation
+ac_open_chained_table(Oid relid, LOCKMODE lockmode, int *nlanes)
+{
+	int			n = ac_check_chained_table(relid, lockmode);
+
+	if (nlanes != NULL)
+		*nlanes = n;
+	return table_open(relid, NoLock);
+}
+
+/*
+ * ac_chain_leaves
+ *		The tables that hold the rows of a chain: the table itself, or the
+ *		leaf partitions of a partitioned table.
+ */
+List *
+ac_chain_leaves(Oid root)
+{
+	List	   *all;
+	List	   *leaves = NIL;
+	ListCell   *lc;
+
+	if (get_rel_relkind(root) != RELKIND_PARTITIONED_TABLE)
+		return list_make1_oid(root);
+
+	all = find_all_inheritors(root, AccessShareLock, NULL);
+	foreach(lc, all)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_relkind(relid) == RELKIND_RELATION)
+			leaves = lappend_oid(leaves, relid);
+	}
+	list_free(all);
+	return leaves;
+}
