@@ -42,8 +42,10 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "chaintable.h"
 #include "hash.h"
 #include "lane.h"
 #include "registry.h"
@@ -156,28 +158,6 @@ open_target(Oid relid, const char *what, ProtectTarget *target)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-}
-
-/*
- * registry_lanes
- *		How many lanes of relid audit_chain.chains holds, read as the
- *		registry's owner.  Must be called inside SPI.
- */
-static int
-registry_lanes(Oid relid)
-{
-	Oid			argtypes[1] = {REGCLASSOID};
-	Datum		args[1];
-	bool		isnull;
-
-	args[0] = ObjectIdGetDatum(relid);
-	(void) ac_execute_as(ac_table_owner("chains", false), NULL,
-						 "SELECT pg_catalog.count(*)::pg_catalog.int4 "
-						 "FROM audit_chain.chains "
-						 "WHERE tbl OPERATOR(pg_catalog.=) $1",
-						 1, argtypes, args, NULL);
-	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /*
@@ -495,6 +475,7 @@ audit_chain_protect(PG_FUNCTION_ARGS)
 	ProtectTarget target;
 	int32		lanes;
 	int64		sealed;
+	bool		numbered;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -514,7 +495,8 @@ audit_chain_protect(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (registry_lanes(target.relid) > 0)
+	/* a fresh snapshot: a protect() we waited for has committed */
+	if (ac_registry_lanes(target.relid, GetLatestSnapshot(), NULL, &numbered) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("table \"%s\" is already protected", target.display),
@@ -589,6 +571,7 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 {
 	ProtectTarget target;
 	int			lanes;
+	bool		numbered;
 	char	   *heads;
 	List	   *rels;
 	ListCell   *lc;
@@ -612,7 +595,7 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	lanes = registry_lanes(target.relid);
+	lanes = ac_registry_lanes(target.relid, GetLatestSnapshot(), NULL, &numbered);
 	if (lanes == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
