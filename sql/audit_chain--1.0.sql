@@ -835,9 +835,13 @@ BEGIN
     -- partitions do not inherit them: a partitioned table gets one on every
     -- leaf partition (the event trigger ddl_log adds it to partitions made or
     -- attached later), so that truncating one partition is recorded too
+    IF r.relkind = 'r' THEN
+        EXECUTE format('CREATE TRIGGER zz_audit_chain_track_truncate AFTER TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.track_change(%s)', tbl, args);
+    END IF;
     FOR leaf IN SELECT p.relid FROM pg_partition_tree(tbl) p
                   JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid
-                 WHERE p.isleaf AND c.relkind = 'r'
+                 WHERE p.isleaf AND c.relkind = 'r' AND p.relid OPERATOR(pg_catalog.<>) tbl
                    AND NOT EXISTS (SELECT 1 FROM pg_trigger t
                                     WHERE t.tgrelid OPERATOR(pg_catalog.=) p.relid
                                       AND t.tgname = 'zz_audit_chain_track_truncate')
@@ -864,9 +868,11 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     EXECUTE format('DROP TRIGGER zz_audit_chain_track ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS zz_audit_chain_track_truncate ON %s', tbl);
     FOR part IN SELECT p.relid FROM pg_partition_tree(tbl) p
                   JOIN pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) p.relid
                  WHERE t.tgname = 'zz_audit_chain_track_truncate'
+                   AND p.relid OPERATOR(pg_catalog.<>) tbl
     LOOP
         EXECUTE format('DROP TRIGGER zz_audit_chain_track_truncate ON %s', part);
     END LOOP;

@@ -20,7 +20,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 CREATE ROLE tap_ev_pool NOLOGIN;
-GRANT INSERT ON audit_chain.events TO tap_ev_pool;
+GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;
 SET LOCAL ROLE tap_ev_pool;
 SET LOCAL audit_chain.actor = 'alice@example.com';
 SET LOCAL audit_chain.session_id = 'req-1';
@@ -34,7 +34,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 CREATE ROLE tap_ev_pool NOLOGIN;
-GRANT INSERT ON audit_chain.events TO tap_ev_pool;
+GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;
 SET LOCAL ROLE tap_ev_pool;
 SELECT current_setting('audit_chain.actor') AS pool2_actor_before,
        current_setting('audit_chain.session_id') AS pool2_session_before \gset
@@ -50,7 +50,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 CREATE ROLE tap_ev_pool NOLOGIN;
-GRANT INSERT ON audit_chain.events TO tap_ev_pool;
+GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;
 SET LOCAL ROLE tap_ev_pool;
 INSERT INTO audit_chain.events (event_type, action) VALUES ('data_access', 'read')
 RETURNING coalesce(actor, '<null>') AS pool3_actor, db_role AS pool3_role,
@@ -250,8 +250,9 @@ SELECT throws_ok($$INSERT INTO audit_chain.events (event_type, action) VALUES (N
                  '23502', NULL, 'event_type is required: 23502');
 SELECT throws_ok($$INSERT INTO audit_chain.events (event_type, action) VALUES ('admin', NULL)$$,
                  '23502', NULL, 'action is required: 23502');
-SELECT throws_ok($$INSERT INTO audit_chain.events (event_type, action, db_role) VALUES ('admin', 'x', NULL)$$,
-                 '23502', NULL, 'db_role cannot be NULL: 23502');
+WITH i AS (INSERT INTO audit_chain.events (event_type, action, db_role)
+           VALUES ('admin', 'x', NULL) RETURNING db_role)
+SELECT is((SELECT db_role FROM i), current_user, 'a NULL db_role is replaced by the server''s');
 SELECT throws_ok($$INSERT INTO audit_chain.events (event_type, action, phi) VALUES ('admin', 'x', NULL)$$,
                  '23502', NULL, 'phi cannot be NULL: 23502');
 SELECT lives_ok($$INSERT INTO audit_chain.events (event_type, action, outcome, latency_ms, input_tokens,
