@@ -62,7 +62,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(135);
+SELECT plan(143);
 
 -- The settings are checked by the library: make sure it is loaded in this
 -- session even when the extension was already installed in the database.
@@ -586,6 +586,63 @@ SELECT is((SELECT resource FROM audit_chain.events WHERE resource LIKE 'tap_even
               AND event_type = 'row_change'), 'tap_events.admissions',
           'a change of a partitioned table names the tracked table as its resource');
 SELECT audit_chain.untrack('tap_events.admissions');
+
+--
+-- TRUNCATE of one partition of a tracked partitioned table (issue 10, item
+-- 5): statement triggers are not cloned to partitions, so track() puts its
+-- truncate trigger on every leaf partition, and the event trigger ddl_log on
+-- every partition made or attached later.  Each emptied leaf is one event,
+-- naming the tracked table and the partition; a detached partition is no
+-- longer recorded; untrack() removes every one of these triggers.
+--
+CREATE TABLE tap_events.wards (id int, ward text, PRIMARY KEY (id, ward)) PARTITION BY LIST (ward);
+CREATE TABLE tap_events.wards_icu PARTITION OF tap_events.wards FOR VALUES IN ('icu');
+CREATE TABLE tap_events.wards_er PARTITION OF tap_events.wards FOR VALUES IN ('er', 'er2')
+    PARTITION BY LIST (ward);
+CREATE TABLE tap_events.wards_er1 PARTITION OF tap_events.wards_er FOR VALUES IN ('er');
+SELECT audit_chain.track('tap_events.wards');
+-- later: a partition made, a sub-partition made, a table attached
+CREATE TABLE tap_events.wards_ped PARTITION OF tap_events.wards FOR VALUES IN ('ped');
+CREATE TABLE tap_events.wards_er2 PARTITION OF tap_events.wards_er FOR VALUES IN ('er2');
+CREATE TABLE tap_events.wards_onc (id int NOT NULL, ward text NOT NULL);
+ALTER TABLE tap_events.wards ATTACH PARTITION tap_events.wards_onc FOR VALUES IN ('onc');
+SELECT set_eq(
+    $$SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = 'zz_audit_chain_track_truncate'
+         AND tgrelid::regclass::text LIKE 'tap_events.wards%'$$,
+    ARRAY['tap_events.wards_icu', 'tap_events.wards_er1', 'tap_events.wards_ped',
+          'tap_events.wards_er2', 'tap_events.wards_onc'],
+    'every leaf partition, made before or after track() or attached, has the truncate trigger');
+INSERT INTO tap_events.wards VALUES (1, 'icu'), (2, 'er'), (3, 'ped'), (4, 'er2'), (5, 'onc');
+CREATE FUNCTION tap_events.truncates() RETURNS SETOF text LANGUAGE sql AS $$
+    SELECT details->>'partition' FROM audit_chain.events
+     WHERE event_type = 'row_change' AND action = 'truncate' AND resource = 'tap_events.wards'
+     ORDER BY chain_seq
+$$;
+TRUNCATE tap_events.wards_icu;
+SELECT results_eq($$SELECT * FROM tap_events.truncates()$$,
+                  ARRAY['tap_events.wards_icu'],
+                  'TRUNCATE of one partition: one event, naming the tracked table and the partition');
+TRUNCATE tap_events.wards_onc, tap_events.wards_ped;
+SELECT is((SELECT count(*) FROM tap_events.truncates() AS p
+            WHERE p IN ('tap_events.wards_onc', 'tap_events.wards_ped')), 2::bigint,
+          'TRUNCATE of an attached and of a later partition: recorded');
+TRUNCATE tap_events.wards_er;
+SELECT is((SELECT count(*) FROM tap_events.truncates() AS p
+            WHERE p IN ('tap_events.wards_er1', 'tap_events.wards_er2')), 2::bigint,
+          'TRUNCATE of a sub-partitioned partition: one event per leaf it empties');
+SELECT is((SELECT count(*) FROM audit_chain.events
+            WHERE event_type = 'row_change' AND action = 'truncate'
+              AND resource LIKE 'tap_events.wards_%'), 0::bigint,
+          'no truncate event names a partition as the tracked table');
+ALTER TABLE tap_events.wards DETACH PARTITION tap_events.wards_onc;
+TRUNCATE tap_events.wards_onc;
+SELECT is((SELECT count(*) FROM tap_events.truncates() AS p WHERE p = 'tap_events.wards_onc'), 1::bigint,
+          'a detached partition is no longer recorded');
+SELECT lives_ok($$SELECT audit_chain.untrack('tap_events.wards')$$, 'untrack() the partitioned table');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'zz_audit_chain_track%'
+              AND tgrelid::regclass::text LIKE 'tap_events.wards%'
+              AND tgrelid <> 'tap_events.wards_onc'::regclass), 0::bigint,
+          'untrack() removes the truncate trigger of every partition');
 
 -- A tracked column renamed: the trigger keeps the old name in its arguments,
 -- so the column is silently no longer tracked.  (Refusing the rename would
