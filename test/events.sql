@@ -62,7 +62,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(143);
+SELECT plan(148);
 
 -- The settings are checked by the library: make sure it is loaded in this
 -- session even when the extension was already installed in the database.
@@ -568,6 +568,33 @@ SELECT results_eq(
     'each change is recorded with the clerk as db_role and the actor setting');
 SELECT lives_ok($$SELECT audit_chain.untrack('tap_events.patients')$$, 'untrack() at the end');
 RESET audit_chain.actor;
+
+--
+-- A writer with exactly the grants the README gives one: INSERT on the event
+-- table and EXECUTE on log_event().  It writes both ways, reads nothing, and
+-- cannot track() a table (owner-only, not granted).
+--
+CREATE ROLE tap_ev_writer NOLOGIN;
+GRANT INSERT ON audit_chain.events TO tap_ev_writer;
+GRANT EXECUTE ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
+    integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
+    text, text, inet, text, jsonb, timestamptz) TO tap_ev_writer;
+SET LOCAL ROLE tap_ev_writer;
+SELECT lives_ok($$SELECT audit_chain.log_event('api_request', 'writer log_event', resource => 'tap_events/writer')$$,
+                'the writer calls log_event()');
+SELECT lives_ok($$INSERT INTO audit_chain.events (event_type, action, resource)
+                  VALUES ('api_request', 'writer insert', 'tap_events/writer')$$,
+                'the writer inserts');
+SELECT throws_ok($$SELECT count(*) FROM audit_chain.events$$, '42501',
+                 'permission denied for table events', 'the writer cannot read events: 42501');
+SELECT throws_ok($$SELECT audit_chain.track('tap_events.patients')$$, '42501', NULL,
+                 'the writer cannot track(): 42501');
+RESET ROLE;
+SELECT results_eq(
+    $$SELECT action, db_role::text COLLATE "default" FROM audit_chain.events
+       WHERE resource = 'tap_events/writer' ORDER BY chain_seq$$,
+    $$VALUES ('writer log_event', 'tap_ev_writer'), ('writer insert', 'tap_ev_writer')$$,
+    'both events are written, as the writer');
 
 --
 -- Known gaps of track(), as TODO tests (they pass the suite while failing;
