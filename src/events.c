@@ -8,7 +8,13 @@
  * act as a table's owner, so that whoever changes a tracked table or runs
  * DDL needs no INSERT privilege on the event table, and cannot choose what
  * is written: db_role is set to the role that acted, and the functions
- * only run as triggers (or from the utility hook).
+ * only run as triggers (or from the utility hook).  Row changes are written
+ * at once; admin events (DDL, GRANT, role commands), which any role can
+ * cause, wait until just before commit, so that an open transaction holds
+ * no lane of the event table for them.
+ *
+ * Also here: the trigger that sets what the server knows (db_role) on every
+ * row of audit_chain.events, whoever inserts it.
  *
  * IDENTIFICATION
  *	  src/events.c
@@ -355,7 +361,9 @@ events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
  * already set is left as it is: that is a restore of a dump (or of a
  * replica), whose rows are sealed already and judged by the seal trigger
  * and verify_chain(); a superuser could write any value with triggers off
- * anyway.
+ * anyway.  The session must act as a superuser too, not only the function
+ * running: a superuser's SECURITY DEFINER function copying rows for a
+ * caller does not pass the caller's db_role through.
  */
 PG_FUNCTION_INFO_V1(set_event_facts);
 Datum
@@ -393,7 +401,8 @@ set_event_facts(PG_FUNCTION_ARGS)
 				 errmsg("set_event_facts: table \"%s\" has no column \"db_role\" of type name",
 						RelationGetRelationName(trigdata->tg_relation))));
 
-	if (superuser() && att_hash > 0 && !heap_attisnull(tuple, att_hash, tupdesc))
+	if (superuser() && superuser_arg(GetOuterUserId()) &&
+		att_hash > 0 && !heap_attisnull(tuple, att_hash, tupdesc))
 		return PointerGetDatum(tuple);
 
 	namestrcpy(&role, acting_role != NULL ? acting_role :

@@ -19,7 +19,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(25);
+SELECT plan(27);
 
 -- the library is loaded (its settings are reserved from here on)
 SELECT ok(audit_chain.version() IS NOT NULL, 'the library is loaded');
@@ -109,7 +109,21 @@ SET SESSION AUTHORIZATION sf_writer;
 SELECT lives_ok($$SELECT sf_boss_s.log_as_boss('sf boss wrapper')$$, 'the writer calls the wrapper');
 RESET SESSION AUTHORIZATION;
 
--- 8. events the extension writes as the event table's owner: a row change
+-- 8. a superuser's SECURITY DEFINER function that copies a row with chain
+-- columns set, called by the writer: not taken as a superuser's restore
+CREATE FUNCTION public.sf_import(marker text) RETURNS void LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ INSERT INTO audit_chain.events (event_type, action, db_role, chain_lane, chain_seq,
+                                      chain_at, chain_prev, chain_hash)
+      VALUES ('admin', marker, 'postgres', 0, 1, now(), sha256('a'), sha256('b')) $$;
+REVOKE ALL ON FUNCTION public.sf_import(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.sf_import(text) TO sf_writer;
+SET SESSION AUTHORIZATION sf_writer;
+SELECT lives_ok($$SELECT public.sf_import('sf superuser import')$$,
+                'the writer calls a superuser''s function that inserts a row with chain columns set');
+RESET SESSION AUTHORIZATION;
+
+-- 9. events the extension writes as the event table's owner: a row change
 -- of a tracked table, directly and through a superuser's SECURITY DEFINER
 -- function, names the role that made the change
 CREATE TABLE public.sf_tracked (id int PRIMARY KEY, note text);
@@ -149,6 +163,8 @@ SELECT results_eq(
         FROM pg_temp.ev('sf presealed')$$,
     $$VALUES ('sf_writer'::name, true)$$,
     'a row with chain columns set: db_role is the writer, and the row is sealed anew');
+SELECT is((pg_temp.ev('sf superuser import')).db_role, 'sf_writer'::name,
+          'a superuser''s definer function called by the writer: the writer');
 SELECT is((pg_temp.ev('sf set role')).db_role, 'sf_team'::name,
           'after SET ROLE to its group: the group');
 SELECT is((pg_temp.ev('sf boss himself')).db_role, 'sf_boss'::name,
