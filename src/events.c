@@ -220,8 +220,8 @@ append_event(const char *event_type, const char *action, const char *resource,
  *		commits (flush_pending_events).
  *
  * Writing an event takes a lane of audit_chain.events until commit (lane.c).
- * Any role can run DDL in a schema of its own, change its own password or
- * create a temporary object, so if these events were written at once, a
+ * Any role can run DDL in a schema of its own, GRANT on its own objects or
+ * change its own password, so if these events were written at once, a
  * role with no privilege at all could hold every lane by leaving such
  * transactions open, and stall every writer of events.  Queued, they take a
  * lane only for the commit itself.  They are dropped with the
