@@ -232,8 +232,15 @@ queue_event(const char *event_type, const char *action, const char *resource,
 			const char *details_json)
 {
 	MemoryContext old;
+	Oid			nspid = get_namespace_oid("audit_chain", true);
 
-	if (!OidIsValid(ac_table_owner("events", true)))
+	/*
+	 * Is the extension installed here?  Looked up without locking the table:
+	 * a lock held to the end of this transaction would let an open
+	 * transaction queue an ALTER or VACUUM FULL of the table, and every
+	 * writer behind it.
+	 */
+	if (!OidIsValid(nspid) || !OidIsValid(get_relname_relid("events", nspid)))
 		return;
 
 	/*
