@@ -19,7 +19,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(27);
+SELECT plan(28);
 
 -- the library is loaded (its settings are reserved from here on)
 SELECT ok(audit_chain.version() IS NOT NULL, 'the library is loaded');
@@ -86,6 +86,11 @@ SELECT lives_ok($$INSERT INTO audit_chain.events (event_type, action, db_role, c
                                                   chain_at, chain_prev, chain_hash)
                   VALUES ('admin', 'sf presealed', 'postgres', 0, 1, now(), sha256('a'), sha256('b'))$$,
                 'the writer inserts a row with the chain columns set');
+
+-- 5b. COPY, which fires row triggers too
+COPY audit_chain.events (event_type, action, db_role) FROM STDIN;
+admin	sf copy	postgres
+\.
 
 -- 6. SET ROLE to a group the writer is a member of acts as that group
 SET ROLE sf_team;
@@ -154,6 +159,8 @@ SELECT results_eq(
     $$SELECT actor, application_name, host(client_addr) FROM pg_temp.ev('sf log_event')$$,
     $$VALUES ('postgres', 'postgres', '203.0.113.7')$$,
     'log_event(): actor, application_name and client_addr are the application''s assertions, kept');
+SELECT is((pg_temp.ev('sf copy')).db_role, 'sf_writer'::name,
+          'COPY naming db_role postgres: the writer');
 SELECT is((pg_temp.ev('sf settings')).db_role, 'sf_writer'::name,
           'db_role from a session setting: the writer');
 SELECT is((pg_temp.ev('sf own definer')).db_role, 'sf_writer'::name,
