@@ -486,6 +486,16 @@ CREATE INDEX events_consent_gap_idx ON audit_chain.events (occurred_at)
 -- table at 16 clients with synchronous_commit off, where one lane keeps 0.37x.
 CREATE TRIGGER zz_audit_chain_seal BEFORE INSERT OR UPDATE OR DELETE ON audit_chain.events
     FOR EACH ROW EXECUTE FUNCTION audit_chain.seal_row('16');
+-- What the server knows is set by the server (db_role), whoever inserts; the
+-- name sorts before zz_audit_chain_seal, so the sealed row has the server's value
+CREATE FUNCTION audit_chain.set_event_facts()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'set_event_facts';
+COMMENT ON FUNCTION audit_chain.set_event_facts() IS
+    'Row trigger of audit_chain.events: sets db_role to the role the session acts as';
+CREATE TRIGGER zz_audit_chain_facts BEFORE INSERT ON audit_chain.events
+    FOR EACH ROW EXECUTE FUNCTION audit_chain.set_event_facts();
 CREATE TRIGGER zz_audit_chain_truncate BEFORE TRUNCATE ON audit_chain.events
     FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.refuse_truncate();
 -- the same genesis in every install, so that a restored dump still links
@@ -495,6 +505,8 @@ SELECT 'audit_chain.events', l,
   FROM pg_catalog.generate_series(0, 15) AS l;
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.events', '');
 
+-- personal data: no access for PUBLIC; a writer gets INSERT (and EXECUTE on
+-- log_event), an auditor SELECT (README, Security)
 REVOKE ALL ON audit_chain.events FROM PUBLIC;
 
 CREATE FUNCTION audit_chain.digest(content text)
@@ -555,13 +567,16 @@ AS $$
 DECLARE
     id  uuid;
 BEGIN
+    -- the id is made here, not read back with RETURNING, which would need
+    -- SELECT on the table: a writer needs INSERT only
+    id := pg_catalog.gen_random_uuid();
     INSERT INTO audit_chain.events AS e
-        (occurred_at, event_type, action, outcome, actor, session_id, client_addr, user_agent,
+        (event_id, occurred_at, event_type, action, outcome, actor, session_id, client_addr, user_agent,
          resource, provider, model, purpose, legal_basis, consent_id, data_subject,
          data_categories, phi, disclosure_to, authorization_ref, latency_ms, input_tokens,
          output_tokens, cost, input_digest, output_digest, details)
     VALUES
-        (coalesce(log_event.occurred_at, statement_timestamp()),
+        (id, coalesce(log_event.occurred_at, statement_timestamp()),
          log_event.event_type, log_event.action, coalesce(log_event.outcome, 'success'),
          coalesce(log_event.actor, NULLIF(current_setting('audit_chain.actor', true), '')),
          coalesce(log_event.session_id, NULLIF(current_setting('audit_chain.session_id', true), '')),
@@ -574,8 +589,7 @@ BEGIN
          log_event.data_categories, coalesce(log_event.phi, false), log_event.disclosure_to,
          log_event.authorization_ref, log_event.latency_ms, log_event.input_tokens,
          log_event.output_tokens, log_event.cost, log_event.input_digest,
-         log_event.output_digest, log_event.details)
-    RETURNING e.event_id INTO id;
+         log_event.output_digest, log_event.details);
     RETURN id;
 END;
 $$;
@@ -594,6 +608,7 @@ DECLARE
     r       record;
     bad     text;
     args    text;
+    leaf    regclass;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -645,8 +660,24 @@ BEGIN
                   || coalesce(columns, '{}')) AS a;
     EXECUTE format('CREATE TRIGGER zz_audit_chain_track AFTER INSERT OR UPDATE OR DELETE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION audit_chain.track_change(%s)', tbl, args);
-    EXECUTE format('CREATE TRIGGER zz_audit_chain_track_truncate AFTER TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.track_change(%s)', tbl, args);
+    -- TRUNCATE fires the statement triggers of each table it empties, and
+    -- partitions do not inherit them: a partitioned table gets one on every
+    -- leaf partition (the event trigger ddl_log adds it to partitions made or
+    -- attached later), so that truncating one partition is recorded too
+    IF r.relkind = 'r' THEN
+        EXECUTE format('CREATE TRIGGER zz_audit_chain_track_truncate AFTER TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.track_change(%s)', tbl, args);
+    END IF;
+    FOR leaf IN SELECT p.relid FROM pg_partition_tree(tbl) p
+                  JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid
+                 WHERE p.isleaf AND c.relkind = 'r' AND p.relid OPERATOR(pg_catalog.<>) tbl
+                   AND NOT EXISTS (SELECT 1 FROM pg_trigger t
+                                    WHERE t.tgrelid OPERATOR(pg_catalog.=) p.relid
+                                      AND t.tgname = 'zz_audit_chain_track_truncate')
+    LOOP
+        EXECUTE format('CREATE TRIGGER zz_audit_chain_track_truncate AFTER TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.track_change(%s)', leaf, args);
+    END LOOP;
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.track(regclass, text[], boolean) IS
@@ -657,6 +688,8 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    part    regclass;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl
                       AND t.tgname = 'zz_audit_chain_track') THEN
@@ -665,6 +698,13 @@ BEGIN
     END IF;
     EXECUTE format('DROP TRIGGER zz_audit_chain_track ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS zz_audit_chain_track_truncate ON %s', tbl);
+    FOR part IN SELECT p.relid FROM pg_partition_tree(tbl) p
+                  JOIN pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) p.relid
+                 WHERE t.tgname = 'zz_audit_chain_track_truncate'
+                   AND p.relid OPERATOR(pg_catalog.<>) tbl
+    LOOP
+        EXECUTE format('DROP TRIGGER zz_audit_chain_track_truncate ON %s', part);
+    END LOOP;
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.untrack(regclass) IS

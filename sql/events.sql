@@ -172,6 +172,35 @@ ALTER ROLE ac_tmp_role WITH PASSWORD 'not-in-the-log';
 GRANT ac_auditor TO ac_tmp_role;
 DROP ROLE ac_tmp_role;
 DROP TABLE public.ddl_demo;
+-- they are written just before commit (so that an open transaction after DDL
+-- holds no lane of the event table), attributed to the role that acted even
+-- if the session changes role before committing; a rolled back
+-- subtransaction or transaction writes none; a procedure's COMMIT writes them
+CREATE SCHEMA app_ddl AUTHORIZATION ac_app;
+BEGIN;
+SET LOCAL ROLE ac_app;
+CREATE TABLE app_ddl.kept (x int);
+SAVEPOINT s;
+CREATE TABLE app_ddl.undone (x int);
+ROLLBACK TO SAVEPOINT s;
+RESET ROLE;
+SELECT count(*) AS lanes_held FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+COMMIT;
+BEGIN;
+CREATE TABLE public.rolled_back (x int);
+ROLLBACK;
+CREATE PROCEDURE public.ddl_proc() LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TABLE public.in_proc (x int);
+    COMMIT;
+    DROP TABLE public.in_proc;
+    ROLLBACK;
+END
+$$;
+CALL public.ddl_proc();
+DROP PROCEDURE public.ddl_proc();
+DROP TABLE public.in_proc;
+DROP SCHEMA app_ddl CASCADE;
 -- a superuser replaying a dump (check_function_bodies off) is not recorded
 SET check_function_bodies = off;
 CREATE TABLE public.replayed (x int);

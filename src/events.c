@@ -8,7 +8,13 @@
  * act as a table's owner, so that whoever changes a tracked table or runs
  * DDL needs no INSERT privilege on the event table, and cannot choose what
  * is written: db_role is set to the role that acted, and the functions
- * only run as triggers (or from the utility hook).
+ * only run as triggers (or from the utility hook).  Row changes are written
+ * at once; admin events (DDL, GRANT, role commands), which any role can
+ * cause, wait until just before commit, so that an open transaction holds
+ * no lane of the event table for them.
+ *
+ * Also here: the trigger that sets what the server knows (db_role) on every
+ * row of audit_chain.events, whoever inserts it.
  *
  * IDENTIFICATION
  *	  src/events.c
@@ -17,13 +23,18 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
-#include "access/xact.h"
-#include "access/xlog.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
@@ -36,63 +47,379 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "events.h"
 #include "hash.h"
 #include "registry.h"
 
+/* the triggers audit_chain.track() makes */
+#define TRACK_TRIGGER_NAME "zz_audit_chain_track"
+#define TRACK_TRUNCATE_TRIGGER_NAME "zz_audit_chain_track_truncate"
+
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /*
+ * PendingEvent: one event the extension writes, with what it records of the
+ * moment it happened.  Admin events wait in a list until just before commit
+ * (see queue_event); row changes are written at once.
+ */
+typedef struct PendingEvent
+{
+	SubTransactionId subid;		/* subtransaction that queued it */
+	char	   *event_type;
+	char	   *action;
+	char	   *resource;
+	char	   *details;		/* JSON text, or NULL */
+	char	   *role;			/* db_role: the role that acted */
+	TimestampTz occurred_at;
+	/* the session's assertions at that moment, NULL if unset */
+	char	   *actor;
+	char	   *session_id;
+	char	   *purpose;
+	char	   *legal_basis;
+	char	   *data_subject;
+	char	   *application_name;
+} PendingEvent;
+
+/* Admin events of the current transaction, in TopTransactionContext */
+static List *pending_events = NIL;
+static bool xact_callbacks_registered = false;
+
+/*
+ * While the extension inserts an event of its own, the role it records as
+ * db_role (set_event_facts reads it).  Only this file sets it, around its
+ * own INSERT, so no SQL caller can.
+ */
+static const char *acting_role = NULL;
+
+static void events_xact_callback(XactEvent event, void *arg);
+static void events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+									SubTransactionId parentSubid, void *arg);
+
+/*
+ * setting_or_null
+ *		The current value of a setting, copied, or NULL if it is unset or
+ *		empty (as the column defaults of audit_chain.events read them).
+ */
+static char *
+setting_or_null(const char *name)
+{
+	const char *value = GetConfigOption(name, true, false);
+
+	if (value == NULL || value[0] == '\0')
+		return NULL;
+	return pstrdup(value);
+}
+
+/*
+ * make_event
+ *		An event of the current moment, attributed to the role the session
+ *		acts as (see set_event_facts), in CurrentMemoryContext.
+ */
+static PendingEvent *
+make_event(const char *event_type, const char *action, const char *resource,
+		   const char *details_json)
+{
+	PendingEvent *ev = palloc0(sizeof(PendingEvent));
+
+	ev->subid = GetCurrentSubTransactionId();
+	ev->event_type = pstrdup(event_type);
+	ev->action = pstrdup(action);
+	ev->resource = resource ? pstrdup(resource) : NULL;
+	ev->details = details_json ? pstrdup(details_json) : NULL;
+	ev->role = pstrdup(GetUserNameFromId(GetOuterUserId(), false));
+	ev->occurred_at = GetCurrentStatementStartTimestamp();
+	ev->actor = setting_or_null("audit_chain.actor");
+	ev->session_id = setting_or_null("audit_chain.session_id");
+	ev->purpose = setting_or_null("audit_chain.purpose");
+	ev->legal_basis = setting_or_null("audit_chain.legal_basis");
+	ev->data_subject = setting_or_null("audit_chain.data_subject");
+	ev->application_name = setting_or_null("application_name");
+	return ev;
+}
+
+/*
+ * insert_event
+ *		Insert one event as the owner of audit_chain.events, so that whoever
+ *		caused it needs no privilege on the table.  The caller is connected
+ *		to SPI.  Columns not given take their defaults (event_id,
+ *		client_addr); db_role is the event's role, set by set_event_facts.
+ */
+static void
+insert_event(Oid owner, PendingEvent *ev)
+{
+	Oid			argtypes[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	const char *texts[11] = {ev->event_type, ev->action, ev->resource, ev->details, NULL,
+		ev->actor, ev->session_id, ev->purpose, ev->legal_basis,
+	ev->data_subject, ev->application_name};
+	Datum		args[11];
+	char		nulls[11];
+	int			ret;
+
+	for (int i = 0; i < 11; i++)
+	{
+		nulls[i] = texts[i] != NULL ? ' ' : 'n';
+		args[i] = texts[i] != NULL ? CStringGetTextDatum(texts[i]) : (Datum) 0;
+	}
+	args[4] = TimestampTzGetDatum(ev->occurred_at);
+	nulls[4] = ' ';
+
+	Assert(acting_role == NULL);
+	acting_role = ev->role;
+	PG_TRY();
+	{
+		ret = ac_execute_as(owner, NULL,
+							"INSERT INTO audit_chain.events "
+							"(event_type, action, resource, details, occurred_at, actor, "
+							"session_id, purpose, legal_basis, data_subject, application_name) "
+							"VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7, $8, $9, $10, $11)",
+							11, argtypes, args, nulls);
+	}
+	PG_FINALLY();
+	{
+		acting_role = NULL;
+	}
+	PG_END_TRY();
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(ret));
+}
+
+/*
  * append_event
- *		Insert one event as the owner of audit_chain.events, attributed to
- *		the current role.  Columns not given take their defaults (actor,
- *		purpose, data_subject ... from the session's settings).  Does nothing
- *		if the extension is not installed in this database.
+ *		Write one event now, attributed to the role the session acts as.
+ *		Does nothing if the extension is not installed in this database.
  */
 static void
 append_event(const char *event_type, const char *action, const char *resource,
 			 const char *details_json)
 {
 	Oid			owner = ac_table_owner("events", true);
-	Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	NameData	role;
-	int			ret;
 
 	if (!OidIsValid(owner))
 		return;
-
-	namestrcpy(&role, GetUserNameFromId(GetUserId(), false));
-	args[0] = CStringGetTextDatum(event_type);
-	args[1] = CStringGetTextDatum(action);
-	if (resource != NULL)
-		args[2] = CStringGetTextDatum(resource);
-	else
-		nulls[2] = 'n';
-	if (details_json != NULL)
-		args[3] = CStringGetTextDatum(details_json);
-	else
-		nulls[3] = 'n';
-	args[4] = NameGetDatum(&role);
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = ac_execute_as(owner, NULL,
-						"INSERT INTO audit_chain.events "
-						"(event_type, action, resource, details, db_role) "
-						"VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5)",
-						5, argtypes, args, nulls);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(ret));
+	insert_event(owner, make_event(event_type, action, resource, details_json));
 	SPI_finish();
+}
+
+/*
+ * queue_event
+ *		Record one admin event, to be written just before the transaction
+ *		commits (flush_pending_events).
+ *
+ * Writing an event takes a lane of audit_chain.events until commit (lane.c).
+ * Any role can run DDL in a schema of its own, GRANT on its own objects or
+ * change its own password, so if these events were written at once, a
+ * role with no privilege at all could hold every lane by leaving such
+ * transactions open, and stall every writer of events.  Queued, they take a
+ * lane only for the commit itself.  They are dropped with the
+ * subtransaction or transaction that queued them.
+ */
+static void
+queue_event(const char *event_type, const char *action, const char *resource,
+			const char *details_json)
+{
+	MemoryContext old;
+	Oid			nspid = get_namespace_oid("audit_chain", true);
+
+	/*
+	 * Is the extension installed here?  Looked up without locking the table:
+	 * a lock held to the end of this transaction would let an open
+	 * transaction queue an ALTER or VACUUM FULL of the table, and every
+	 * writer behind it.
+	 */
+	if (!OidIsValid(nspid) || !OidIsValid(get_relname_relid("events", nspid)))
+		return;
+
+	/*
+	 * Registered when first needed, so always after lane.c's callbacks
+	 * (registered in _PG_init), and RegisterXactCallback prepends: ours runs
+	 * first at pre-commit, and lane.c's completeness check then covers the
+	 * rows written here.
+	 */
+	if (!xact_callbacks_registered)
+	{
+		RegisterXactCallback(events_xact_callback, NULL);
+		RegisterSubXactCallback(events_subxact_callback, NULL);
+		xact_callbacks_registered = true;
+	}
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	pending_events = lappend(pending_events,
+							 make_event(event_type, action, resource, details_json));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * flush_pending_events
+ *		Write the queued admin events, in the order they happened.
+ */
+static void
+flush_pending_events(void)
+{
+	while (pending_events != NIL)
+	{
+		List	   *events = pending_events;
+		Oid			owner = ac_table_owner("events", true);
+		ListCell   *lc;
+
+		pending_events = NIL;
+		if (!OidIsValid(owner))
+			return;				/* the extension was dropped meanwhile */
+		/* at pre-commit no statement is running, so no snapshot is set */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		foreach(lc, events)
+			insert_event(owner, (PendingEvent *) lfirst(lc));
+		SPI_finish();
+		PopActiveSnapshot();
+	}
+}
+
+/*
+ * events_xact_callback
+ *		Write the queued admin events at pre-commit (and pre-prepare); forget
+ *		them when the transaction ends.
+ */
+static void
+events_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			flush_pending_events();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			/* the list lived in TopTransactionContext, which is gone */
+			pending_events = NIL;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * events_subxact_callback
+ *		Drop the events queued by an aborted subtransaction (what they
+ *		record was rolled back); hand those of a committed one to its parent.
+ */
+static void
+events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (pending_events == NIL)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, pending_events)
+		{
+			PendingEvent *ev = (PendingEvent *) lfirst(lc);
+
+			if (ev->subid == mySubid)
+				ev->subid = parentSubid;
+		}
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach(lc, pending_events)
+		{
+			PendingEvent *ev = (PendingEvent *) lfirst(lc);
+
+			if (ev->subid == mySubid)
+				pending_events = foreach_delete_current(pending_events, lc);
+		}
+	}
+}
+
+/*
+ * set_event_facts
+ *		BEFORE INSERT, FOR EACH ROW trigger of audit_chain.events: what the
+ *		server knows is set by the server, whatever the inserter wrote.
+ *
+ * db_role is the role the session acts as: the login role, or the role of
+ * SET ROLE (which needs membership in it).  SECURITY DEFINER functions in
+ * between do not change it, the extension's own (which write events as the
+ * table's owner) and any others: a definer function is code run on the
+ * caller's behalf, and the caller is who acted.  For the events the
+ * extension queues, it is the role that acted when the event was queued.
+ *
+ * The trigger's name sorts before zz_audit_chain_seal, so the row is sealed
+ * with the server's value.  A row a superuser inserts with chain columns
+ * already set is left as it is: that is a restore of a dump (or of a
+ * replica), whose rows are sealed already and judged by the seal trigger
+ * and verify_chain(); a superuser could write any value with triggers off
+ * anyway.  The session must act as a superuser too, not only the function
+ * running: a superuser's SECURITY DEFINER function copying rows for a
+ * caller does not pass the caller's db_role through.
+ */
+PG_FUNCTION_INFO_V1(set_event_facts);
+Datum
+set_event_facts(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	int			att_role;
+	int			att_hash;
+	NameData	role;
+	Datum		value;
+	bool		isnull = false;
+	bool		oldnull;
+	Datum		old;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("set_event_facts: must be called as a trigger")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("set_event_facts: must be fired BEFORE INSERT, FOR EACH ROW")));
+
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	tuple = trigdata->tg_trigtuple;
+	att_role = SPI_fnumber(tupdesc, "db_role");
+	att_hash = SPI_fnumber(tupdesc, "chain_hash");
+	if (att_role <= 0 || TupleDescAttr(tupdesc, att_role - 1)->atttypid != NAMEOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("set_event_facts: table \"%s\" has no column \"db_role\" of type name",
+						RelationGetRelationName(trigdata->tg_relation))));
+
+	if (superuser() && superuser_arg(GetOuterUserId()) &&
+		att_hash > 0 && !heap_attisnull(tuple, att_hash, tupdesc))
+		return PointerGetDatum(tuple);
+
+	namestrcpy(&role, acting_role != NULL ? acting_role :
+			   GetUserNameFromId(GetOuterUserId(), false));
+	old = heap_getattr(tuple, att_role, tupdesc, &oldnull);
+	if (!oldnull && strcmp(NameStr(*DatumGetName(old)), NameStr(role)) == 0)
+		return PointerGetDatum(tuple);
+	value = NameGetDatum(&role);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, 1, &att_role,
+													 &value, &isnull));
 }
 
 /*
@@ -206,22 +533,70 @@ append_values(StringInfo buf, const char *key, TrackedColumn *cols, int ncols,
 }
 
 /*
- * tracked_table_name
- *		The table track() was called on: the table itself, or, for a trigger
- *		cloned onto a partition, the top of the partition tree.
+ * has_own_trigger
+ *		True if relid has a trigger of that name made on it directly, not a
+ *		clone of a partitioned table's trigger.
+ */
+static bool
+has_own_trigger(Oid relid, const char *name)
+{
+	Relation	tgrel;
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		result = false;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&keys[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(name));
+	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 2, keys);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		result = !OidIsValid(((Form_pg_trigger) GETSTRUCT(tup))->tgparentid);
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	return result;
+}
+
+/*
+ * tracked_root
+ *		The table whose audit_chain.track() covers relid: relid itself, or
+ *		the nearest partition ancestor that was tracked, or InvalidOid if
+ *		there is none (a partition detached from a tracked table).
+ */
+static Oid
+tracked_root(Oid relid)
+{
+	List	   *ancestors;
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	if (has_own_trigger(relid, TRACK_TRIGGER_NAME))
+		return relid;
+	if (!get_rel_relispartition(relid))
+		return InvalidOid;
+	ancestors = get_partition_ancestors(relid);
+	foreach(lc, ancestors)
+	{
+		if (has_own_trigger(lfirst_oid(lc), TRACK_TRIGGER_NAME))
+		{
+			result = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(ancestors);
+	return result;
+}
+
+/*
+ * qualified_name
+ *		The schema-qualified, quoted name of a relation.
  */
 static char *
-tracked_table_name(Relation rel, Trigger *trigger)
+qualified_name(Oid relid)
 {
-	Oid			relid = RelationGetRelid(rel);
-
-	if (trigger->tgisclone && rel->rd_rel->relispartition)
-	{
-		List	   *ancestors = get_partition_ancestors(relid);
-
-		relid = llast_oid(ancestors);
-		list_free(ancestors);
-	}
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  get_rel_name(relid));
 }
@@ -336,6 +711,7 @@ track_change(PG_FUNCTION_ARGS)
 	int			nestlevel;
 	Bitmapset  *pkattrs;
 	char	   *missing;
+	Oid			root;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -347,25 +723,46 @@ track_change(PG_FUNCTION_ARGS)
 				 errmsg("track_change: must be fired AFTER")));
 
 	rel = trigdata->tg_relation;
-	qualname = tracked_table_name(rel, trigdata->tg_trigger);
+	trigger = trigdata->tg_trigger;
 
+	/*
+	 * The table track() was called on: a row trigger of its own is on it, a
+	 * clone on a partition of it; a truncate trigger can be on either.
+	 */
+	if (!trigger->tgisclone && !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		root = RelationGetRelid(rel);
+	else
+		root = tracked_root(RelationGetRelid(rel));
+
+	/*
+	 * TRUNCATE: a statement trigger, which partitions do not inherit, so
+	 * track() puts one on every leaf partition of a partitioned table (and
+	 * ddl_log on every partition made later): truncating the parent fires it
+	 * on each leaf, truncating one partition on that one.
+	 */
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
+		if (!OidIsValid(root))
+			return PointerGetDatum(NULL);	/* detached from a tracked table */
+		qualname = qualified_name(root);
 		initStringInfo(&details);
 		appendStringInfoChar(&details, '{');
 		append_json_field(&details, "table", qualname);
 		append_json_field(&details, "operation", "truncate");
+		if (root != RelationGetRelid(rel))
+			append_json_field(&details, "partition",
+							  qualified_name(RelationGetRelid(rel)));
 		appendStringInfoChar(&details, '}');
 		append_event("row_change", "truncate", qualname, details.data);
 		return PointerGetDatum(NULL);
 	}
+	qualname = qualified_name(OidIsValid(root) ? root : RelationGetRelid(rel));
 	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("track_change: must be fired FOR EACH ROW, or by TRUNCATE")));
 
 	tupdesc = RelationGetDescr(rel);
-	trigger = trigdata->tg_trigger;
 	if (trigger->tgnargs < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -499,6 +896,85 @@ track_change(PG_FUNCTION_ARGS)
 }
 
 /*
+ * track_trigger_args
+ *		The arguments of the track trigger of root, as a list of SQL
+ *		literals.
+ */
+static char *
+track_trigger_args(Oid root)
+{
+	Relation	rel = table_open(root, AccessShareLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	StringInfoData args;
+
+	initStringInfo(&args);
+	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *tg = &trigdesc->triggers[i];
+
+		if (tg->tgisclone || strcmp(tg->tgname, TRACK_TRIGGER_NAME) != 0)
+			continue;
+		for (int a = 0; a < tg->tgnargs; a++)
+			appendStringInfo(&args, "%s%s", a > 0 ? ", " : "",
+							 quote_literal_cstr(tg->tgargs[a]));
+		break;
+	}
+	table_close(rel, AccessShareLock);
+	return args.data;
+}
+
+/*
+ * cover_partitions
+ *		Give every leaf partition at or below relid that lies under a tracked
+ *		table the truncate trigger of track(), if it lacks it.
+ *
+ * Statement triggers are not cloned to partitions, so a partition made or
+ * attached after track() would otherwise be truncated with no event.  The
+ * trigger is made as the owner of audit_chain.events, like the events
+ * themselves: the partition's owner may not execute track_change().
+ */
+static void
+cover_partitions(Oid relid)
+{
+	char		relkind = get_rel_relkind(relid);
+	List	   *tree;
+	ListCell   *lc;
+	Oid			owner;
+
+	if (relkind != RELKIND_PARTITIONED_TABLE &&
+		!(relkind == RELKIND_RELATION && get_rel_relispartition(relid)))
+		return;
+	if (!OidIsValid(tracked_root(relid)))
+		return;
+	owner = ac_table_owner("events", true);
+	if (!OidIsValid(owner))
+		return;
+
+	tree = find_all_inheritors(relid, AccessShareLock, NULL);
+	foreach(lc, tree)
+	{
+		Oid			leaf = lfirst_oid(lc);
+		Oid			root;
+		char	   *sql;
+		int			ret;
+
+		if (get_rel_relkind(leaf) != RELKIND_RELATION)
+			continue;
+		root = tracked_root(leaf);
+		if (!OidIsValid(root) || root == leaf ||
+			has_own_trigger(leaf, TRACK_TRUNCATE_TRIGGER_NAME))
+			continue;
+		sql = psprintf("CREATE TRIGGER " TRACK_TRUNCATE_TRIGGER_NAME " AFTER TRUNCATE ON %s "
+					   "FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.track_change(%s)",
+					   qualified_name(leaf), track_trigger_args(root));
+		ret = ac_execute_as(owner, NULL, sql, 0, NULL, NULL, NULL);
+		if (ret != SPI_OK_UTILITY)
+			elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(ret));
+	}
+	list_free(tree);
+}
+
+/*
  * replaying_dump
  *		True while a superuser replays a dump: pg_dump's scripts and
  *		pg_restore set check_function_bodies = off.  Such DDL recreates what
@@ -527,6 +1003,8 @@ ddl_log(PG_FUNCTION_ARGS)
 	int			ret;
 	SPITupleTable *tuptable;
 	uint64		n;
+	List	   *tables = NIL;
+	ListCell   *lc;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -540,11 +1018,13 @@ ddl_log(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (dropping)
-		ret = SPI_execute("SELECT 'drop ' || object_type, object_type, object_identity, schema_name "
+		ret = SPI_execute("SELECT 'drop ' || object_type, object_type, object_identity, schema_name, "
+						  "NULL::pg_catalog.oid "
 						  "FROM pg_catalog.pg_event_trigger_dropped_objects() "
 						  "WHERE original AND NOT is_temporary", true, 0);
 	else
-		ret = SPI_execute("SELECT pg_catalog.lower(command_tag), object_type, object_identity, schema_name "
+		ret = SPI_execute("SELECT pg_catalog.lower(command_tag), object_type, object_identity, schema_name, "
+						  "CASE WHEN object_type OPERATOR(pg_catalog.=) 'table' THEN objid END "
 						  "FROM pg_catalog.pg_event_trigger_ddl_commands() "
 						  "WHERE NOT in_extension AND (schema_name IS NULL OR schema_name NOT LIKE 'pg\\_temp%')",
 						  true, 0);
@@ -560,6 +1040,8 @@ ddl_log(PG_FUNCTION_ARGS)
 		char	   *identity = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 3);
 		char	   *schema = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 4);
 		StringInfoData details;
+		bool		isnull;
+		Oid			tableoid = InvalidOid;
 
 		initStringInfo(&details);
 		appendStringInfoChar(&details, '{');
@@ -567,8 +1049,19 @@ ddl_log(PG_FUNCTION_ARGS)
 		append_json_field(&details, "object_type", objtype);
 		append_json_field(&details, "schema", schema);
 		appendStringInfoChar(&details, '}');
-		append_event("admin", action, identity, details.data);
+		queue_event("admin", action, identity, details.data);
+
+		isnull = true;
+		if (!dropping)
+			tableoid = DatumGetObjectId(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 5,
+													  &isnull));
+		if (!isnull)
+			tables = lappend_oid(tables, tableoid);
 	}
+
+	/* a partition made or attached under a tracked table */
+	foreach(lc, tables)
+		cover_partitions(lfirst_oid(lc));
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -644,7 +1137,7 @@ ac_process_utility(PlannedStmt *pstmt, const char *queryString,
 		appendStringInfoChar(&details, '{');
 		append_json_field(&details, "command_tag", command);
 		appendStringInfoChar(&details, '}');
-		append_event("admin", command, rolename, details.data);
+		queue_event("admin", command, rolename, details.data);
 	}
 }
 

@@ -20,7 +20,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 CREATE ROLE tap_ev_pool NOLOGIN;
-GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;   -- SELECT for RETURNING
+GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;
 SET LOCAL ROLE tap_ev_pool;
 SET LOCAL audit_chain.actor = 'alice@example.com';
 SET LOCAL audit_chain.session_id = 'req-1';
@@ -34,7 +34,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 CREATE ROLE tap_ev_pool NOLOGIN;
-GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;   -- SELECT for RETURNING
+GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;
 SET LOCAL ROLE tap_ev_pool;
 SELECT current_setting('audit_chain.actor') AS pool2_actor_before,
        current_setting('audit_chain.session_id') AS pool2_session_before \gset
@@ -50,7 +50,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 CREATE ROLE tap_ev_pool NOLOGIN;
-GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;   -- SELECT for RETURNING
+GRANT SELECT, INSERT ON audit_chain.events TO tap_ev_pool;
 SET LOCAL ROLE tap_ev_pool;
 INSERT INTO audit_chain.events (event_type, action) VALUES ('data_access', 'read')
 RETURNING coalesce(actor, '<null>') AS pool3_actor, db_role AS pool3_role,
@@ -62,7 +62,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(135);
+SELECT plan(148);
 
 -- The settings are checked by the library: make sure it is loaded in this
 -- session even when the extension was already installed in the database.
@@ -250,8 +250,9 @@ SELECT throws_ok($$INSERT INTO audit_chain.events (event_type, action) VALUES (N
                  '23502', NULL, 'event_type is required: 23502');
 SELECT throws_ok($$INSERT INTO audit_chain.events (event_type, action) VALUES ('admin', NULL)$$,
                  '23502', NULL, 'action is required: 23502');
-SELECT throws_ok($$INSERT INTO audit_chain.events (event_type, action, db_role) VALUES ('admin', 'x', NULL)$$,
-                 '23502', NULL, 'db_role cannot be NULL: 23502');
+WITH i AS (INSERT INTO audit_chain.events (event_type, action, db_role)
+           VALUES ('admin', 'x', NULL) RETURNING db_role)
+SELECT is((SELECT db_role FROM i), current_user, 'a NULL db_role is replaced by the server''s');
 SELECT throws_ok($$INSERT INTO audit_chain.events (event_type, action, phi) VALUES ('admin', 'x', NULL)$$,
                  '23502', NULL, 'phi cannot be NULL: 23502');
 SELECT lives_ok($$INSERT INTO audit_chain.events (event_type, action, outcome, latency_ms, input_tokens,
@@ -569,6 +570,33 @@ SELECT lives_ok($$SELECT audit_chain.untrack('tap_events.patients')$$, 'untrack(
 RESET audit_chain.actor;
 
 --
+-- A writer with exactly the grants the README gives one: INSERT on the event
+-- table and EXECUTE on log_event().  It writes both ways, reads nothing, and
+-- cannot track() a table (owner-only, not granted).
+--
+CREATE ROLE tap_ev_writer NOLOGIN;
+GRANT INSERT ON audit_chain.events TO tap_ev_writer;
+GRANT EXECUTE ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
+    integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
+    text, text, inet, text, jsonb, timestamptz) TO tap_ev_writer;
+SET LOCAL ROLE tap_ev_writer;
+SELECT lives_ok($$SELECT audit_chain.log_event('api_request', 'writer log_event', resource => 'tap_events/writer')$$,
+                'the writer calls log_event()');
+SELECT lives_ok($$INSERT INTO audit_chain.events (event_type, action, resource)
+                  VALUES ('api_request', 'writer insert', 'tap_events/writer')$$,
+                'the writer inserts');
+SELECT throws_ok($$SELECT count(*) FROM audit_chain.events$$, '42501',
+                 'permission denied for table events', 'the writer cannot read events: 42501');
+SELECT throws_ok($$SELECT audit_chain.track('tap_events.patients')$$, '42501', NULL,
+                 'the writer cannot track(): 42501');
+RESET ROLE;
+SELECT results_eq(
+    $$SELECT action, db_role::text COLLATE "default" FROM audit_chain.events
+       WHERE resource = 'tap_events/writer' ORDER BY chain_seq$$,
+    $$VALUES ('writer log_event', 'tap_ev_writer'), ('writer insert', 'tap_ev_writer')$$,
+    'both events are written, as the writer');
+
+--
 -- Known gaps of track(), as TODO tests (they pass the suite while failing;
 -- pg_prove says "unexpectedly succeeded" once they are fixed)
 --
@@ -585,6 +613,63 @@ SELECT is((SELECT resource FROM audit_chain.events WHERE resource LIKE 'tap_even
               AND event_type = 'row_change'), 'tap_events.admissions',
           'a change of a partitioned table names the tracked table as its resource');
 SELECT audit_chain.untrack('tap_events.admissions');
+
+--
+-- TRUNCATE of one partition of a tracked partitioned table (issue 10, item
+-- 5): statement triggers are not cloned to partitions, so track() puts its
+-- truncate trigger on every leaf partition, and the event trigger ddl_log on
+-- every partition made or attached later.  Each emptied leaf is one event,
+-- naming the tracked table and the partition; a detached partition is no
+-- longer recorded; untrack() removes every one of these triggers.
+--
+CREATE TABLE tap_events.wards (id int, ward text, PRIMARY KEY (id, ward)) PARTITION BY LIST (ward);
+CREATE TABLE tap_events.wards_icu PARTITION OF tap_events.wards FOR VALUES IN ('icu');
+CREATE TABLE tap_events.wards_er PARTITION OF tap_events.wards FOR VALUES IN ('er', 'er2')
+    PARTITION BY LIST (ward);
+CREATE TABLE tap_events.wards_er1 PARTITION OF tap_events.wards_er FOR VALUES IN ('er');
+SELECT audit_chain.track('tap_events.wards');
+-- later: a partition made, a sub-partition made, a table attached
+CREATE TABLE tap_events.wards_ped PARTITION OF tap_events.wards FOR VALUES IN ('ped');
+CREATE TABLE tap_events.wards_er2 PARTITION OF tap_events.wards_er FOR VALUES IN ('er2');
+CREATE TABLE tap_events.wards_onc (id int NOT NULL, ward text NOT NULL);
+ALTER TABLE tap_events.wards ATTACH PARTITION tap_events.wards_onc FOR VALUES IN ('onc');
+SELECT set_eq(
+    $$SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = 'zz_audit_chain_track_truncate'
+         AND tgrelid::regclass::text LIKE 'tap_events.wards%'$$,
+    ARRAY['tap_events.wards_icu', 'tap_events.wards_er1', 'tap_events.wards_ped',
+          'tap_events.wards_er2', 'tap_events.wards_onc'],
+    'every leaf partition, made before or after track() or attached, has the truncate trigger');
+INSERT INTO tap_events.wards VALUES (1, 'icu'), (2, 'er'), (3, 'ped'), (4, 'er2'), (5, 'onc');
+CREATE FUNCTION tap_events.truncates() RETURNS SETOF text LANGUAGE sql AS $$
+    SELECT details->>'partition' FROM audit_chain.events
+     WHERE event_type = 'row_change' AND action = 'truncate' AND resource = 'tap_events.wards'
+     ORDER BY chain_seq
+$$;
+TRUNCATE tap_events.wards_icu;
+SELECT results_eq($$SELECT * FROM tap_events.truncates()$$,
+                  ARRAY['tap_events.wards_icu'],
+                  'TRUNCATE of one partition: one event, naming the tracked table and the partition');
+TRUNCATE tap_events.wards_onc, tap_events.wards_ped;
+SELECT is((SELECT count(*) FROM tap_events.truncates() AS p
+            WHERE p IN ('tap_events.wards_onc', 'tap_events.wards_ped')), 2::bigint,
+          'TRUNCATE of an attached and of a later partition: recorded');
+TRUNCATE tap_events.wards_er;
+SELECT is((SELECT count(*) FROM tap_events.truncates() AS p
+            WHERE p IN ('tap_events.wards_er1', 'tap_events.wards_er2')), 2::bigint,
+          'TRUNCATE of a sub-partitioned partition: one event per leaf it empties');
+SELECT is((SELECT count(*) FROM audit_chain.events
+            WHERE event_type = 'row_change' AND action = 'truncate'
+              AND resource LIKE 'tap_events.wards_%'), 0::bigint,
+          'no truncate event names a partition as the tracked table');
+ALTER TABLE tap_events.wards DETACH PARTITION tap_events.wards_onc;
+TRUNCATE tap_events.wards_onc;
+SELECT is((SELECT count(*) FROM tap_events.truncates() AS p WHERE p = 'tap_events.wards_onc'), 1::bigint,
+          'a detached partition is no longer recorded');
+SELECT lives_ok($$SELECT audit_chain.untrack('tap_events.wards')$$, 'untrack() the partitioned table');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'zz_audit_chain_track%'
+              AND tgrelid::regclass::text LIKE 'tap_events.wards%'
+              AND tgrelid <> 'tap_events.wards_onc'::regclass), 0::bigint,
+          'untrack() removes the truncate trigger of every partition');
 
 -- A tracked column renamed: the trigger keeps the old name in its arguments,
 -- so the column is silently no longer tracked.  (Refusing the rename would
