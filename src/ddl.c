@@ -258,6 +258,25 @@ refuse(Oid relid, const char *what, const char *detail, const char *hint)
 }
 
 /*
+ * refuse_become
+ *		Raise the error for making a chained table something commands on
+ *		another object reach: "cannot make chained table "t" <what>".
+ */
+static void
+refuse_become(Oid relid, const char *what, const char *detail)
+	pg_attribute_noreturn();
+
+static void
+refuse_become(Oid relid, const char *what, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot make chained table \"%s\" %s", get_rel_name(relid), what),
+			 errdetail("%s", detail),
+			 errhint("Call audit_chain.unprotect() on the table first; unprotect is recorded.")));
+}
+
+/*
  * refuse_extension_table
  *		Raise the error for DDL on one of the extension's own tables.
  */
@@ -516,9 +535,15 @@ is_chain_trigger(const char *name)
 static bool
 is_tracked_column(Oid relid, const char *colname)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
-	TriggerDesc *trigdesc = rel->trigdesc;
+	Relation	rel;
+	TriggerDesc *trigdesc;
 	bool		result = false;
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	trigdesc = rel->trigdesc;
 
 	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers && !result; i++)
 	{
@@ -610,14 +635,12 @@ check_chained_subcommand(Oid relid, AlterTableCmd *cmd)
 				   NULL);
 			break;
 		case AT_AddInherit:
-			refuse(relid, "make a child of another table",
-				   "Commands on the parent would reach the chained table through it: a column renamed, retyped or added with a default there changes what old rows hash to.",
-				   NULL);
+			refuse_become(relid, "inherit from another table",
+						  "Commands on the parent would reach the chained table through it: a column renamed, retyped or added with a default there changes what old rows hash to.");
 			break;
 		case AT_AddOf:
-			refuse(relid, "make a typed table of",
-				   "ALTER TYPE ... CASCADE on the type would reach the chained table: an attribute dropped, retyped or renamed there changes what old rows hash to.",
-				   NULL);
+			refuse_become(relid, "a typed table",
+						  "ALTER TYPE ... CASCADE on the type would reach the chained table: an attribute dropped, retyped or renamed there changes what old rows hash to.");
 			break;
 		default:
 			break;

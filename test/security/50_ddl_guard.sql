@@ -1,0 +1,215 @@
+-- Attack suite, class 5: walking around the DDL guard.  Every attack runs as
+-- an unprivileged role that owns the tables it attacks (the superuser only
+-- protects them, and sets up what a table owner cannot do alone); the
+-- attacks on the extension's own tables run as a superuser, who is refused
+-- too.  Each throws_ok checks SQLSTATE and message.
+\set ON_ERROR_STOP true
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+
+BEGIN;
+SET LOCAL client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS audit_chain;
+
+SELECT plan(45);
+
+CREATE ROLE ac_ddl_owner;
+CREATE SCHEMA att AUTHORIZATION ac_ddl_owner;
+-- The guard must not depend on who may execute its helpers
+REVOKE ALL ON FUNCTION audit_chain.refuse_truncate() FROM PUBLIC;
+
+-- The owner's tables, and types its columns use
+SET SESSION AUTHORIZATION ac_ddl_owner;
+CREATE TABLE att.ch (id int, b text);
+CREATE TABLE att.p (id int, b text);
+CREATE TABLE att.ch2 (id int, b text);
+CREATE TABLE att.ruled (id int, b text);
+CREATE TABLE att.sink (id int);
+CREATE RULE swallow AS ON INSERT TO att.ruled DO INSTEAD NOTHING;
+ALTER TABLE att.ruled DISABLE RULE swallow;
+CREATE TABLE att.pr (k int, v text) PARTITION BY RANGE (k);
+CREATE TABLE att.pr_1 PARTITION OF att.pr FOR VALUES FROM (0) TO (10);
+CREATE TABLE att.pr2 (k int, v text) PARTITION BY RANGE (k);
+CREATE TABLE att.pr2_1 PARTITION OF att.pr2 FOR VALUES FROM (0) TO (10);
+CREATE TYPE att.pair AS (x int, y text);
+CREATE TYPE att.mood AS ENUM ('ok', 'bad');
+CREATE TABLE att.rt (x int);
+CREATE TABLE att.uses (id int, pr att.pair, m att.mood, r att.rt);
+CREATE TYPE att.inner_reg AS (r regclass);
+CREATE DOMAIN att.dom_reg AS att.inner_reg;
+CREATE TYPE att.moneyrange AS RANGE (subtype = money);
+CREATE TABLE att.t_comp (id int, c att.inner_reg);
+CREATE TABLE att.t_domarr (id int, c att.dom_reg[]);
+CREATE TABLE att.t_range (id int, c att.moneyrange);
+CREATE TABLE att.t_multi (id int, c att.moneymultirange);
+CREATE TABLE att.t_acl (id int, c aclitem[]);
+CREATE TABLE att.typed (id int);
+RESET SESSION AUTHORIZATION;
+
+\o /dev/null
+SELECT audit_chain.protect('att.ch');
+SELECT audit_chain.protect('att.ch2');
+SELECT audit_chain.protect('att.ruled');
+SELECT audit_chain.protect('att.pr');
+SELECT audit_chain.protect('att.pr2');
+SELECT audit_chain.protect('att.uses');
+SELECT audit_chain.protect('att.typed');
+INSERT INTO att.ch VALUES (1, 'one');
+INSERT INTO att.uses VALUES (1, ROW(1, 'a'), 'ok', ROW(5));
+-- The shapes a superuser could make with the guard off (or that predate it):
+-- chained tables below a parent the owner controls
+CREATE TABLE att.p_old (id int, b text);
+ALTER TABLE att.p_old OWNER TO ac_ddl_owner;
+CREATE TABLE att.ch_old (id int, b text);
+ALTER TABLE att.ch_old OWNER TO ac_ddl_owner;
+SELECT audit_chain.protect('att.ch_old');
+\o
+CREATE TABLE att.gp (LIKE att.pr2) PARTITION BY RANGE (k);
+ALTER TABLE att.gp OWNER TO ac_ddl_owner;
+ALTER EVENT TRIGGER audit_chain_ddl_guard DISABLE;
+ALTER TABLE att.ch_old INHERIT att.p_old;
+ALTER TABLE att.gp ATTACH PARTITION att.pr2 FOR VALUES FROM (0) TO (100);
+ALTER EVENT TRIGGER audit_chain_ddl_guard ENABLE;
+CREATE TYPE att.tt AS (id int, chain_lane smallint, chain_seq bigint, chain_at timestamptz,
+                       chain_prev bytea, chain_hash bytea);
+ALTER TYPE att.tt OWNER TO ac_ddl_owner;
+
+SET SESSION AUTHORIZATION ac_ddl_owner;
+
+-- 1. A chained table made a child or a partition, then changed through the parent
+SELECT throws_ok($$ALTER TABLE att.ch INHERIT att.p$$, '55000',
+    'cannot make chained table "ch" inherit from another table',
+    'INHERIT: a chained table cannot become a child');
+CREATE TABLE att.pp (LIKE att.ch2) PARTITION BY LIST (id);
+SELECT throws_ok($$ALTER TABLE att.pp ATTACH PARTITION att.ch2 FOR VALUES IN (1)$$, '55000',
+    'cannot attach chained table "ch2" as a partition of "pp"',
+    'ATTACH PARTITION: a chained table cannot become a partition');
+SELECT throws_ok($$ALTER TABLE att.p_old RENAME COLUMN b TO bb$$, '55000',
+    'cannot rename a column of chained table "ch_old"',
+    'RENAME COLUMN on the parent of a chained child');
+SELECT throws_ok($$ALTER TABLE att.p_old ALTER COLUMN b TYPE varchar(3)$$, '55000',
+    'cannot change the type of a column of chained table "ch_old"',
+    'ALTER COLUMN TYPE on the parent of a chained child');
+SELECT throws_ok($$ALTER TABLE att.p_old ADD COLUMN flag boolean DEFAULT true$$, '55000',
+    'cannot add a column with a default to chained table "ch_old"',
+    'ADD COLUMN ... DEFAULT on the parent of a chained child');
+SELECT throws_ok($$ALTER TABLE att.p_old ALTER COLUMN id SET DATA TYPE bigint, ADD COLUMN n serial$$, '55000',
+    'cannot change the type of a column of chained table "ch_old"',
+    'several subcommands on the parent: the first harmful one is refused');
+SELECT throws_ok($$ALTER TABLE att.gp RENAME COLUMN v TO w$$, '55000',
+    'cannot rename a column of chained table "pr2"',
+    'RENAME COLUMN on the parent of a chained partitioned table');
+SELECT throws_ok($$ALTER TABLE att.gp ALTER COLUMN v TYPE varchar(3)$$, '55000',
+    'cannot change the type of a column of chained table "pr2"',
+    'ALTER COLUMN TYPE on the parent of a chained partitioned table');
+SELECT throws_ok($$ALTER TABLE att.typed OF att.tt$$, '55000',
+    'cannot make chained table "typed" a typed table',
+    'OF type: a chained table cannot become a typed table');
+SELECT lives_ok($$ALTER TABLE att.p_old ALTER COLUMN b SET DEFAULT 'x'$$,
+    'SET DEFAULT through the parent is allowed, as on the chained table itself (old rows keep their values)');
+SELECT lives_ok($$ALTER TABLE ONLY att.p_old ADD CONSTRAINT p_old_id_check CHECK (id > 0) NO INHERIT$$,
+    'DDL on the parent alone (ONLY) is allowed');
+-- partitions made by CREATE TABLE ... PARTITION OF are the chain
+SELECT lives_ok($$CREATE TABLE att.pr_2 PARTITION OF att.pr FOR VALUES FROM (10) TO (20)$$,
+    'CREATE TABLE ... PARTITION OF a chained table is allowed');
+SELECT is((SELECT count(*)::int FROM pg_trigger
+            WHERE tgrelid = to_regclass('att.pr_2') AND tgname = 'zz_audit_chain_truncate'), 1,
+    'a partition made by the table owner gets the TRUNCATE trigger');
+SELECT throws_ok($$TRUNCATE att.pr_2$$, '0A000', 'cannot truncate chained table "pr_2"',
+    'TRUNCATE of the new partition is refused');
+CREATE TABLE att.pr_3 (LIKE att.pr INCLUDING ALL);
+SELECT lives_ok($$ALTER TABLE att.pr ATTACH PARTITION att.pr_3 FOR VALUES FROM (20) TO (30)$$,
+    'ATTACH PARTITION of an empty plain table to a chained table is allowed');
+SELECT is((SELECT count(*)::int FROM pg_trigger
+            WHERE tgrelid = to_regclass('att.pr_3') AND tgname = 'zz_audit_chain_truncate'), 1,
+    'an attached partition gets the TRUNCATE trigger');
+SELECT throws_ok($$ALTER TABLE att.pr_1 RENAME COLUMN chain_at TO at$$, '55000',
+    'cannot rename a column of chained table "pr_1"',
+    'RENAME COLUMN on a partition of a chained table');
+
+-- 2. Rules on a chained table
+SELECT throws_ok($$CREATE RULE swallow AS ON INSERT TO att.ch DO INSTEAD NOTHING$$, '55000',
+    'cannot create a rule on chained table "ch"', 'CREATE RULE ... DO INSTEAD NOTHING');
+SELECT throws_ok($$CREATE OR REPLACE RULE swallow AS ON INSERT TO att.ch DO INSTEAD NOTHING$$, '55000',
+    'cannot create a rule on chained table "ch"', 'CREATE OR REPLACE RULE');
+SELECT throws_ok($$CREATE RULE redirect AS ON INSERT TO att.ch DO INSTEAD INSERT INTO att.sink VALUES (NEW.id)$$,
+    '55000', 'cannot create a rule on chained table "ch"', 'CREATE RULE that rewrites INSERT');
+SELECT throws_ok($$CREATE RULE also AS ON INSERT TO att.ch DO ALSO NOTHING$$, '55000',
+    'cannot create a rule on chained table "ch"', 'CREATE RULE ... DO ALSO');
+SELECT throws_ok($$CREATE RULE swallow AS ON INSERT TO att.pr_1 DO INSTEAD NOTHING$$, '55000',
+    'cannot create a rule on chained table "pr_1"', 'CREATE RULE on a partition of a chained table');
+SELECT throws_ok($$ALTER TABLE att.ruled ENABLE RULE swallow$$, '55000',
+    'cannot enable a rule on chained table "ruled"', 'ENABLE RULE of a rule older than protect()');
+SELECT throws_ok($$ALTER TABLE att.ruled ENABLE ALWAYS RULE swallow$$, '55000',
+    'cannot enable a rule on chained table "ruled"', 'ENABLE ALWAYS RULE');
+SELECT throws_ok($$ALTER TABLE att.ruled ENABLE REPLICA RULE swallow$$, '55000',
+    'cannot enable a rule on chained table "ruled"', 'ENABLE REPLICA RULE');
+SELECT lives_ok($$ALTER TABLE att.ruled DISABLE RULE swallow$$, 'DISABLE RULE is allowed');
+
+-- 4. Types whose text depends on more than the value, hidden inside others
+RESET SESSION AUTHORIZATION;
+SELECT throws_ok($$SELECT audit_chain.protect('att.t_comp')$$, '0A000',
+    'column "c" of table "t_comp" has type att.inner_reg, which contains type regclass and cannot be hashed canonically',
+    'protect(): regclass inside a composite');
+SELECT throws_ok($$SELECT audit_chain.protect('att.t_domarr')$$, '0A000',
+    'column "c" of table "t_domarr" has type att.dom_reg[], which contains type regclass and cannot be hashed canonically',
+    'protect(): regclass in an array of a domain over a composite');
+SELECT throws_ok($$SELECT audit_chain.protect('att.t_range')$$, '0A000',
+    'column "c" of table "t_range" has type att.moneyrange, which contains type money and cannot be hashed canonically',
+    'protect(): money in a range');
+SELECT throws_ok($$SELECT audit_chain.protect('att.t_multi')$$, '0A000',
+    'column "c" of table "t_multi" has type att.moneymultirange, which contains type money and cannot be hashed canonically',
+    'protect(): money in a multirange');
+SELECT throws_ok($$SELECT audit_chain.protect('att.t_acl')$$, '0A000',
+    'column "c" of table "t_acl" has type aclitem[], which cannot be hashed canonically',
+    'protect(): aclitem');
+SET SESSION AUTHORIZATION ac_ddl_owner;
+SELECT throws_ok($$ALTER TABLE att.ch ADD COLUMN c att.dom_reg[]$$, '0A000',
+    'column "c" of table "ch" has type att.dom_reg[], which contains type regclass and cannot be hashed canonically',
+    'ADD COLUMN of a type with regclass inside');
+SELECT throws_ok($$ALTER TABLE att.ch ADD COLUMN c att.moneyrange$$, '0A000',
+    'column "c" of table "ch" has type att.moneyrange, which contains type money and cannot be hashed canonically',
+    'ADD COLUMN of a range over money');
+SELECT throws_ok($$ALTER TYPE att.pair ADD ATTRIBUTE z int$$, '55000',
+    'cannot change type att.pair, which column "pr" of chained table "uses" uses',
+    'ALTER TYPE ... ADD ATTRIBUTE of a type a chained table uses');
+SELECT throws_ok($$ALTER TYPE att.pair DROP ATTRIBUTE y$$, '55000',
+    'cannot change type att.pair, which column "pr" of chained table "uses" uses',
+    'ALTER TYPE ... DROP ATTRIBUTE');
+SELECT throws_ok($$ALTER TYPE att.pair ALTER ATTRIBUTE y TYPE varchar(1)$$, '55000',
+    'cannot change type att.pair, which column "pr" of chained table "uses" uses',
+    'ALTER TYPE ... ALTER ATTRIBUTE TYPE');
+SELECT throws_ok($$ALTER TABLE att.rt ADD COLUMN q int$$, '55000',
+    'cannot change the row type att.rt, which column "r" of chained table "uses" uses',
+    'ALTER TABLE ... ADD COLUMN of a table whose row type a chained table uses');
+SELECT throws_ok($$ALTER TYPE att.mood RENAME VALUE 'ok' TO 'fine'$$, '55000',
+    'cannot change enum att.mood, which column "m" of chained table "uses" uses',
+    'ALTER TYPE ... RENAME VALUE of an enum a chained table uses');
+SELECT lives_ok($$ALTER TYPE att.mood ADD VALUE 'meh'$$,
+    'ALTER TYPE ... ADD VALUE changes no stored text and is allowed');
+SELECT lives_ok($$ALTER TYPE att.pair RENAME ATTRIBUTE y TO why$$,
+    'ALTER TYPE ... RENAME ATTRIBUTE changes no stored text and is allowed');
+
+-- 3. The extension's own tables: refused even to a superuser
+RESET SESSION AUTHORIZATION;
+SELECT throws_ok($$ALTER TABLE audit_chain.events ADD COLUMN tenant text$$, '55000',
+    'cannot change table "events", which belongs to extension audit_chain',
+    'ALTER TABLE audit_chain.events ADD COLUMN, as a superuser');
+SELECT throws_ok($$ALTER TABLE audit_chain.events RENAME COLUMN actor TO who$$, '55000',
+    'cannot change table "events", which belongs to extension audit_chain',
+    'ALTER TABLE audit_chain.events RENAME COLUMN, as a superuser');
+SELECT throws_ok($$ALTER TABLE audit_chain.chains ADD COLUMN note text$$, '55000',
+    'cannot change table "chains", which belongs to extension audit_chain',
+    'ALTER TABLE audit_chain.chains ADD COLUMN, as a superuser');
+SELECT lives_ok($$ALTER TABLE audit_chain.events SET (fillfactor = 90)$$,
+    'storage settings of audit_chain.events may still be changed');
+
+-- The chains are intact after all that
+SELECT is((SELECT bool_and(intact) FROM audit_chain.verify_chain('att.uses')), true,
+    'att.uses still verifies');
+
+SELECT * FROM finish();
+ROLLBACK;
