@@ -59,6 +59,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -71,6 +72,8 @@
 
 #define SEAL_TRIGGER_NAME		"zz_audit_chain_seal"
 #define TRUNCATE_TRIGGER_NAME	"zz_audit_chain_truncate"
+
+static void refuse_foreign_partition(Oid parent, const char *part);
 
 /*
  * The chained tables (audit_chain.chains.tbl), read once per event trigger
@@ -691,8 +694,14 @@ static void
 check_attach(Oid parent, PartitionCmd *pcmd)
 {
 	Oid			part = RangeVarGetRelid(pcmd->name, NoLock, true);
+	Oid			root;
 
-	if (!OidIsValid(part) || !OidIsValid(chain_root_of(part)))
+	if (!OidIsValid(part))
+		return;
+	if (get_rel_relkind(part) == RELKIND_FOREIGN_TABLE &&
+		OidIsValid(root = chain_root_of(parent)))
+		refuse_foreign_partition(root, get_rel_name(part));
+	if (!OidIsValid(chain_root_of(part)))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -700,6 +709,91 @@ check_attach(Oid parent, PartitionCmd *pcmd)
 					get_rel_name(part), get_rel_name(parent)),
 			 errdetail("Commands on the parent would reach the chained table through it: a column renamed, retyped or added with a default there changes what old rows hash to."),
 			 errhint("Protect the partitioned table and create its partitions with CREATE TABLE ... PARTITION OF, or call audit_chain.unprotect() on the table first; unprotect is recorded.")));
+}
+
+/*
+ * subcommand_recurses
+ *		True for the subcommands that a command on a parent (or on a typed
+ *		table's type) may pass on to a chained table below it.  Triggers are
+ *		counted in, to be safe: some versions pass them on to partitions.
+ *		The others (ATTACH, DETACH, INHERIT, rules, persistence) act on the
+ *		named table alone.
+ */
+static bool
+subcommand_recurses(AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_AddColumn:
+		case AT_DropColumn:
+		case AT_AlterColumnType:
+		case AT_DropExpression:
+		case AT_DropNotNull:
+		case AT_DisableTrigAll:
+		case AT_DisableTrigUser:
+		case AT_DisableTrig:
+		case AT_EnableReplicaTrig:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * refuse_child_of_chained
+ *		A table may not inherit from a chained table: reading the chained
+ *		table (as verification does) would include the child's rows, which
+ *		nothing seals.  Partitions of a chained table are the chain itself and
+ *		are made with CREATE TABLE ... PARTITION OF.
+ */
+static void
+refuse_child_of_chained(Oid parent, const char *child)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot make table \"%s\" inherit from chained table \"%s\"",
+					child, get_rel_name(parent)),
+			 errdetail("Reading the chained table would include the child's rows, which are not sealed into the chain."),
+			 errhint("Chain the other table on its own with audit_chain.protect().")));
+}
+
+/*
+ * refuse_foreign_partition
+ *		The rows of a foreign partition live on another server, where the
+ *		chain's triggers do not guard them.
+ */
+static void
+refuse_foreign_partition(Oid parent, const char *part)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot make foreign table \"%s\" a partition of chained table \"%s\"",
+					part, get_rel_name(parent)),
+			 errdetail("The rows of a foreign table live on another server, out of reach of the triggers that seal and guard the chain.")));
+}
+
+/*
+ * check_create_table
+ *		CREATE TABLE ... INHERITS (chained table), and CREATE FOREIGN TABLE
+ *		... PARTITION OF a chained table.
+ */
+static void
+check_create_table(CreateStmt *stmt, bool foreign)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->inhRelations)
+	{
+		Oid			parent = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+		Oid			root;
+
+		if (!OidIsValid(parent) || !OidIsValid(root = chain_root_of(parent)))
+			continue;
+		if (stmt->partbound == NULL)
+			refuse_child_of_chained(parent, stmt->relation->relname);
+		if (foreign)
+			refuse_foreign_partition(root, stmt->relation->relname);
+	}
 }
 
 /*
@@ -737,6 +831,14 @@ check_alter_table(AlterTableStmt *stmt)
 			refuse_tracked_column(relid, "drop", cmd->name);
 		if (cmd->subtype == AT_AttachPartition)
 			check_attach(relid, castNode(PartitionCmd, cmd->def));
+		if (cmd->subtype == AT_AddInherit)
+		{
+			Oid			parent = RangeVarGetRelid(castNode(RangeVar, cmd->def),
+												  NoLock, true);
+
+			if (OidIsValid(parent) && OidIsValid(chain_root_of(parent)))
+				refuse_child_of_chained(parent, get_rel_name(relid));
+		}
 	}
 
 	/* a column of a chained table may have this row type */
@@ -764,7 +866,12 @@ check_alter_table(AlterTableStmt *stmt)
 			continue;
 		guard_via = target == relid ? InvalidOid : relid;
 		foreach(lc2, stmt->cmds)
-			check_chained_subcommand(target, lfirst_node(AlterTableCmd, lc2));
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc2);
+
+			if (target == relid || subcommand_recurses(cmd))
+				check_chained_subcommand(target, cmd);
+		}
 	}
 	guard_via = InvalidOid;
 }
@@ -958,10 +1065,78 @@ check_alter_enum(AlterEnumStmt *stmt)
 }
 
 /*
+ * check_partitions_dropped
+ *		DROP SCHEMA ... CASCADE and DROP OWNED drop the partitions of chained
+ *		tables in those schemas or owned by those roles, and drop_guard cannot
+ *		tell afterwards which partitions were chained.  Refuse before.
+ */
+static void
+check_partitions_dropped(List *nsps, List *roles)
+{
+	ListCell   *lc;
+
+	if (nsps == NIL && roles == NIL)
+		return;
+	if (!guard_loaded)
+		load_chained();
+	foreach(lc, guard_chained)
+	{
+		Oid			root = lfirst_oid(lc);
+		List	   *tree;
+		ListCell   *lc2;
+
+		if (!OidIsValid(get_rel_relkind(root)))
+			continue;
+		tree = find_all_inheritors(root, NoLock, NULL);
+		foreach(lc2, tree)
+		{
+			Oid			part = lfirst_oid(lc2);
+			HeapTuple	tup;
+			Oid			nsp,
+						owner;
+
+			if (part == root)
+				continue;		/* drop_guard catches the table itself */
+			tup = SearchSysCache1(RELOID, ObjectIdGetDatum(part));
+			if (!HeapTupleIsValid(tup))
+				continue;
+			nsp = ((Form_pg_class) GETSTRUCT(tup))->relnamespace;
+			owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+			ReleaseSysCache(tup);
+			if (list_member_oid(nsps, nsp) || list_member_oid(roles, owner))
+				refuse(root, "drop a partition of",
+					   "The partition's rows would leave the chain, which verification could not tell from rows never written.",
+					   NULL);
+		}
+	}
+}
+
+/*
+ * check_drop_owned
+ *		DROP OWNED BY drops the partitions those roles own.
+ */
+static void
+check_drop_owned(DropOwnedStmt *stmt)
+{
+	List	   *roles = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->roles)
+	{
+		Oid			role = get_rolespec_oid(lfirst(lc), true);
+
+		if (OidIsValid(role))
+			roles = lappend_oid(roles, role);
+	}
+	check_partitions_dropped(NIL, roles);
+}
+
+/*
  * check_drop
  *		DROP INDEX of the chain index (its table cannot be read from the
  *		catalog any more at sql_drop time), DROP TABLE of a partition of a
- *		chained table, and DROP EXTENSION while tables are chained.
+ *		chained table, DROP SCHEMA of a schema holding one, and DROP EXTENSION
+ *		while tables are chained.
  */
 static void
 check_drop(DropStmt *stmt)
@@ -1010,6 +1185,21 @@ check_drop(DropStmt *stmt)
 					   "The partition's rows would leave the chain, which verification could not tell from rows never written.",
 					   NULL);
 		}
+		return;
+	}
+
+	if (stmt->removeType == OBJECT_SCHEMA)
+	{
+		List	   *nsps = NIL;
+
+		foreach(lc, stmt->objects)
+		{
+			Oid			nsp = get_namespace_oid(strVal(lfirst(lc)), true);
+
+			if (OidIsValid(nsp))
+				nsps = lappend_oid(nsps, nsp);
+		}
+		check_partitions_dropped(nsps, NIL);
 		return;
 	}
 
@@ -1101,6 +1291,15 @@ ddl_guard(PG_FUNCTION_ARGS)
 			break;
 		case T_DropStmt:
 			check_drop((DropStmt *) parsetree);
+			break;
+		case T_DropOwnedStmt:
+			check_drop_owned((DropOwnedStmt *) parsetree);
+			break;
+		case T_CreateStmt:
+			check_create_table((CreateStmt *) parsetree, false);
+			break;
+		case T_CreateForeignTableStmt:
+			check_create_table(&((CreateForeignTableStmt *) parsetree)->base, true);
 			break;
 		default:
 			break;

@@ -14,7 +14,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(45);
+SELECT plan(52);
 
 CREATE ROLE ac_ddl_owner;
 CREATE SCHEMA att AUTHORIZATION ac_ddl_owner;
@@ -73,6 +73,13 @@ ALTER EVENT TRIGGER audit_chain_ddl_guard DISABLE;
 ALTER TABLE att.ch_old INHERIT att.p_old;
 ALTER TABLE att.gp ATTACH PARTITION att.pr2 FOR VALUES FROM (0) TO (100);
 ALTER EVENT TRIGGER audit_chain_ddl_guard ENABLE;
+CREATE ROLE ac_ddl_part;
+CREATE TABLE att.pr_8 PARTITION OF att.pr FOR VALUES FROM (80) TO (90);
+ALTER TABLE att.pr_8 OWNER TO ac_ddl_part;
+CREATE SCHEMA att2 AUTHORIZATION ac_ddl_owner;
+CREATE FOREIGN DATA WRAPPER att_fdw;
+CREATE SERVER att_srv FOREIGN DATA WRAPPER att_fdw;
+GRANT USAGE ON FOREIGN SERVER att_srv TO ac_ddl_owner;
 CREATE TYPE att.tt AS (id int, chain_lane smallint, chain_seq bigint, chain_at timestamptz,
                        chain_prev bytea, chain_hash bytea);
 ALTER TYPE att.tt OWNER TO ac_ddl_owner;
@@ -110,6 +117,8 @@ SELECT throws_ok($$ALTER TABLE att.typed OF att.tt$$, '55000',
     'OF type: a chained table cannot become a typed table');
 SELECT lives_ok($$ALTER TABLE att.p_old ALTER COLUMN b SET DEFAULT 'x'$$,
     'SET DEFAULT through the parent is allowed, as on the chained table itself (old rows keep their values)');
+SELECT lives_ok($$ALTER TABLE att.gp DETACH PARTITION att.pr2$$,
+    'DETACH PARTITION of a chained table from a parent is allowed (it does not reach the chained table)');
 SELECT lives_ok($$ALTER TABLE ONLY att.p_old ADD CONSTRAINT p_old_id_check CHECK (id > 0) NO INHERIT$$,
     'DDL on the parent alone (ONLY) is allowed');
 -- partitions made by CREATE TABLE ... PARTITION OF are the chain
@@ -126,6 +135,30 @@ SELECT lives_ok($$ALTER TABLE att.pr ATTACH PARTITION att.pr_3 FOR VALUES FROM (
 SELECT is((SELECT count(*)::int FROM pg_trigger
             WHERE tgrelid = to_regclass('att.pr_3') AND tgname = 'zz_audit_chain_truncate'), 1,
     'an attached partition gets the TRUNCATE trigger');
+SELECT throws_ok($$CREATE TABLE att.kid () INHERITS (att.ch)$$, '55000',
+    'cannot make table "kid" inherit from chained table "ch"',
+    'CREATE TABLE ... INHERITS a chained table');
+CREATE TABLE att.lk (LIKE att.ch);
+SELECT throws_ok($$ALTER TABLE att.lk INHERIT att.ch$$, '55000',
+    'cannot make table "lk" inherit from chained table "ch"',
+    'ALTER TABLE ... INHERIT a chained table');
+SELECT throws_ok($$CREATE FOREIGN TABLE att.pr_f PARTITION OF att.pr FOR VALUES FROM (50) TO (60) SERVER att_srv$$,
+    '55000', 'cannot make foreign table "pr_f" a partition of chained table "pr"',
+    'CREATE FOREIGN TABLE ... PARTITION OF a chained table');
+CREATE FOREIGN TABLE att.ft (k int, v text, chain_lane smallint NOT NULL, chain_seq bigint NOT NULL,
+    chain_at timestamptz NOT NULL, chain_prev bytea NOT NULL, chain_hash bytea NOT NULL) SERVER att_srv;
+SELECT throws_ok($$ALTER TABLE att.pr ATTACH PARTITION att.ft FOR VALUES FROM (60) TO (70)$$,
+    '55000', 'cannot make foreign table "ft" a partition of chained table "pr"',
+    'ATTACH PARTITION of a foreign table to a chained table');
+CREATE TABLE att2.pr_9 PARTITION OF att.pr FOR VALUES FROM (90) TO (100);
+SELECT throws_ok($$DROP SCHEMA att2 CASCADE$$, '55000',
+    'cannot drop a partition of chained table "pr"',
+    'DROP SCHEMA ... CASCADE of a schema holding a partition of a chained table');
+SET SESSION AUTHORIZATION ac_ddl_part;
+SELECT throws_ok($$DROP OWNED BY ac_ddl_part$$, '55000',
+    'cannot drop a partition of chained table "pr"',
+    'DROP OWNED BY the owner of a partition of a chained table');
+SET SESSION AUTHORIZATION ac_ddl_owner;
 SELECT throws_ok($$ALTER TABLE att.pr_1 RENAME COLUMN chain_at TO at$$, '55000',
     'cannot rename a column of chained table "pr_1"',
     'RENAME COLUMN on a partition of a chained table');
