@@ -1441,11 +1441,32 @@ add_truncate_trigger(Oid relid)
 }
 
 /*
+ * table_has_rows
+ *		True if relid (a plain table) holds a row visible to a new snapshot.
+ */
+static bool
+table_has_rows(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	bool		result;
+
+	result = table_scan_getnextslot(scan, ForwardScanDirection, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
  * partition_guard
  *		Event trigger function, ddl_command_end (CREATE TABLE, ALTER TABLE):
  *		statement triggers are not cloned to partitions, so give every
  *		partition of a chained table that the command made or attached the
- *		trigger that refuses TRUNCATE.
+ *		trigger that refuses TRUNCATE.  An attached table must be empty.
  */
 PG_FUNCTION_INFO_V1(partition_guard);
 Datum
@@ -1505,10 +1526,24 @@ partition_guard(PG_FUNCTION_ARGS)
 			Oid			part = lfirst_oid(lc2);
 
 			relkind = get_rel_relkind(part);
-			if ((relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE) &&
-				get_rel_relispartition(part) &&
-				!find_trigger(part, TRUNCATE_TRIGGER_NAME, NULL))
-				add_truncate_trigger(part);
+			if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
+				!get_rel_relispartition(part) ||
+				find_trigger(part, TRUNCATE_TRIGGER_NAME, NULL))
+				continue;
+
+			/*
+			 * A partition without the trigger is new to the chain (protect()
+			 * gives every partition it finds one): its rows, if any, were
+			 * never sealed, yet would read as part of the chain.
+			 */
+			if (relkind == RELKIND_RELATION && table_has_rows(part))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot attach table \"%s\", which has rows, to chained table \"%s\"",
+								get_rel_name(part), get_rel_name(chain_root_of(part))),
+						 errdetail("Its rows were not sealed into the chain."),
+						 errhint("Attach an empty table and insert the rows through the chained table.")));
+			add_truncate_trigger(part);
 		}
 	}
 	guard_begin();

@@ -14,7 +14,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(52);
+SELECT plan(53);
 
 CREATE ROLE ac_ddl_owner;
 CREATE SCHEMA att AUTHORIZATION ac_ddl_owner;
@@ -135,6 +135,11 @@ SELECT lives_ok($$ALTER TABLE att.pr ATTACH PARTITION att.pr_3 FOR VALUES FROM (
 SELECT is((SELECT count(*)::int FROM pg_trigger
             WHERE tgrelid = to_regclass('att.pr_3') AND tgname = 'zz_audit_chain_truncate'), 1,
     'an attached partition gets the TRUNCATE trigger');
+CREATE TABLE att.pr_4 (LIKE att.pr INCLUDING ALL);
+INSERT INTO att.pr_4 VALUES (31, 'forged', 0, 1000, '1970-01-01', '\x00', '\x00');
+SELECT throws_ok($$ALTER TABLE att.pr ATTACH PARTITION att.pr_4 FOR VALUES FROM (30) TO (40)$$, '55000',
+    'cannot attach table "pr_4", which has rows, to chained table "pr"',
+    'ATTACH PARTITION of a table holding unsealed rows');
 SELECT throws_ok($$CREATE TABLE att.kid () INHERITS (att.ch)$$, '55000',
     'cannot make table "kid" inherit from chained table "ch"',
     'CREATE TABLE ... INHERITS a chained table');
