@@ -1,27 +1,33 @@
 /*-------------------------------------------------------------------------
  *
  * ddl.c
- *	  Event trigger that refuses DDL which would break the verification of a
+ *	  Event triggers that refuse DDL which would break the verification of a
  *	  chained table.
- *
- * Three event triggers:
  *
  * ddl_guard (ddl_command_start) reads the parse tree, so it can tell ALTER
  * TABLE ... ADD COLUMN with a default from one without, and refuse before
- * anything is done.  A command on a parent reaches its children (ALTER TABLE
- * recurses), so it is judged as a command on every chained descendant; a
- * chained table may not become a child or a partition itself.  Changes to a
- * type that a chained table's column uses, to any depth, are refused as the
- * column type change they are.  The extension's own tables are the
- * install script's alone.
+ * anything is done.  It also closes the ways around itself:
+ *  - a command on a parent reaches its children (ALTER TABLE recurses), so it
+ *	  is judged as a command on every chained table below; a chained table may
+ *	  not become a child, a partition or a typed table, and no table may
+ *	  inherit from one (partitions made by CREATE TABLE ... PARTITION OF are
+ *	  the chain itself, and are judged as the chained table);
+ *  - no rule on a chained table (DO INSTEAD NOTHING swallows rows silently);
+ *  - a change to a type that a chained table's column uses, to any depth
+ *	  (ALTER TYPE ... ADD ATTRIBUTE, RENAME VALUE, ALTER TABLE on a table
+ *	  whose row type is used, CREATE OR REPLACE VIEW of a view whose row type
+ *	  is used), is refused as the column type change it is;
+ *  - the extension's own tables keep the shape its script gave them, also
+ *	  for superusers;
+ *  - DROP SCHEMA and DROP OWNED may not take partitions of chained tables.
  *
  * drop_guard (sql_drop) catches drops of chained tables, their columns and
  * the chain triggers, also by CASCADE, after the fact, and raises an error,
  * which undoes them.
  *
  * partition_guard (ddl_command_end) gives every new partition of a chained
- * table the statement trigger that refuses TRUNCATE: statement triggers are
- * not cloned to partitions.
+ * table the statement trigger that refuses TRUNCATE (statement triggers are
+ * not cloned to partitions), and refuses an attached table that has rows.
  *
  * The guards read the registry, audit_chain.chains, directly (not through
  * SQL), so they work whatever the calling role may read.  A table stops
@@ -1045,6 +1051,23 @@ check_create_rule(RuleStmt *stmt)
 }
 
 /*
+ * check_create_view
+ *		CREATE OR REPLACE VIEW may add columns to the view's row type; refuse
+ *		it if a chained table's column uses that row type.
+ */
+static void
+check_create_view(ViewStmt *stmt)
+{
+	Oid			relid;
+
+	if (!stmt->replace)
+		return;
+	relid = RangeVarGetRelid(stmt->view, NoLock, true);
+	if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW)
+		refuse_type_change(get_rel_type_id(relid), "the row type");
+}
+
+/*
  * check_alter_enum
  *		ALTER TYPE ... RENAME VALUE changes the text of every stored value of
  *		the enum; refuse it if a chained table's column uses the enum.  Adding
@@ -1282,6 +1305,9 @@ ddl_guard(PG_FUNCTION_ARGS)
 			break;
 		case T_RuleStmt:
 			check_create_rule((RuleStmt *) parsetree);
+			break;
+		case T_ViewStmt:
+			check_create_view((ViewStmt *) parsetree);
 			break;
 		case T_AlterEnumStmt:
 			check_alter_enum((AlterEnumStmt *) parsetree);

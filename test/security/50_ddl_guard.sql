@@ -14,7 +14,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(53);
+SELECT plan(54);
 
 CREATE ROLE ac_ddl_owner;
 CREATE SCHEMA att AUTHORIZATION ac_ddl_owner;
@@ -37,7 +37,8 @@ CREATE TABLE att.pr2_1 PARTITION OF att.pr2 FOR VALUES FROM (0) TO (10);
 CREATE TYPE att.pair AS (x int, y text);
 CREATE TYPE att.mood AS ENUM ('ok', 'bad');
 CREATE TABLE att.rt (x int);
-CREATE TABLE att.uses (id int, pr att.pair, m att.mood, r att.rt);
+CREATE VIEW att.vw AS SELECT 1 AS a;
+CREATE TABLE att.uses (id int, pr att.pair, m att.mood, r att.rt, v att.vw);
 CREATE TYPE att.inner_reg AS (r regclass);
 CREATE DOMAIN att.dom_reg AS att.inner_reg;
 CREATE TYPE att.moneyrange AS RANGE (subtype = money);
@@ -58,7 +59,7 @@ SELECT audit_chain.protect('att.pr2');
 SELECT audit_chain.protect('att.uses');
 SELECT audit_chain.protect('att.typed');
 INSERT INTO att.ch VALUES (1, 'one');
-INSERT INTO att.uses VALUES (1, ROW(1, 'a'), 'ok', ROW(5));
+INSERT INTO att.uses VALUES (1, ROW(1, 'a'), 'ok', ROW(5), ROW(1));
 -- The shapes a superuser could make with the guard off (or that predate it):
 -- chained tables below a parent the owner controls
 CREATE TABLE att.p_old (id int, b text);
@@ -223,6 +224,9 @@ SELECT throws_ok($$ALTER TYPE att.pair ALTER ATTRIBUTE y TYPE varchar(1)$$, '550
 SELECT throws_ok($$ALTER TABLE att.rt ADD COLUMN q int$$, '55000',
     'cannot change the row type att.rt, which column "r" of chained table "uses" uses',
     'ALTER TABLE ... ADD COLUMN of a table whose row type a chained table uses');
+SELECT throws_ok($$CREATE OR REPLACE VIEW att.vw AS SELECT 1 AS a, 2 AS b$$, '55000',
+    'cannot change the row type att.vw, which column "v" of chained table "uses" uses',
+    'CREATE OR REPLACE VIEW adding a column to a view whose row type a chained table uses');
 SELECT throws_ok($$ALTER TYPE att.mood RENAME VALUE 'ok' TO 'fine'$$, '55000',
     'cannot change enum att.mood, which column "m" of chained table "uses" uses',
     'ALTER TYPE ... RENAME VALUE of an enum a chained table uses');
