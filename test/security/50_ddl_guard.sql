@@ -14,7 +14,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(54);
+SELECT plan(56);
 
 CREATE ROLE ac_ddl_owner;
 CREATE SCHEMA att AUTHORIZATION ac_ddl_owner;
@@ -73,6 +73,15 @@ ALTER TABLE att.gp OWNER TO ac_ddl_owner;
 ALTER EVENT TRIGGER audit_chain_ddl_guard DISABLE;
 ALTER TABLE att.ch_old INHERIT att.p_old;
 ALTER TABLE att.gp ATTACH PARTITION att.pr2 FOR VALUES FROM (0) TO (100);
+CREATE TYPE att.tyc AS (id int, chain_lane smallint, chain_seq bigint, chain_at timestamptz,
+                        chain_prev bytea, chain_hash bytea);
+ALTER TYPE att.tyc OWNER TO ac_ddl_owner;
+CREATE TABLE att.ty1 (id int);
+ALTER TABLE att.ty1 OWNER TO ac_ddl_owner;
+\o /dev/null
+SELECT audit_chain.protect('att.ty1');
+\o
+ALTER TABLE att.ty1 OF att.tyc;
 ALTER EVENT TRIGGER audit_chain_ddl_guard ENABLE;
 CREATE ROLE ac_ddl_part;
 CREATE TABLE att.pr_8 PARTITION OF att.pr FOR VALUES FROM (80) TO (90);
@@ -116,6 +125,12 @@ SELECT throws_ok($$ALTER TABLE att.gp ALTER COLUMN v TYPE varchar(3)$$, '55000',
 SELECT throws_ok($$ALTER TABLE att.typed OF att.tt$$, '55000',
     'cannot make chained table "typed" a typed table',
     'OF type: a chained table cannot become a typed table');
+SELECT throws_ok($$ALTER TYPE att.tyc ALTER ATTRIBUTE id TYPE bigint CASCADE$$, '55000',
+    'cannot change the type of a column of chained table "ty1"',
+    'ALTER TYPE ... ALTER ATTRIBUTE TYPE ... CASCADE reaching a chained typed table');
+SELECT throws_ok($$ALTER TYPE att.tyc RENAME ATTRIBUTE id TO ident CASCADE$$, '55000',
+    'cannot rename a column of chained table "ty1"',
+    'ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE reaching a chained typed table');
 SELECT lives_ok($$ALTER TABLE att.p_old ALTER COLUMN b SET DEFAULT 'x'$$,
     'SET DEFAULT through the parent is allowed, as on the chained table itself (old rows keep their values)');
 SELECT lives_ok($$ALTER TABLE att.gp DETACH PARTITION att.pr2$$,
