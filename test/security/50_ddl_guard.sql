@@ -14,7 +14,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(56);
+SELECT plan(59);
 
 CREATE ROLE ac_ddl_owner;
 CREATE SCHEMA att AUTHORIZATION ac_ddl_owner;
@@ -249,6 +249,28 @@ SELECT lives_ok($$ALTER TYPE att.mood ADD VALUE 'meh'$$,
     'ALTER TYPE ... ADD VALUE changes no stored text and is allowed');
 SELECT lives_ok($$ALTER TYPE att.pair RENAME ATTRIBUTE y TO why$$,
     'ALTER TYPE ... RENAME ATTRIBUTE changes no stored text and is allowed');
+
+-- The guards under a hostile search_path: look-alikes of what they could call
+CREATE FUNCTION att.pg_event_trigger_dropped_objects(OUT classid oid, OUT objid oid,
+    OUT objsubid integer, OUT original boolean, OUT normal boolean, OUT is_temporary boolean,
+    OUT object_type text, OUT schema_name text, OUT object_name text,
+    OUT object_identity text, OUT address_names text[], OUT address_args text[])
+    RETURNS SETOF record LANGUAGE sql AS $$SELECT NULL::oid, NULL::oid, 0, true, true, false,
+    'nothing', NULL, NULL, NULL, NULL::text[], NULL::text[] WHERE false$$;
+CREATE FUNCTION att.oideq_always(oid, oid) RETURNS boolean LANGUAGE sql AS 'SELECT false';
+CREATE OPERATOR att.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = att.oideq_always);
+CREATE TEMP TABLE chains (tbl oid);
+SET search_path = att, pg_temp, pg_catalog, public;
+SELECT throws_ok($$DROP TABLE att.ch$$, '55000',
+    'cannot drop table att.ch, which belongs to a chained table',
+    'DROP TABLE under a hostile search_path');
+SELECT throws_ok($$DROP TRIGGER zz_audit_chain_seal ON att.ch$$, '55000',
+    'cannot drop trigger zz_audit_chain_seal on att.ch, which belongs to a chained table',
+    'DROP TRIGGER under a hostile search_path');
+SELECT throws_ok($$ALTER TABLE ch RENAME COLUMN b TO bb$$, '55000',
+    'cannot rename a column of chained table "ch"',
+    'RENAME COLUMN under a hostile search_path');
+RESET search_path;
 
 -- 3. The extension's own tables: refused even to a superuser
 RESET SESSION AUTHORIZATION;
