@@ -510,13 +510,13 @@ REVOKE ALL ON FUNCTION audit_chain.partition_guard() FROM PUBLIC;
 
 CREATE EVENT TRIGGER audit_chain_ddl_guard ON ddl_command_start
     WHEN TAG IN ('ALTER FOREIGN TABLE', 'ALTER TABLE', 'ALTER TRIGGER', 'ALTER TYPE',
-                 'CREATE FOREIGN TABLE', 'CREATE RULE', 'CREATE TABLE', 'CREATE TRIGGER',
-                 'CREATE VIEW', 'DROP EXTENSION', 'DROP INDEX', 'DROP OWNED', 'DROP SCHEMA',
-                 'DROP TABLE')
+                 'CREATE FOREIGN TABLE', 'CREATE RULE', 'CREATE SCHEMA', 'CREATE TABLE',
+                 'CREATE TRIGGER', 'CREATE VIEW', 'DROP EXTENSION', 'DROP INDEX', 'DROP OWNED',
+                 'DROP SCHEMA', 'DROP TABLE')
     EXECUTE FUNCTION audit_chain.ddl_guard();
 
 CREATE EVENT TRIGGER audit_chain_partition_guard ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA', 'ALTER TABLE')
     EXECUTE FUNCTION audit_chain.partition_guard();
 
 CREATE EVENT TRIGGER audit_chain_drop_guard ON sql_drop

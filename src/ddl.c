@@ -1282,6 +1282,7 @@ ddl_guard(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata;
 	Node	   *parsetree;
+	ListCell   *lc;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -1323,6 +1324,13 @@ ddl_guard(PG_FUNCTION_ARGS)
 			break;
 		case T_CreateStmt:
 			check_create_table((CreateStmt *) parsetree, false);
+			break;
+		case T_CreateSchemaStmt:
+			foreach(lc, ((CreateSchemaStmt *) parsetree)->schemaElts)
+			{
+				if (IsA(lfirst(lc), CreateStmt))
+					check_create_table(lfirst_node(CreateStmt, lc), false);
+			}
 			break;
 		case T_CreateForeignTableStmt:
 			check_create_table(&((CreateForeignTableStmt *) parsetree)->base, true);
@@ -1499,19 +1507,35 @@ Datum
 partition_guard(PG_FUNCTION_ARGS)
 {
 	MemoryContext outer = CurrentMemoryContext;
+	EventTriggerData *trigdata;
 	List	   *relids = NIL;
 	ListCell   *lc;
+	bool		attach = false;
 	int			ret;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("partition_guard: must be called as an event trigger")));
+	trigdata = (EventTriggerData *) fcinfo->context;
 	guard_begin();
+
+	/*
+	 * Only CREATE TABLE (also inside CREATE SCHEMA) and ALTER TABLE ...
+	 * ATTACH PARTITION make partitions.  Other ALTER TABLEs on a chained
+	 * table are left alone: pg_restore runs some (ADD CONSTRAINT) on loaded
+	 * partitions before it creates their triggers.
+	 */
+	if (IsA(trigdata->parsetree, AlterTableStmt))
+	{
+		foreach(lc, ((AlterTableStmt *) trigdata->parsetree)->cmds)
+			if (lfirst_node(AlterTableCmd, lc)->subtype == AT_AttachPartition)
+				attach = true;
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT classid, objid "
+	ret = SPI_execute("SELECT classid, objid, command_tag "
 					  "FROM pg_catalog.pg_event_trigger_ddl_commands()",
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
@@ -1524,9 +1548,13 @@ partition_guard(PG_FUNCTION_ARGS)
 															 SPI_tuptable->tupdesc, 1, &isnull1));
 		Oid			objid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 														   SPI_tuptable->tupdesc, 2, &isnull2));
+		char	   *tag = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
 		MemoryContext spicxt;
 
-		if (isnull1 || isnull2 || classid != RelationRelationId)
+		if (isnull1 || isnull2 || classid != RelationRelationId || tag == NULL)
+			continue;
+		if (strcmp(tag, "CREATE TABLE") != 0 &&
+			!(attach && strcmp(tag, "ALTER TABLE") == 0))
 			continue;
 		spicxt = MemoryContextSwitchTo(outer);
 		relids = list_append_unique_oid(relids, objid);

@@ -14,9 +14,10 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(59);
+SELECT plan(62);
 
 CREATE ROLE ac_ddl_owner;
+DO $$BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO ac_ddl_owner', current_database()); END$$;
 CREATE SCHEMA att AUTHORIZATION ac_ddl_owner;
 -- The guard must not depend on who may execute its helpers
 REVOKE ALL ON FUNCTION audit_chain.refuse_truncate() FROM PUBLIC;
@@ -249,6 +250,16 @@ SELECT lives_ok($$ALTER TYPE att.mood ADD VALUE 'meh'$$,
     'ALTER TYPE ... ADD VALUE changes no stored text and is allowed');
 SELECT lives_ok($$ALTER TYPE att.pair RENAME ATTRIBUTE y TO why$$,
     'ALTER TYPE ... RENAME ATTRIBUTE changes no stored text and is allowed');
+
+-- CREATE SCHEMA with elements: judged like the statements it holds
+SELECT lives_ok($$CREATE SCHEMA att3 CREATE TABLE pr_5 PARTITION OF att.pr FOR VALUES FROM (40) TO (50)$$,
+    'CREATE SCHEMA ... CREATE TABLE ... PARTITION OF a chained table is allowed');
+SELECT is((SELECT count(*)::int FROM pg_trigger
+            WHERE tgrelid = to_regclass('att3.pr_5') AND tgname = 'zz_audit_chain_truncate'), 1,
+    'a partition made inside CREATE SCHEMA gets the TRUNCATE trigger');
+SELECT throws_ok($$CREATE SCHEMA att4 CREATE TABLE kid () INHERITS (att.ch)$$, '55000',
+    'cannot make table "kid" inherit from chained table "ch"',
+    'CREATE SCHEMA ... CREATE TABLE ... INHERITS a chained table');
 
 -- The guards under a hostile search_path: look-alikes of what they could call
 CREATE FUNCTION att.pg_event_trigger_dropped_objects(OUT classid oid, OUT objid oid,
