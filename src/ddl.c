@@ -73,6 +73,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "ddl.h"
 #include "hash.h"
 #include "lane.h"
 
@@ -1602,4 +1603,99 @@ partition_guard(PG_FUNCTION_ARGS)
 	}
 	guard_begin();
 	PG_RETURN_VOID();
+}
+
+/*
+ * refuse_shape
+ *		Raise the error for a table protect() may not chain as it is.
+ */
+static void
+refuse_shape(Oid relid, const char *what, const char *detail, const char *hint)
+	pg_attribute_noreturn();
+
+static void
+refuse_shape(Oid relid, const char *what, const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot protect \"%s\", which %s", get_rel_name(relid), what),
+			 errdetail("%s", detail),
+			 errhint("%s", hint)));
+}
+
+/*
+ * ac_check_protectable_shape
+ *		Refuse, before protect() changes anything, a table that the DDL guard
+ *		would not let a chained table become: an inheritance child or parent,
+ *		a typed table, a table with rules, a partitioned table with a foreign
+ *		partition or with a partition that is any of these.  (Column types
+ *		are ac_check_column_type()'s.)  For protect().
+ */
+void
+ac_check_protectable_shape(Oid relid)
+{
+	List	   *tree;
+	ListCell   *lc;
+
+	/* an inheritance parent of its own (a partition is refused elsewhere) */
+	if (!get_rel_relispartition(relid))
+	{
+		Relation	inhrel = table_open(InheritsRelationId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		Oid			parent = InvalidOid;
+
+		ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(relid));
+		scan = systable_beginscan(inhrel, InheritsRelidSeqnoIndexId, true,
+								  NULL, 1, &key);
+		if (HeapTupleIsValid(tup = systable_getnext(scan)))
+			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+		systable_endscan(scan);
+		table_close(inhrel, AccessShareLock);
+		if (OidIsValid(parent))
+			refuse_shape(relid, "inherits from another table",
+						 "Commands on the parent would reach the chained table through it: a column renamed, retyped or added with a default there changes what old rows hash to.",
+						 "Detach it first with ALTER TABLE ... NO INHERIT.");
+	}
+
+	tree = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, tree)
+	{
+		Oid			member = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(member));
+		Form_pg_class form;
+		char		relkind;
+		bool		relispartition;
+		bool		hasrules;
+		Oid			oftype;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for relation %u", member);
+		form = (Form_pg_class) GETSTRUCT(tup);
+		relkind = form->relkind;
+		relispartition = form->relispartition;
+		hasrules = form->relhasrules;
+		oftype = form->reloftype;
+		ReleaseSysCache(tup);
+
+		if (member != relid && !relispartition)
+			refuse_shape(relid, "has inheritance children",
+						 "Reading the chained table would include the children's rows, which are not sealed into the chain.",
+						 "Detach them first with ALTER TABLE ... NO INHERIT.");
+		if (relkind == RELKIND_FOREIGN_TABLE)
+			refuse_shape(relid, "has a foreign partition",
+						 "The rows of a foreign table live on another server, out of reach of the triggers that seal and guard the chain.",
+						 "Detach the foreign partition first.");
+		if (hasrules)
+			refuse_shape(relid, member == relid ? "has rules" : "has a partition with rules",
+						 "A rule can rewrite or swallow the statements that write the table (DO INSTEAD NOTHING drops rows without an error), so rows would go unsealed or unwritten.",
+						 "Drop the rules first.");
+		if (OidIsValid(oftype))
+			refuse_shape(relid, member == relid ? "is a typed table" : "has a typed partition",
+						 "ALTER TYPE ... CASCADE on the type would reach the chained table: an attribute dropped, retyped or renamed there changes what old rows hash to.",
+						 "Make it an ordinary table first with ALTER TABLE ... NOT OF.");
+	}
+	list_free(tree);
 }
