@@ -450,7 +450,7 @@ refuse_type_change(Oid typid, const char *what)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("cannot change %s %s, which column \"%s\" of chained table \"%s\" uses",
+			 errmsg("cannot alter %s %s because column \"%s\" of chained table \"%s\" uses it",
 					what, format_type_be(typid), attname, get_rel_name(user)),
 			 errdetail("The text form of the column's old values would change, which changes what old rows hash to."),
 			 errhint("Make a new type instead, or call audit_chain.unprotect() on the table first; unprotect is recorded.")));
@@ -851,7 +851,7 @@ check_alter_table(AlterTableStmt *stmt)
 	/* a column of a chained table may have this row type */
 	if (changes_rowtype)
 		refuse_type_change(get_rel_type_id(relid),
-						   stmt->objtype == OBJECT_TYPE ? "type" : "the row type");
+						   stmt->objtype == OBJECT_TYPE ? "type" : "row type");
 
 	if (is_extension_table(relid) && !in_install_script())
 	{
@@ -1065,7 +1065,7 @@ check_create_view(ViewStmt *stmt)
 		return;
 	relid = RangeVarGetRelid(stmt->view, NoLock, true);
 	if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW)
-		refuse_type_change(get_rel_type_id(relid), "the row type");
+		refuse_type_change(get_rel_type_id(relid), "row type");
 }
 
 /*

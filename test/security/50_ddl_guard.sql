@@ -229,22 +229,22 @@ SELECT throws_ok($$ALTER TABLE att.ch ADD COLUMN c att.moneyrange$$, '0A000',
     'column "c" of table "ch" has type att.moneyrange, which contains type money and cannot be hashed canonically',
     'ADD COLUMN of a range over money');
 SELECT throws_ok($$ALTER TYPE att.pair ADD ATTRIBUTE z int$$, '55000',
-    'cannot change type att.pair, which column "pr" of chained table "uses" uses',
+    'cannot alter type att.pair because column "pr" of chained table "uses" uses it',
     'ALTER TYPE ... ADD ATTRIBUTE of a type a chained table uses');
 SELECT throws_ok($$ALTER TYPE att.pair DROP ATTRIBUTE y$$, '55000',
-    'cannot change type att.pair, which column "pr" of chained table "uses" uses',
+    'cannot alter type att.pair because column "pr" of chained table "uses" uses it',
     'ALTER TYPE ... DROP ATTRIBUTE');
 SELECT throws_ok($$ALTER TYPE att.pair ALTER ATTRIBUTE y TYPE varchar(1)$$, '55000',
-    'cannot change type att.pair, which column "pr" of chained table "uses" uses',
+    'cannot alter type att.pair because column "pr" of chained table "uses" uses it',
     'ALTER TYPE ... ALTER ATTRIBUTE TYPE');
 SELECT throws_ok($$ALTER TABLE att.rt ADD COLUMN q int$$, '55000',
-    'cannot change the row type att.rt, which column "r" of chained table "uses" uses',
+    'cannot alter row type att.rt because column "r" of chained table "uses" uses it',
     'ALTER TABLE ... ADD COLUMN of a table whose row type a chained table uses');
 SELECT throws_ok($$CREATE OR REPLACE VIEW att.vw AS SELECT 1 AS a, 2 AS b$$, '55000',
-    'cannot change the row type att.vw, which column "v" of chained table "uses" uses',
+    'cannot alter row type att.vw because column "v" of chained table "uses" uses it',
     'CREATE OR REPLACE VIEW adding a column to a view whose row type a chained table uses');
 SELECT throws_ok($$ALTER TYPE att.mood RENAME VALUE 'ok' TO 'fine'$$, '55000',
-    'cannot change enum att.mood, which column "m" of chained table "uses" uses',
+    'cannot alter enum att.mood because column "m" of chained table "uses" uses it',
     'ALTER TYPE ... RENAME VALUE of an enum a chained table uses');
 SELECT lives_ok($$ALTER TYPE att.mood ADD VALUE 'meh'$$,
     'ALTER TYPE ... ADD VALUE changes no stored text and is allowed');
