@@ -306,98 +306,40 @@ COMMENT ON FUNCTION audit_chain.checkpoint() IS
 -- Guarding DDL
 --
 
--- SECURITY DEFINER: it reads audit_chain.chains, which PUBLIC may not, for
--- whoever runs the DDL; an event trigger function cannot be called directly.
+-- The three guards are C (src/ddl.c).  ddl_guard resolves the names in the
+-- command it judges, so it runs with the caller's search_path and runs no SQL;
+-- the other two run fully qualified SQL under a fixed search_path.  Event
+-- trigger functions are called by the server without an EXECUTE check, so
+-- nobody needs EXECUTE on them.
 CREATE FUNCTION audit_chain.drop_guard()
 RETURNS event_trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
+LANGUAGE C
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    o   record;
-    t   regclass;
-BEGIN
-    FOR o IN SELECT * FROM pg_event_trigger_dropped_objects()
-    LOOP
-        t := NULL;
-        IF o.object_type IN ('table', 'table column') THEN
-            SELECT c.tbl INTO t FROM audit_chain.chains c
-             WHERE c.tbl::oid OPERATOR(pg_catalog.=) o.objid LIMIT 1;
-            IF t IS NOT NULL THEN
-                RAISE EXCEPTION 'cannot drop % %, which belongs to a chained table',
-                                CASE o.object_type WHEN 'table' THEN 'table' ELSE 'column' END,
-                                o.object_identity
-                    USING ERRCODE = 'object_not_in_prerequisite_state',
-                          DETAIL = 'Dropping it would make the chain unverifiable.',
-                          HINT = 'Call audit_chain.unprotect() on the table first; unprotect is recorded.';
-            END IF;
-        ELSIF o.object_type = 'trigger' AND o.address_names[3] LIKE 'zz\_audit\_chain\_%' THEN
-            SELECT c.tbl INTO t FROM audit_chain.chains c
-             WHERE c.tbl::oid OPERATOR(pg_catalog.=) ANY (
-                   SELECT p.oid FROM pg_class p JOIN pg_namespace n
-                       ON n.oid OPERATOR(pg_catalog.=) p.relnamespace
-                    WHERE n.nspname = o.address_names[1] AND p.relname = o.address_names[2]
-                   UNION ALL
-                   SELECT a.relid FROM pg_class p JOIN pg_namespace n
-                       ON n.oid OPERATOR(pg_catalog.=) p.relnamespace,
-                       LATERAL pg_partition_ancestors(p.oid) a
-                    WHERE n.nspname = o.address_names[1] AND p.relname = o.address_names[2])
-             LIMIT 1;
-            IF t IS NOT NULL THEN
-                RAISE EXCEPTION 'cannot drop trigger %, which belongs to a chained table', o.object_identity
-                    USING ERRCODE = 'object_not_in_prerequisite_state',
-                          DETAIL = 'The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.',
-                          HINT = 'Call audit_chain.unprotect() on the table first; unprotect is recorded.';
-            END IF;
-        END IF;
-    END LOOP;
-END;
-$$;
+AS 'MODULE_PATHNAME', 'drop_guard';
 COMMENT ON FUNCTION audit_chain.drop_guard() IS
     'Event trigger: refuses drops of chained tables, their columns and their triggers';
 
-CREATE EVENT TRIGGER audit_chain_ddl_guard ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TRIGGER', 'DROP INDEX', 'DROP TABLE',
-                 'DROP EXTENSION')
-    EXECUTE FUNCTION audit_chain.ddl_guard();
-
--- SECURITY DEFINER: it reads audit_chain.chains, which PUBLIC may not, for
--- whoever runs the DDL; an event trigger function cannot be called directly.
 CREATE FUNCTION audit_chain.partition_guard()
 RETURNS event_trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
+LANGUAGE C
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    part    regclass;
-BEGIN
-    -- Statement triggers are not cloned to partitions: give a new partition
-    -- of a chained table the trigger that refuses TRUNCATE
-    FOR part IN
-        SELECT DISTINCT c.objid::regclass
-          FROM pg_event_trigger_ddl_commands() c
-          JOIN pg_class p ON p.oid OPERATOR(pg_catalog.=) c.objid
-         WHERE c.classid OPERATOR(pg_catalog.=) 'pg_class'::regclass
-           AND p.relispartition
-           AND EXISTS (SELECT 1 FROM audit_chain.chains ch
-                        WHERE ch.tbl::oid OPERATOR(pg_catalog.=) ANY (
-                              SELECT a.relid FROM pg_partition_ancestors(c.objid) a))
-           AND NOT EXISTS (SELECT 1 FROM pg_trigger t
-                            WHERE t.tgrelid OPERATOR(pg_catalog.=) c.objid
-                              AND t.tgname = 'zz_audit_chain_truncate')
-    LOOP
-        EXECUTE format('CREATE TRIGGER zz_audit_chain_truncate BEFORE TRUNCATE ON %s '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.refuse_truncate()', part);
-    END LOOP;
-END;
-$$;
+AS 'MODULE_PATHNAME', 'partition_guard';
 COMMENT ON FUNCTION audit_chain.partition_guard() IS
     'Event trigger: gives new partitions of chained tables the trigger that refuses TRUNCATE';
 
+REVOKE ALL ON FUNCTION audit_chain.ddl_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.drop_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.partition_guard() FROM PUBLIC;
+
+CREATE EVENT TRIGGER audit_chain_ddl_guard ON ddl_command_start
+    WHEN TAG IN ('ALTER FOREIGN TABLE', 'ALTER TABLE', 'ALTER TRIGGER', 'ALTER TYPE',
+                 'CREATE FOREIGN TABLE', 'CREATE RULE', 'CREATE SCHEMA', 'CREATE TABLE',
+                 'CREATE TRIGGER', 'CREATE VIEW', 'DROP EXTENSION', 'DROP INDEX', 'DROP OWNED',
+                 'DROP SCHEMA', 'DROP TABLE')
+    EXECUTE FUNCTION audit_chain.ddl_guard();
+
 CREATE EVENT TRIGGER audit_chain_partition_guard ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA', 'ALTER TABLE')
     EXECUTE FUNCTION audit_chain.partition_guard();
 
 CREATE EVENT TRIGGER audit_chain_drop_guard ON sql_drop

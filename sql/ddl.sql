@@ -55,6 +55,22 @@ SELECT audit_chain.unprotect('public.dp');
 DROP TABLE public.dp;
 \set VERBOSITY default
 ALTER TABLE d ADD COLUMN flag boolean DEFAULT false;
+-- ways around: a parent, a rule, a type the table uses, the extension's tables
+CREATE TABLE public.d_parent (id int, who text);
+ALTER TABLE d INHERIT d_parent;
+ALTER EVENT TRIGGER audit_chain_ddl_guard DISABLE;
+ALTER TABLE d INHERIT d_parent;
+ALTER EVENT TRIGGER audit_chain_ddl_guard ENABLE;
+ALTER TABLE d_parent RENAME COLUMN who TO actor;
+ALTER TABLE d NO INHERIT d_parent;
+DROP TABLE public.d_parent;
+CREATE RULE swallow AS ON INSERT TO d DO INSTEAD NOTHING;
+CREATE TYPE public.dpair AS (a int, b text);
+ALTER TABLE d ADD COLUMN pr public.dpair;
+ALTER TYPE public.dpair ADD ATTRIBUTE c int;
+CREATE TYPE public.dreg AS (r regclass);
+ALTER TABLE d ADD COLUMN r public.dreg[];
+ALTER TABLE audit_chain.events ADD COLUMN tenant text;
 \set VERBOSITY terse
 
 -- allowed: DDL that keeps old rows hashing the same
@@ -88,3 +104,5 @@ DROP TABLE d;
 DROP FUNCTION public.noop();
 DROP TYPE public.mood;
 DROP DOMAIN public.five;
+DROP TYPE public.dpair;
+DROP TYPE public.dreg;

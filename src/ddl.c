@@ -1,17 +1,38 @@
 /*-------------------------------------------------------------------------
  *
  * ddl.c
- *	  Event trigger that refuses DDL which would break the verification of a
+ *	  Event triggers that refuse DDL which would break the verification of a
  *	  chained table.
  *
- * It runs at ddl_command_start and reads the parse tree, so it can tell
- * ALTER TABLE ... ADD COLUMN with a default from one without, and refuse
- * before anything is done.  Drops (of tables, columns and the chain
- * triggers, also by CASCADE) are caught after the fact by the sql_drop
- * trigger in the install script, which raises an error and so undoes them.
+ * ddl_guard (ddl_command_start) reads the parse tree, so it can tell ALTER
+ * TABLE ... ADD COLUMN with a default from one without, and refuse before
+ * anything is done.  It also closes the ways around itself:
+ *  - a command on a parent reaches its children (ALTER TABLE recurses), so it
+ *	  is judged as a command on every chained table below; a chained table may
+ *	  not become a child, a partition or a typed table, and no table may
+ *	  inherit from one (partitions made by CREATE TABLE ... PARTITION OF are
+ *	  the chain itself, and are judged as the chained table);
+ *  - no rule on a chained table (DO INSTEAD NOTHING swallows rows silently);
+ *  - a change to a type that a chained table's column uses, to any depth
+ *	  (ALTER TYPE ... ADD ATTRIBUTE, RENAME VALUE, ALTER TABLE on a table
+ *	  whose row type is used, CREATE OR REPLACE VIEW of a view whose row type
+ *	  is used), is refused as the column type change it is;
+ *  - the extension's own tables keep the shape its script gave them, also
+ *	  for superusers;
+ *  - DROP SCHEMA and DROP OWNED may not take partitions of chained tables.
  *
- * A table stops being guarded once audit_chain.unprotect() has removed it
- * from audit_chain.chains.
+ * drop_guard (sql_drop) catches drops of chained tables, their columns and
+ * the chain triggers, also by CASCADE, after the fact, and raises an error,
+ * which undoes them.
+ *
+ * partition_guard (ddl_command_end) gives every new partition of a chained
+ * table the statement trigger that refuses TRUNCATE (statement triggers are
+ * not cloned to partitions), and refuses an attached table that has rows.
+ *
+ * The guards read the registry, audit_chain.chains, directly (not through
+ * SQL), so they work whatever the calling role may read.  A table stops
+ * being guarded once audit_chain.unprotect() has removed it from the
+ * registry.
  *
  * IDENTIFICATION
  *	  src/ddl.c
@@ -22,27 +43,144 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
-#include "catalog/pg_type.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
-#include "chaintable.h"
+#include "ddl.h"
 #include "hash.h"
 #include "lane.h"
 
-#define SEAL_TRIGGER_NAME	"zz_audit_chain_seal"
+#define SEAL_TRIGGER_NAME		"zz_audit_chain_seal"
+#define TRUNCATE_TRIGGER_NAME	"zz_audit_chain_truncate"
+
+static void refuse_foreign_partition(Oid parent, const char *part);
+
+/*
+ * The chained tables (audit_chain.chains.tbl), read once per event trigger
+ * call, in that call's memory context.  Every entry point calls
+ * guard_begin() first.
+ */
+static List *guard_chained = NIL;
+static bool guard_loaded = false;
+
+/*
+ * The table a command was given when it reaches a chained table through
+ * inheritance or a typed table's type (InvalidOid: the chained table itself).
+ * refuse() says so.
+ */
+static Oid	guard_via = InvalidOid;
+
+/*
+ * guard_begin
+ *		Forget what an earlier call read: each event trigger call starts here.
+ */
+static void
+guard_begin(void)
+{
+	guard_chained = NIL;
+	guard_loaded = false;
+	guard_via = InvalidOid;
+}
+
+/*
+ * chains_relid
+ *		The OID of audit_chain.chains, or InvalidOid if it does not exist
+ *		(while the extension is being created or dropped).
+ */
+static Oid
+chains_relid(void)
+{
+	Oid			nsp = get_namespace_oid("audit_chain", true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return get_relname_relid("chains", nsp);
+}
+
+/*
+ * load_chained
+ *		Read the chained tables from audit_chain.chains with a plain heap scan
+ *		under the transaction snapshot: no SQL, so no privilege on the registry
+ *		is needed and no search_path is involved.
+ */
+static void
+load_chained(void)
+{
+	Oid			relid = chains_relid();
+	Relation	rel;
+	TupleDesc	tupdesc;
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	guard_loaded = true;
+	guard_chained = NIL;
+	if (!OidIsValid(relid))
+		return;
+
+	rel = table_open(relid, AccessShareLock);
+	tupdesc = RelationGetDescr(rel);
+	if (tupdesc->natts < 1 ||
+		TupleDescAttr(tupdesc, 0)->atttypid != REGCLASSOID ||
+		strcmp(NameStr(TupleDescAttr(tupdesc, 0)->attname), "tbl") != 0)
+		elog(ERROR, "audit_chain.chains does not start with column tbl of type regclass");
+
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	slot = table_slot_create(rel, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		tbl = slot_getattr(slot, 1, &isnull);
+
+		if (!isnull)
+			guard_chained = list_append_unique_oid(guard_chained,
+												   DatumGetObjectId(tbl));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+}
+
+/*
+ * is_chained
+ *		True if relid itself is registered in audit_chain.chains.
+ */
+static bool
+is_chained(Oid relid)
+{
+	if (!guard_loaded)
+		load_chained();
+	return list_member_oid(guard_chained, relid);
+}
 
 /*
  * chain_root_of
@@ -52,27 +190,57 @@
 static Oid
 chain_root_of(Oid relid)
 {
-	List	   *candidates = list_make1_oid(relid);
 	ListCell   *lc;
+	List	   *ancestors;
 	Oid			result = InvalidOid;
 
-	if (get_rel_relispartition(relid))
-		candidates = list_concat(candidates, get_partition_ancestors(relid));
-
-	/* the registry is read without the caller's privileges on it */
-	foreach(lc, candidates)
+	if (is_chained(relid))
+		return relid;
+	if (!get_rel_relispartition(relid))
+		return InvalidOid;
+	ancestors = get_partition_ancestors(relid);
+	foreach(lc, ancestors)
 	{
-		bool		numbered;
-
-		if (ac_registry_lanes(lfirst_oid(lc), InvalidSnapshot, NULL,
-							  &numbered) > 0)
+		if (is_chained(lfirst_oid(lc)))
 		{
 			result = lfirst_oid(lc);
 			break;
 		}
 	}
-	list_free(candidates);
+	list_free(ancestors);
 	return result;
+}
+
+/*
+ * is_extension_table
+ *		True if relid is one of audit_chain's own tables (a member of the
+ *		extension).
+ */
+static bool
+is_extension_table(Oid relid)
+{
+	Oid			ext = get_extension_oid("audit_chain", true);
+
+	return OidIsValid(ext) &&
+		getExtensionOfObject(RelationRelationId, relid) == ext;
+}
+
+/*
+ * in_install_script
+ *		True while CREATE EXTENSION or ALTER EXTENSION UPDATE runs
+ *		audit_chain's own script, or during pg_upgrade.
+ */
+static bool
+in_install_script(void)
+{
+	Oid			ext;
+
+	if (IsBinaryUpgrade)
+		return true;
+	if (!creating_extension)
+		return false;
+	ext = get_extension_oid("audit_chain", true);
+	return !OidIsValid(ext) || CurrentExtensionObject == ext;
 }
 
 /*
@@ -86,12 +254,206 @@ refuse(Oid relid, const char *what, const char *detail, const char *hint)
 static void
 refuse(Oid relid, const char *what, const char *detail, const char *hint)
 {
+	const char *via = OidIsValid(guard_via) ? get_rel_name(guard_via) : NULL;
+
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("cannot %s chained table \"%s\"", what, get_rel_name(relid)),
+			 via ?
+			 errdetail("%s The command on \"%s\" applies to \"%s\" too.",
+					   detail, via, get_rel_name(relid)) :
 			 errdetail("%s", detail),
 			 errhint("%s", hint ? hint :
 					 "Call audit_chain.unprotect() on the table first; unprotect is recorded.")));
+}
+
+/*
+ * refuse_become
+ *		Raise the error for making a chained table something commands on
+ *		another object reach: "cannot make chained table "t" <what>".
+ */
+static void
+refuse_become(Oid relid, const char *what, const char *detail)
+	pg_attribute_noreturn();
+
+static void
+refuse_become(Oid relid, const char *what, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot make chained table \"%s\" %s", get_rel_name(relid), what),
+			 errdetail("%s", detail),
+			 errhint("Call audit_chain.unprotect() on the table first; unprotect is recorded.")));
+}
+
+/*
+ * refuse_extension_table
+ *		Raise the error for DDL on one of the extension's own tables.
+ */
+static void
+refuse_extension_table(Oid relid)
+	pg_attribute_noreturn();
+
+static void
+refuse_extension_table(Oid relid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot change table \"%s\", which belongs to extension audit_chain",
+					get_rel_name(relid)),
+			 errdetail("pg_dump saves only the rows of the extension's tables and the extension's script makes the tables, so a restore could not load rows of a changed table."),
+			 errhint("Keep data of your own in tables of your own.")));
+}
+
+/*
+ * inheritance_targets
+ *		The tables a command on relid reaches: relid, and, unless ONLY was
+ *		given, every table that inherits from it or is a partition of it.
+ */
+static List *
+inheritance_targets(Oid relid, bool inh)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (inh && (relkind == RELKIND_RELATION ||
+				relkind == RELKIND_PARTITIONED_TABLE ||
+				relkind == RELKIND_FOREIGN_TABLE))
+		return find_all_inheritors(relid, NoLock, NULL);
+	return list_make1_oid(relid);
+}
+
+/*
+ * typed_chained_tables
+ *		The chained tables that are typed tables of the composite type whose
+ *		pg_class entry is typrelid (ALTER TYPE ... CASCADE changes them).
+ */
+static List *
+typed_chained_tables(Oid typrelid)
+{
+	Oid			typid = get_rel_type_id(typrelid);
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	if (!guard_loaded)
+		load_chained();
+	if (!OidIsValid(typid))
+		return NIL;
+	foreach(lc, guard_chained)
+	{
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(lfirst_oid(lc)));
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		if (((Form_pg_class) GETSTRUCT(tup))->reloftype == typid)
+			result = lappend_oid(result, lfirst_oid(lc));
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * type_user
+ *		Find a column of a chained table whose type is or contains typid (at
+ *		any depth: domains, arrays, composites, ranges).  Returns the table and
+ *		sets *attname, or returns InvalidOid.  Partitions have their root's
+ *		columns, so the roots suffice.
+ */
+static Oid
+type_user(Oid typid, char **attname)
+{
+	ListCell   *lc;
+
+	if (!guard_loaded)
+		load_chained();
+	foreach(lc, guard_chained)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Relation	rel = try_relation_open(relid, AccessShareLock);
+		TupleDesc	tupdesc;
+		bool		found = false;
+
+		if (rel == NULL)
+			continue;
+		tupdesc = RelationGetDescr(rel);
+		for (int i = 0; i < tupdesc->natts && !found; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+			if (att->attisdropped)
+				continue;
+			found = ac_type_contains(att->atttypid, typid);
+			if (found)
+				*attname = pstrdup(NameStr(att->attname));
+		}
+		relation_close(rel, AccessShareLock);
+		if (found)
+			return relid;
+	}
+	return InvalidOid;
+}
+
+/*
+ * type_is_referenced
+ *		True if something other than its array type and functions depends on
+ *		typid or on its array type in pg_depend: a column, a domain, a range
+ *		or another composite might use it.  Keeps type_user(), which opens
+ *		every chained table, off the path of everyday ALTER TABLE.
+ */
+static bool
+type_is_referenced(Oid typid, bool is_array)
+{
+	Relation	deprel = table_open(DependRelationId, AccessShareLock);
+	Oid			arraytype = is_array ? InvalidOid : get_array_type(typid);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		result = false;
+
+	ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(TypeRelationId));
+	ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(typid));
+	scan = systable_beginscan(deprel, DependReferenceIndexId, true, NULL, 2, keys);
+	while (!result && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->classid == ProcedureRelationId)
+			continue;
+		if (dep->classid == TypeRelationId && dep->objid == arraytype)
+			continue;
+		result = true;
+	}
+	systable_endscan(scan);
+	table_close(deprel, AccessShareLock);
+	if (!result && OidIsValid(arraytype))
+		result = type_is_referenced(arraytype, true);
+	return result;
+}
+
+/*
+ * refuse_type_change
+ *		A change to a type that a chained table's column uses changes the text
+ *		of the column's old values, and so what old rows hash to.  what says
+ *		which type, for the message.
+ */
+static void
+refuse_type_change(Oid typid, const char *what)
+{
+	char	   *attname = NULL;
+	Oid			user;
+
+	if (!OidIsValid(typid) || !type_is_referenced(typid, false))
+		return;
+	user = type_user(typid, &attname);
+	if (!OidIsValid(user))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot alter %s %s because column \"%s\" of chained table \"%s\" uses it",
+					what, format_type_be(typid), attname, get_rel_name(user)),
+			 errdetail("The text form of the column's old values would change, which changes what old rows hash to."),
+			 errhint("Make a new type instead, or call audit_chain.unprotect() on the table first; unprotect is recorded.")));
 }
 
 /*
@@ -183,9 +545,15 @@ is_chain_trigger(const char *name)
 static bool
 is_tracked_column(Oid relid, const char *colname)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
-	TriggerDesc *trigdesc = rel->trigdesc;
+	Relation	rel;
+	TriggerDesc *trigdesc;
 	bool		result = false;
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	trigdesc = rel->trigdesc;
 
 	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers && !result; i++)
 	{
@@ -215,86 +583,304 @@ refuse_tracked_column(Oid relid, const char *what, const char *colname)
 }
 
 /*
+ * check_chained_subcommand
+ *		Refuse one subcommand of ALTER TABLE that would break the verification
+ *		of chained table relid (the table named, or one the command reaches).
+ */
+static void
+check_chained_subcommand(Oid relid, AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_AddColumn:
+			check_add_column(relid, castNode(ColumnDef, cmd->def));
+			break;
+		case AT_DropColumn:
+			refuse(relid, "drop a column of",
+				   "The column's values are part of every row's hash.", NULL);
+			break;
+		case AT_AlterColumnType:
+			refuse(relid, "change the type of a column of",
+				   "A new type can change the text form of old values, which changes what they hash to.",
+				   NULL);
+			break;
+		case AT_DropExpression:
+			refuse(relid, "drop the generation expression of a column of",
+				   "A generated column is not hashed; turning it into a plain column would change what old rows hash to.",
+				   NULL);
+			break;
+		case AT_DropNotNull:
+			if (cmd->name != NULL && ac_is_chain_column(cmd->name))
+				refuse(relid, "drop NOT NULL from a chain column of",
+					   "Every row of a chained table must be sealed.", NULL);
+			break;
+		case AT_DisableTrigAll:
+		case AT_DisableTrigUser:
+			refuse(relid, "disable the triggers of",
+				   "The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.",
+				   NULL);
+			break;
+		case AT_DisableTrig:
+		case AT_EnableReplicaTrig:
+			if (is_chain_trigger(cmd->name))
+				refuse(relid, "disable a chain trigger of",
+					   "The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.",
+					   NULL);
+			break;
+		case AT_EnableRule:
+		case AT_EnableAlwaysRule:
+		case AT_EnableReplicaRule:
+			refuse(relid, "enable a rule on",
+				   "A rule can rewrite or swallow the statements that write the table (DO INSTEAD NOTHING drops rows without an error), so rows would go unsealed or unwritten.",
+				   "Drop the rule.");
+			break;
+		case AT_SetUnLogged:
+			refuse(relid, "make unlogged",
+				   "An unlogged table is emptied after a crash, which would lose the audit trail.",
+				   NULL);
+			break;
+		case AT_DetachPartition:
+			refuse(relid, "detach a partition of",
+				   "The partition's rows would leave the chain, which verification reports as deleted rows.",
+				   NULL);
+			break;
+		case AT_AddInherit:
+			refuse_become(relid, "inherit from another table",
+						  "Commands on the parent would reach the chained table through it: a column renamed, retyped or added with a default there changes what old rows hash to.");
+			break;
+		case AT_AddOf:
+			refuse_become(relid, "a typed table",
+						  "ALTER TYPE ... CASCADE on the type would reach the chained table: an attribute dropped, retyped or renamed there changes what old rows hash to.");
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * check_extension_subcommand
+ *		The extension's own tables keep the shape its script gave them: pg_dump
+ *		dumps only their rows, in that shape.  Storage settings, statistics,
+ *		ownership, row security and the like change no shape and are allowed.
+ */
+static void
+check_extension_subcommand(Oid relid, AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_SetStatistics:
+		case AT_SetOptions:
+		case AT_ResetOptions:
+		case AT_SetStorage:
+		case AT_SetCompression:
+		case AT_ClusterOn:
+		case AT_DropCluster:
+		case AT_SetLogged:
+		case AT_SetTableSpace:
+		case AT_SetRelOptions:
+		case AT_ResetRelOptions:
+		case AT_ReplaceRelOptions:
+		case AT_ChangeOwner:
+		case AT_ReplicaIdentity:
+		case AT_EnableRowSecurity:
+		case AT_DisableRowSecurity:
+		case AT_ForceRowSecurity:
+		case AT_NoForceRowSecurity:
+			break;
+		default:
+			refuse_extension_table(relid);
+	}
+}
+
+/*
+ * check_attach
+ *		ALTER TABLE parent ATTACH PARTITION part: refuse if part is chained,
+ *		for the reason INHERIT is refused.
+ */
+static void
+check_attach(Oid parent, PartitionCmd *pcmd)
+{
+	Oid			part = RangeVarGetRelid(pcmd->name, NoLock, true);
+	Oid			root;
+
+	if (!OidIsValid(part))
+		return;
+	if (get_rel_relkind(part) == RELKIND_FOREIGN_TABLE &&
+		OidIsValid(root = chain_root_of(parent)))
+		refuse_foreign_partition(root, get_rel_name(part));
+	if (!OidIsValid(chain_root_of(part)))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot attach chained table \"%s\" as a partition of \"%s\"",
+					get_rel_name(part), get_rel_name(parent)),
+			 errdetail("Commands on the parent would reach the chained table through it: a column renamed, retyped or added with a default there changes what old rows hash to."),
+			 errhint("Protect the partitioned table and create its partitions with CREATE TABLE ... PARTITION OF, or call audit_chain.unprotect() on the table first; unprotect is recorded.")));
+}
+
+/*
+ * subcommand_recurses
+ *		True for the subcommands that a command on a parent (or on a typed
+ *		table's type) may pass on to a chained table below it.  Triggers are
+ *		counted in, to be safe: some versions pass them on to partitions.
+ *		The others (ATTACH, DETACH, INHERIT, rules, persistence) act on the
+ *		named table alone.
+ */
+static bool
+subcommand_recurses(AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_AddColumn:
+		case AT_DropColumn:
+		case AT_AlterColumnType:
+		case AT_DropExpression:
+		case AT_DropNotNull:
+		case AT_DisableTrigAll:
+		case AT_DisableTrigUser:
+		case AT_DisableTrig:
+		case AT_EnableReplicaTrig:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * refuse_child_of_chained
+ *		A table may not inherit from a chained table: reading the chained
+ *		table (as verification does) would include the child's rows, which
+ *		nothing seals.  Partitions of a chained table are the chain itself and
+ *		are made with CREATE TABLE ... PARTITION OF.
+ */
+static void
+refuse_child_of_chained(Oid parent, const char *child)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot make table \"%s\" inherit from chained table \"%s\"",
+					child, get_rel_name(parent)),
+			 errdetail("Reading the chained table would include the child's rows, which are not sealed into the chain."),
+			 errhint("Chain the other table on its own with audit_chain.protect().")));
+}
+
+/*
+ * refuse_foreign_partition
+ *		The rows of a foreign partition live on another server, where the
+ *		chain's triggers do not guard them.
+ */
+static void
+refuse_foreign_partition(Oid parent, const char *part)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot make foreign table \"%s\" a partition of chained table \"%s\"",
+					part, get_rel_name(parent)),
+			 errdetail("The rows of a foreign table live on another server, out of reach of the triggers that seal and guard the chain.")));
+}
+
+/*
+ * check_create_table
+ *		CREATE TABLE ... INHERITS (chained table), and CREATE FOREIGN TABLE
+ *		... PARTITION OF a chained table.
+ */
+static void
+check_create_table(CreateStmt *stmt, bool foreign)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->inhRelations)
+	{
+		Oid			parent = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+		Oid			root;
+
+		if (!OidIsValid(parent) || !OidIsValid(root = chain_root_of(parent)))
+			continue;
+		if (stmt->partbound == NULL)
+			refuse_child_of_chained(parent, stmt->relation->relname);
+		if (foreign)
+			refuse_foreign_partition(root, stmt->relation->relname);
+	}
+}
+
+/*
  * check_alter_table
- *		Refuse the subcommands of ALTER TABLE that would break verification.
+ *		Refuse the subcommands of ALTER TABLE (and ALTER TYPE on a composite
+ *		type, which is an ALTER TABLE underneath) that would break
+ *		verification: on a chained table, on a chained table the command
+ *		reaches by recursion, on a type a chained table's column uses, and on
+ *		the extension's own tables.
  */
 static void
 check_alter_table(AlterTableStmt *stmt)
 {
 	Oid			relid;
 	ListCell   *lc;
+	List	   *targets;
+	bool		changes_rowtype = false;
 
-	if (stmt->objtype != OBJECT_TABLE)
+	if (stmt->objtype != OBJECT_TABLE && stmt->objtype != OBJECT_TYPE &&
+		stmt->objtype != OBJECT_FOREIGN_TABLE)
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid))
 		return;
+
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
 
+		if (cmd->subtype == AT_AddColumn || cmd->subtype == AT_DropColumn ||
+			cmd->subtype == AT_AlterColumnType)
+			changes_rowtype = true;
 		if (cmd->subtype == AT_DropColumn && cmd->name != NULL &&
 			is_tracked_column(relid, cmd->name))
 			refuse_tracked_column(relid, "drop", cmd->name);
-	}
-	if (!OidIsValid(chain_root_of(relid)))
-		return;
-
-	foreach(lc, stmt->cmds)
-	{
-		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-
-		switch (cmd->subtype)
+		if (cmd->subtype == AT_AttachPartition)
+			check_attach(relid, castNode(PartitionCmd, cmd->def));
+		if (cmd->subtype == AT_AddInherit)
 		{
-			case AT_AddColumn:
-				check_add_column(relid, castNode(ColumnDef, cmd->def));
-				break;
-			case AT_DropColumn:
-				refuse(relid, "drop a column of",
-					   "The column's values are part of every row's hash.", NULL);
-				break;
-			case AT_AlterColumnType:
-				refuse(relid, "change the type of a column of",
-					   "A new type can change the text form of old values, which changes what they hash to.",
-					   NULL);
-				break;
-			case AT_DropExpression:
-				refuse(relid, "drop the generation expression of a column of",
-					   "A generated column is not hashed; turning it into a plain column would change what old rows hash to.",
-					   NULL);
-				break;
-			case AT_DropNotNull:
-				if (cmd->name != NULL && ac_is_chain_column(cmd->name))
-					refuse(relid, "drop NOT NULL from a chain column of",
-						   "Every row of a chained table must be sealed.", NULL);
-				break;
-			case AT_DisableTrigAll:
-			case AT_DisableTrigUser:
-				refuse(relid, "disable the triggers of",
-					   "The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.",
-					   NULL);
-				break;
-			case AT_DisableTrig:
-			case AT_EnableReplicaTrig:
-				if (is_chain_trigger(cmd->name))
-					refuse(relid, "disable a chain trigger of",
-						   "The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.",
-						   NULL);
-				break;
-			case AT_SetUnLogged:
-				refuse(relid, "make unlogged",
-					   "An unlogged table is emptied after a crash, which would lose the audit trail.",
-					   NULL);
-				break;
-			case AT_DetachPartition:
-				refuse(relid, "detach a partition of",
-					   "The partition's rows would leave the chain, which verification reports as deleted rows.",
-					   NULL);
-				break;
-			default:
-				break;
+			Oid			parent = RangeVarGetRelid(castNode(RangeVar, cmd->def),
+												  NoLock, true);
+
+			if (OidIsValid(parent) && OidIsValid(chain_root_of(parent)))
+				refuse_child_of_chained(parent, get_rel_name(relid));
 		}
 	}
+
+	/* a column of a chained table may have this row type */
+	if (changes_rowtype)
+		refuse_type_change(get_rel_type_id(relid),
+						   stmt->objtype == OBJECT_TYPE ? "type" : "row type");
+
+	if (is_extension_table(relid) && !in_install_script())
+	{
+		foreach(lc, stmt->cmds)
+			check_extension_subcommand(relid, lfirst_node(AlterTableCmd, lc));
+	}
+
+	/* the chained tables the command reaches */
+	if (stmt->objtype == OBJECT_TYPE)
+		targets = typed_chained_tables(relid);
+	else
+		targets = inheritance_targets(relid, stmt->relation->inh);
+	foreach(lc, targets)
+	{
+		Oid			target = lfirst_oid(lc);
+		ListCell   *lc2;
+
+		if (!OidIsValid(chain_root_of(target)))
+			continue;
+		guard_via = target == relid ? InvalidOid : relid;
+		foreach(lc2, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc2);
+
+			if (target == relid || subcommand_recurses(cmd))
+				check_chained_subcommand(target, cmd);
+		}
+	}
+	guard_via = InvalidOid;
 }
 
 /*
@@ -316,11 +902,11 @@ refuse_late_trigger(Oid relid, const char *trigname)
 }
 
 /*
- * trigger_is_before_row
- *		True if relid has a BEFORE ROW trigger of that name.
+ * find_trigger
+ *		True if relid has a trigger of that name; its tgtype in *tgtype.
  */
 static bool
-trigger_is_before_row(Oid relid, const char *trigname)
+find_trigger(Oid relid, const char *trigname, int16 *tgtype)
 {
 	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyData keys[2];
@@ -335,9 +921,9 @@ trigger_is_before_row(Oid relid, const char *trigname)
 	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 2, keys);
 	if (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		int16		tgtype = ((Form_pg_trigger) GETSTRUCT(tup))->tgtype;
-
-		result = TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype);
+		result = true;
+		if (tgtype != NULL)
+			*tgtype = ((Form_pg_trigger) GETSTRUCT(tup))->tgtype;
 	}
 	systable_endscan(scan);
 	table_close(tgrel, AccessShareLock);
@@ -345,36 +931,70 @@ trigger_is_before_row(Oid relid, const char *trigname)
 }
 
 /*
+ * trigger_is_before_row
+ *		True if relid has a BEFORE ROW trigger of that name.
+ */
+static bool
+trigger_is_before_row(Oid relid, const char *trigname)
+{
+	int16		tgtype = 0;
+
+	return find_trigger(relid, trigname, &tgtype) &&
+		TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype);
+}
+
+/*
  * check_rename
- *		Column names are hashed; the seal trigger's name fixes its order.
+ *		Column names are hashed; the seal trigger's name fixes its order; the
+ *		extension's tables keep their names.  A rename on a parent reaches its
+ *		children, and RENAME ATTRIBUTE ... CASCADE a typed table's columns.
  */
 static void
 check_rename(RenameStmt *stmt)
 {
 	Oid			relid;
+	List	   *targets;
+	ListCell   *lc;
 
 	if (stmt->relation == NULL)
 		return;
-	if (stmt->renameType != OBJECT_COLUMN && stmt->renameType != OBJECT_TRIGGER)
+	if (stmt->renameType != OBJECT_COLUMN && stmt->renameType != OBJECT_TRIGGER &&
+		stmt->renameType != OBJECT_TABLE && stmt->renameType != OBJECT_ATTRIBUTE)
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid))
 		return;
 	if (stmt->renameType == OBJECT_COLUMN && is_tracked_column(relid, stmt->subname))
 		refuse_tracked_column(relid, "rename", stmt->subname);
-	if (!OidIsValid(chain_root_of(relid)))
+	if (is_extension_table(relid) && !in_install_script() &&
+		(stmt->renameType == OBJECT_TABLE || stmt->renameType == OBJECT_COLUMN))
+		refuse_extension_table(relid);
+	if (stmt->renameType == OBJECT_TABLE)
 		return;
 
-	if (stmt->renameType == OBJECT_COLUMN)
-		refuse(relid, "rename a column of",
-			   "Column names are part of every row's hash.", NULL);
-	if (is_chain_trigger(stmt->subname))
-		refuse(relid, "rename a chain trigger of",
-			   "The seal trigger's name makes it fire after every other BEFORE ROW trigger.",
-			   NULL);
-	if (strcmp(stmt->newname, SEAL_TRIGGER_NAME) > 0 &&
-		trigger_is_before_row(relid, stmt->subname))
-		refuse_late_trigger(relid, stmt->newname);
+	if (stmt->renameType == OBJECT_ATTRIBUTE)
+		targets = typed_chained_tables(relid);
+	else
+		targets = inheritance_targets(relid, stmt->relation->inh);
+	foreach(lc, targets)
+	{
+		Oid			target = lfirst_oid(lc);
+
+		if (!OidIsValid(chain_root_of(target)))
+			continue;
+		guard_via = target == relid ? InvalidOid : relid;
+		if (stmt->renameType == OBJECT_COLUMN || stmt->renameType == OBJECT_ATTRIBUTE)
+			refuse(target, "rename a column of",
+				   "Column names are part of every row's hash.", NULL);
+		if (is_chain_trigger(stmt->subname))
+			refuse(target, "rename a chain trigger of",
+				   "The seal trigger's name makes it fire after every other BEFORE ROW trigger.",
+				   NULL);
+		if (strcmp(stmt->newname, SEAL_TRIGGER_NAME) > 0 &&
+			trigger_is_before_row(target, stmt->subname))
+			refuse_late_trigger(target, stmt->newname);
+	}
+	guard_via = InvalidOid;
 }
 
 /*
@@ -410,10 +1030,137 @@ check_create_trigger(CreateTrigStmt *stmt)
 }
 
 /*
+ * check_create_rule
+ *		CREATE [OR REPLACE] RULE on a chained table (or a partition of one):
+ *		a rule rewrites the statements that write the table before any
+ *		trigger runs, and DO INSTEAD NOTHING drops rows without an error.
+ *		Also refused on the extension's own tables.
+ */
+static void
+check_create_rule(RuleStmt *stmt)
+{
+	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+
+	if (!OidIsValid(relid))
+		return;
+	if (OidIsValid(chain_root_of(relid)))
+		refuse(relid, "create a rule on",
+			   "A rule can rewrite or swallow the statements that write the table (DO INSTEAD NOTHING drops rows without an error), so rows would go unsealed or unwritten.",
+			   "Write to the table through a view or a function instead.");
+	if (is_extension_table(relid) && !in_install_script())
+		refuse_extension_table(relid);
+}
+
+/*
+ * check_create_view
+ *		CREATE OR REPLACE VIEW may add columns to the view's row type; refuse
+ *		it if a chained table's column uses that row type.
+ */
+static void
+check_create_view(ViewStmt *stmt)
+{
+	Oid			relid;
+
+	if (!stmt->replace)
+		return;
+	relid = RangeVarGetRelid(stmt->view, NoLock, true);
+	if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW)
+		refuse_type_change(get_rel_type_id(relid), "row type");
+}
+
+/*
+ * check_alter_enum
+ *		ALTER TYPE ... RENAME VALUE changes the text of every stored value of
+ *		the enum; refuse it if a chained table's column uses the enum.  Adding
+ *		a value changes no stored text.
+ */
+static void
+check_alter_enum(AlterEnumStmt *stmt)
+{
+	TypeName   *tn;
+	Oid			typid;
+
+	if (stmt->oldVal == NULL)
+		return;
+	tn = makeTypeNameFromNameList(stmt->typeName);
+	typid = LookupTypeNameOid(NULL, tn, true);
+	if (OidIsValid(typid))
+		refuse_type_change(typid, "enum");
+}
+
+/*
+ * check_partitions_dropped
+ *		DROP SCHEMA ... CASCADE and DROP OWNED drop the partitions of chained
+ *		tables in those schemas or owned by those roles, and drop_guard cannot
+ *		tell afterwards which partitions were chained.  Refuse before.
+ */
+static void
+check_partitions_dropped(List *nsps, List *roles)
+{
+	ListCell   *lc;
+
+	if (nsps == NIL && roles == NIL)
+		return;
+	if (!guard_loaded)
+		load_chained();
+	foreach(lc, guard_chained)
+	{
+		Oid			root = lfirst_oid(lc);
+		List	   *tree;
+		ListCell   *lc2;
+
+		if (!OidIsValid(get_rel_relkind(root)))
+			continue;
+		tree = find_all_inheritors(root, NoLock, NULL);
+		foreach(lc2, tree)
+		{
+			Oid			part = lfirst_oid(lc2);
+			HeapTuple	tup;
+			Oid			nsp,
+						owner;
+
+			if (part == root)
+				continue;		/* drop_guard catches the table itself */
+			tup = SearchSysCache1(RELOID, ObjectIdGetDatum(part));
+			if (!HeapTupleIsValid(tup))
+				continue;
+			nsp = ((Form_pg_class) GETSTRUCT(tup))->relnamespace;
+			owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+			ReleaseSysCache(tup);
+			if (list_member_oid(nsps, nsp) || list_member_oid(roles, owner))
+				refuse(root, "drop a partition of",
+					   "The partition's rows would leave the chain, which verification could not tell from rows never written.",
+					   NULL);
+		}
+	}
+}
+
+/*
+ * check_drop_owned
+ *		DROP OWNED BY drops the partitions those roles own.
+ */
+static void
+check_drop_owned(DropOwnedStmt *stmt)
+{
+	List	   *roles = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->roles)
+	{
+		Oid			role = get_rolespec_oid(lfirst(lc), true);
+
+		if (OidIsValid(role))
+			roles = lappend_oid(roles, role);
+	}
+	check_partitions_dropped(NIL, roles);
+}
+
+/*
  * check_drop
  *		DROP INDEX of the chain index (its table cannot be read from the
- *		catalog any more at sql_drop time), and DROP EXTENSION while tables
- *		are chained.
+ *		catalog any more at sql_drop time), DROP TABLE of a partition of a
+ *		chained table, DROP SCHEMA of a schema holding one, and DROP EXTENSION
+ *		while tables are chained.
  */
 static void
 check_drop(DropStmt *stmt)
@@ -424,24 +1171,24 @@ check_drop(DropStmt *stmt)
 	{
 		foreach(lc, stmt->objects)
 		{
-			int			ret;
+			ListCell   *lc2;
 
 			if (strcmp(strVal(lfirst(lc)), "audit_chain") != 0)
 				continue;
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			ret = SPI_execute("SELECT 1 FROM audit_chain.chains "
-							  "WHERE tbl OPERATOR(pg_catalog.<>) 'audit_chain.events'::pg_catalog.regclass "
-							  "LIMIT 1", true, 1);
-			if (ret != SPI_OK_SELECT)
-				elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-			if (SPI_processed > 0)
+			if (!guard_loaded)
+				load_chained();
+			foreach(lc2, guard_chained)
+			{
+				Oid			relid = lfirst_oid(lc2);
+
+				if (is_extension_table(relid))
+					continue;	/* audit_chain.events goes with it */
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("cannot drop extension audit_chain while tables are chained"),
 						 errdetail("Dropping it would remove the triggers that seal and guard those tables (audit_chain.events is dropped with the extension)."),
 						 errhint("Call audit_chain.unprotect() on each table in audit_chain.chains first.")));
-			SPI_finish();
+			}
 		}
 		return;
 	}
@@ -462,6 +1209,21 @@ check_drop(DropStmt *stmt)
 					   "The partition's rows would leave the chain, which verification could not tell from rows never written.",
 					   NULL);
 		}
+		return;
+	}
+
+	if (stmt->removeType == OBJECT_SCHEMA)
+	{
+		List	   *nsps = NIL;
+
+		foreach(lc, stmt->objects)
+		{
+			Oid			nsp = get_namespace_oid(strVal(lfirst(lc)), true);
+
+			if (OidIsValid(nsp))
+				nsps = lappend_oid(nsps, nsp);
+		}
+		check_partitions_dropped(nsps, NIL);
 		return;
 	}
 
@@ -494,8 +1256,26 @@ check_drop(DropStmt *stmt)
 }
 
 /*
+ * check_set_schema
+ *		ALTER TABLE ... SET SCHEMA of one of the extension's own tables.
+ */
+static void
+check_set_schema(AlterObjectSchemaStmt *stmt)
+{
+	Oid			relid;
+
+	if (stmt->objectType != OBJECT_TABLE || stmt->relation == NULL)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (OidIsValid(relid) && is_extension_table(relid) && !in_install_script())
+		refuse_extension_table(relid);
+}
+
+/*
  * ddl_guard
- *		Event trigger function, ddl_command_start.
+ *		Event trigger function, ddl_command_start: refuses DDL that would
+ *		break the verification of a chained table.  Runs with the caller's
+ *		search_path, which the names in the command are looked up in.
  */
 PG_FUNCTION_INFO_V1(ddl_guard);
 Datum
@@ -503,6 +1283,7 @@ ddl_guard(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata;
 	Node	   *parsetree;
+	ListCell   *lc;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -511,6 +1292,7 @@ ddl_guard(PG_FUNCTION_ARGS)
 
 	trigdata = (EventTriggerData *) fcinfo->context;
 	parsetree = trigdata->parsetree;
+	guard_begin();
 
 	switch (nodeTag(parsetree))
 	{
@@ -523,11 +1305,397 @@ ddl_guard(PG_FUNCTION_ARGS)
 		case T_CreateTrigStmt:
 			check_create_trigger((CreateTrigStmt *) parsetree);
 			break;
+		case T_RuleStmt:
+			check_create_rule((RuleStmt *) parsetree);
+			break;
+		case T_ViewStmt:
+			check_create_view((ViewStmt *) parsetree);
+			break;
+		case T_AlterEnumStmt:
+			check_alter_enum((AlterEnumStmt *) parsetree);
+			break;
+		case T_AlterObjectSchemaStmt:
+			check_set_schema((AlterObjectSchemaStmt *) parsetree);
+			break;
 		case T_DropStmt:
 			check_drop((DropStmt *) parsetree);
+			break;
+		case T_DropOwnedStmt:
+			check_drop_owned((DropOwnedStmt *) parsetree);
+			break;
+		case T_CreateStmt:
+			check_create_table((CreateStmt *) parsetree, false);
+			break;
+		case T_CreateSchemaStmt:
+			foreach(lc, ((CreateSchemaStmt *) parsetree)->schemaElts)
+			{
+				if (IsA(lfirst(lc), CreateStmt))
+					check_create_table(lfirst_node(CreateStmt, lc), false);
+			}
+			break;
+		case T_CreateForeignTableStmt:
+			check_create_table(&((CreateForeignTableStmt *) parsetree)->base, true);
 			break;
 		default:
 			break;
 	}
+	guard_begin();
 	PG_RETURN_VOID();
+}
+
+/*
+ * refuse_drop
+ *		Raise the error for a dropped object of a chained table.
+ */
+static void
+refuse_drop(const char *kind, const char *identity, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot drop %s %s, which belongs to a chained table",
+					kind, identity),
+			 errdetail("%s", detail),
+			 errhint("Call audit_chain.unprotect() on the table first; unprotect is recorded.")));
+}
+
+/*
+ * drop_guard
+ *		Event trigger function, sql_drop: refuses drops of chained tables,
+ *		their columns and their chain triggers (by raising an error, which
+ *		undoes the drop), however they were dropped: DROP TABLE, DROP COLUMN,
+ *		DROP TRIGGER, DROP SCHEMA ... CASCADE, DROP TYPE ... CASCADE.
+ */
+PG_FUNCTION_INFO_V1(drop_guard);
+Datum
+drop_guard(PG_FUNCTION_ARGS)
+{
+	int			ret;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("drop_guard: must be called as an event trigger")));
+	guard_begin();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT objid, object_type, object_identity, "
+					  "address_names[1], address_names[2], address_names[3] "
+					  "FROM pg_catalog.pg_event_trigger_dropped_objects()",
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Oid			objid = DatumGetObjectId(SPI_getbinval(tup, tupdesc, 1, &isnull));
+		char	   *type = SPI_getvalue(tup, tupdesc, 2);
+		char	   *identity = SPI_getvalue(tup, tupdesc, 3);
+
+		if (type == NULL)
+			continue;
+		if (strcmp(type, "table") == 0 || strcmp(type, "table column") == 0)
+		{
+			if (!isnull && is_chained(objid))
+				refuse_drop(strcmp(type, "table") == 0 ? "table" : "column",
+							identity ? identity : "?",
+							"Dropping it would make the chain unverifiable.");
+		}
+		else if (strcmp(type, "trigger") == 0)
+		{
+			char	   *nspname = SPI_getvalue(tup, tupdesc, 4);
+			char	   *relname = SPI_getvalue(tup, tupdesc, 5);
+			char	   *tgname = SPI_getvalue(tup, tupdesc, 6);
+			Oid			nsp;
+			Oid			relid;
+
+			if (nspname == NULL || relname == NULL || !is_chain_trigger(tgname))
+				continue;
+			/* the table is gone too if it was dropped with its triggers */
+			nsp = get_namespace_oid(nspname, true);
+			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+			if (OidIsValid(relid) && OidIsValid(chain_root_of(relid)))
+				refuse_drop("trigger", identity ? identity : "?",
+							"The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.");
+		}
+	}
+	SPI_finish();
+	guard_begin();
+	PG_RETURN_VOID();
+}
+
+/*
+ * add_truncate_trigger
+ *		Create the statement trigger that refuses TRUNCATE on partition relid
+ *		of a chained table.  It is created as the owner of the registry, so
+ *		that it does not depend on the privileges of the role that made the
+ *		partition (EXECUTE on audit_chain.refuse_truncate() in particular).
+ */
+static void
+add_truncate_trigger(Oid relid)
+{
+	CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
+	HeapTuple	tup;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec_context;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(chains_relid()));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for audit_chain.chains");
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	stmt->replace = false;
+	stmt->isconstraint = false;
+	stmt->trigname = TRUNCATE_TRIGGER_NAME;
+	stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
+								  get_rel_name(relid), -1);
+	stmt->funcname = list_make2(makeString("audit_chain"),
+								makeString("refuse_truncate"));
+	stmt->args = NIL;
+	stmt->row = false;
+	stmt->timing = TRIGGER_TYPE_BEFORE;
+	stmt->events = TRIGGER_TYPE_TRUNCATE;
+	stmt->columns = NIL;
+	stmt->whenClause = NULL;
+	stmt->transitionRels = NIL;
+	stmt->deferrable = false;
+	stmt->initdeferred = false;
+	stmt->constrrel = NULL;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	(void) CreateTrigger(stmt, NULL, relid, InvalidOid, InvalidOid, InvalidOid,
+						 InvalidOid, InvalidOid, NULL, false, false);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	CommandCounterIncrement();
+}
+
+/*
+ * table_has_rows
+ *		True if relid (a plain table) holds a row visible to a new snapshot.
+ */
+static bool
+table_has_rows(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	bool		result;
+
+	result = table_scan_getnextslot(scan, ForwardScanDirection, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * partition_guard
+ *		Event trigger function, ddl_command_end (CREATE TABLE, ALTER TABLE):
+ *		statement triggers are not cloned to partitions, so give every
+ *		partition of a chained table that the command made or attached the
+ *		trigger that refuses TRUNCATE.  An attached table must be empty.
+ */
+PG_FUNCTION_INFO_V1(partition_guard);
+Datum
+partition_guard(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	EventTriggerData *trigdata;
+	List	   *relids = NIL;
+	ListCell   *lc;
+	bool		attach = false;
+	int			ret;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("partition_guard: must be called as an event trigger")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	guard_begin();
+
+	/*
+	 * Only CREATE TABLE (also inside CREATE SCHEMA) and ALTER TABLE ...
+	 * ATTACH PARTITION make partitions.  Other ALTER TABLEs on a chained
+	 * table are left alone: pg_restore runs some (ADD CONSTRAINT) on loaded
+	 * partitions before it creates their triggers.
+	 */
+	if (IsA(trigdata->parsetree, AlterTableStmt))
+	{
+		foreach(lc, ((AlterTableStmt *) trigdata->parsetree)->cmds)
+			if (lfirst_node(AlterTableCmd, lc)->subtype == AT_AttachPartition)
+				attach = true;
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT classid, objid, command_tag "
+					  "FROM pg_catalog.pg_event_trigger_ddl_commands()",
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull1,
+					isnull2;
+		Oid			classid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull1));
+		Oid			objid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 2, &isnull2));
+		char	   *tag = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+		MemoryContext spicxt;
+
+		if (isnull1 || isnull2 || classid != RelationRelationId || tag == NULL)
+			continue;
+		if (strcmp(tag, "CREATE TABLE") != 0 &&
+			!(attach && strcmp(tag, "ALTER TABLE") == 0))
+			continue;
+		spicxt = MemoryContextSwitchTo(outer);
+		relids = list_append_unique_oid(relids, objid);
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		char		relkind = get_rel_relkind(relid);
+		List	   *tree;
+		ListCell   *lc2;
+
+		if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+			continue;
+		if (!OidIsValid(chain_root_of(relid)))
+			continue;
+		/* the table, and below it anything it brought along (ATTACH) */
+		tree = find_all_inheritors(relid, NoLock, NULL);
+		foreach(lc2, tree)
+		{
+			Oid			part = lfirst_oid(lc2);
+
+			relkind = get_rel_relkind(part);
+			if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
+				!get_rel_relispartition(part) ||
+				find_trigger(part, TRUNCATE_TRIGGER_NAME, NULL))
+				continue;
+
+			/*
+			 * A partition without the trigger is new to the chain (protect()
+			 * gives every partition it finds one): its rows, if any, were
+			 * never sealed, yet would read as part of the chain.
+			 */
+			if (relkind == RELKIND_RELATION && table_has_rows(part))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot attach table \"%s\", which has rows, to chained table \"%s\"",
+								get_rel_name(part), get_rel_name(chain_root_of(part))),
+						 errdetail("Its rows were not sealed into the chain."),
+						 errhint("Attach an empty table and insert the rows through the chained table.")));
+			add_truncate_trigger(part);
+		}
+	}
+	guard_begin();
+	PG_RETURN_VOID();
+}
+
+/*
+ * refuse_shape
+ *		Raise the error for a table protect() may not chain as it is.
+ */
+static void
+refuse_shape(Oid relid, const char *what, const char *detail, const char *hint)
+	pg_attribute_noreturn();
+
+static void
+refuse_shape(Oid relid, const char *what, const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot protect \"%s\", which %s", get_rel_name(relid), what),
+			 errdetail("%s", detail),
+			 errhint("%s", hint)));
+}
+
+/*
+ * ac_check_protectable_shape
+ *		Refuse, before protect() changes anything, a table that the DDL guard
+ *		would not let a chained table become: an inheritance child or parent,
+ *		a typed table, a table with rules, a partitioned table with a foreign
+ *		partition or with a partition that is any of these.  (Column types
+ *		are ac_check_column_type()'s.)  For protect().
+ */
+void
+ac_check_protectable_shape(Oid relid)
+{
+	List	   *tree;
+	ListCell   *lc;
+
+	/* an inheritance parent of its own (a partition is refused elsewhere) */
+	if (!get_rel_relispartition(relid))
+	{
+		Relation	inhrel = table_open(InheritsRelationId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		Oid			parent = InvalidOid;
+
+		ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(relid));
+		scan = systable_beginscan(inhrel, InheritsRelidSeqnoIndexId, true,
+								  NULL, 1, &key);
+		if (HeapTupleIsValid(tup = systable_getnext(scan)))
+			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+		systable_endscan(scan);
+		table_close(inhrel, AccessShareLock);
+		if (OidIsValid(parent))
+			refuse_shape(relid, "inherits from another table",
+						 "Commands on the parent would reach the chained table through it: a column renamed, retyped or added with a default there changes what old rows hash to.",
+						 "Detach it first with ALTER TABLE ... NO INHERIT.");
+	}
+
+	tree = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, tree)
+	{
+		Oid			member = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(member));
+		Form_pg_class form;
+		char		relkind;
+		bool		relispartition;
+		bool		hasrules;
+		Oid			oftype;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for relation %u", member);
+		form = (Form_pg_class) GETSTRUCT(tup);
+		relkind = form->relkind;
+		relispartition = form->relispartition;
+		hasrules = form->relhasrules;
+		oftype = form->reloftype;
+		ReleaseSysCache(tup);
+
+		if (member != relid && !relispartition)
+			refuse_shape(relid, "has inheritance children",
+						 "Reading the chained table would include the children's rows, which are not sealed into the chain.",
+						 "Detach them first with ALTER TABLE ... NO INHERIT.");
+		if (relkind == RELKIND_FOREIGN_TABLE)
+			refuse_shape(relid, "has a foreign partition",
+						 "The rows of a foreign table live on another server, out of reach of the triggers that seal and guard the chain.",
+						 "Detach the foreign partition first.");
+		if (hasrules)
+			refuse_shape(relid, member == relid ? "has rules" : "has a partition with rules",
+						 "A rule can rewrite or swallow the statements that write the table (DO INSTEAD NOTHING drops rows without an error), so rows would go unsealed or unwritten.",
+						 "Drop the rules first.");
+		if (OidIsValid(oftype))
+			refuse_shape(relid, member == relid ? "is a typed table" : "has a typed partition",
+						 "ALTER TYPE ... CASCADE on the type would reach the chained table: an attribute dropped, retyped or renamed there changes what old rows hash to.",
+						 "Make it an ordinary table first with ALTER TABLE ... NOT OF.");
+	}
+	list_free(tree);
 }

@@ -267,32 +267,17 @@ ac_encoder_for_type(Oid typid)
 }
 
 /*
- * ac_check_column_type
- *		Refuse types whose text form depends on settings that the hash format
- *		does not fix: money (lc_monetary) and the reg* types (search_path).
- *		Domains and arrays are looked through.  relname NULL: a bare value.
+ * type_text_needs_names
+ *		True if the text form of a value of this base type depends on more
+ *		than the value: money on lc_monetary, the reg* types on search_path
+ *		and object names, aclitem on role names.
  */
-void
-ac_check_column_type(Oid typid, const char *attname, const char *relname)
+static bool
+type_text_needs_names(Oid base)
 {
-	Oid			base = getBaseType(typid);
-	Oid			elem = get_element_type(base);
-
-	if (OidIsValid(elem))
-		base = getBaseType(elem);
-
 	switch (base)
 	{
 		case MONEYOID:
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 relname ?
-					 errmsg("column \"%s\" of table \"%s\" has type money, which cannot be hashed canonically",
-							attname, relname) :
-					 errmsg("values of type money cannot be hashed canonically"),
-					 errdetail("The text form of money depends on lc_monetary, so the same value could hash differently on another server."),
-					 errhint("Store amounts as numeric, with the currency in a separate column.")));
-			break;
 		case REGCLASSOID:
 		case REGTYPEOID:
 		case REGPROCOID:
@@ -304,19 +289,138 @@ ac_check_column_type(Oid typid, const char *attname, const char *relname)
 		case REGNAMESPACEOID:
 		case REGROLEOID:
 		case REGCOLLATIONOID:
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 relname ?
-					 errmsg("column \"%s\" of table \"%s\" has type %s, which cannot be hashed canonically",
-							attname, relname, format_type_be(typid)) :
-					 errmsg("values of type %s cannot be hashed canonically",
-							format_type_be(typid)),
-					 errdetail("The text form of object identifier types depends on search_path and on object names, which can change."),
-					 errhint("Store the object's name as text, or its OID as oid.")));
-			break;
+		case ACLITEMOID:
+			return true;
 		default:
-			break;
+			return false;
 	}
+}
+
+/*
+ * find_in_type
+ *		The first type within typid (itself, or looked for through domains,
+ *		arrays, composite attributes, range subtypes and multiranges, to any
+ *		depth) that is target, or that type_text_needs_names() refuses when
+ *		target is InvalidOid.  InvalidOid if none.  *nested is set to true if
+ *		the type was found inside a composite, range or multirange.
+ */
+static Oid
+find_in_type(Oid typid, Oid target, bool *nested)
+{
+	Oid			base;
+	Oid			inner;
+	Oid			found = InvalidOid;
+	char		typtype;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+
+	/* a domain itself may be the target (ALTER DOMAIN, not used today) */
+	if (OidIsValid(target) && typid == target)
+		return typid;
+	base = getBaseType(typid);
+	if (OidIsValid(target) ? base == target : type_text_needs_names(base))
+		return base;
+
+	inner = get_element_type(base);
+	if (OidIsValid(inner))
+		return find_in_type(inner, target, nested);
+
+	typtype = get_typtype(base);
+	if (typtype == TYPTYPE_COMPOSITE)
+	{
+		TupleDesc	tupdesc = lookup_rowtype_tupdesc(base, -1);
+
+		for (int i = 0; i < tupdesc->natts && !OidIsValid(found); i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+			if (!att->attisdropped)
+				found = find_in_type(att->atttypid, target, nested);
+		}
+		ReleaseTupleDesc(tupdesc);
+	}
+	else if (typtype == TYPTYPE_RANGE)
+		found = find_in_type(get_range_subtype(base), target, nested);
+	else if (typtype == TYPTYPE_MULTIRANGE)
+		found = find_in_type(get_multirange_range(base), target, nested);
+	if (OidIsValid(found))
+		*nested = true;
+	return found;
+}
+
+/*
+ * ac_type_contains
+ *		True if values of typid contain values of target: typid is target,
+ *		or a domain, array, composite, range or multirange built on it, to any
+ *		depth.  For the DDL guard: a change to target changes the text of
+ *		typid's values.
+ */
+bool
+ac_type_contains(Oid typid, Oid target)
+{
+	bool		nested = false;
+
+	return OidIsValid(find_in_type(typid, target, &nested));
+}
+
+/*
+ * ac_check_column_type
+ *		Refuse a column type whose text form depends on more than the value:
+ *		money (lc_monetary), the reg* types (search_path and object names) and
+ *		aclitem (role names), also where they hide inside domains, arrays,
+ *		composites, ranges and multiranges, to any depth.  Such a column would
+ *		report false alarms after a rename or a settings change.
+ *		relname NULL: a bare value.
+ */
+void
+ac_check_column_type(Oid typid, const char *attname, const char *relname)
+{
+	bool		nested = false;
+	Oid			bad = find_in_type(typid, InvalidOid, &nested);
+	const char *why;
+	const char *hint;
+
+	if (!OidIsValid(bad))
+		return;
+
+	if (bad == MONEYOID)
+	{
+		why = "The text form of money depends on lc_monetary, so the same value could hash differently on another server.";
+		hint = "Store amounts as numeric, with the currency in a separate column.";
+	}
+	else if (bad == ACLITEMOID)
+	{
+		why = "The text form of aclitem names roles, which can be renamed.";
+		hint = "Store privileges as text.";
+	}
+	else
+	{
+		why = "The text form of object identifier types depends on search_path and on object names, which can change.";
+		hint = "Store the object's name as text, or its OID as oid.";
+	}
+
+	if (nested)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 relname ?
+				 errmsg("column \"%s\" of table \"%s\" has type %s, which contains type %s and cannot be hashed canonically",
+						attname, relname, format_type_be(typid), format_type_be(bad)) :
+				 errmsg("values of type %s contain type %s and cannot be hashed canonically",
+						format_type_be(typid), format_type_be(bad)),
+				 errdetail("%s", why),
+				 errhint("%s", hint)));
+	/* the type itself, a domain over it or an array of it */
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 relname ?
+			 errmsg("column \"%s\" of table \"%s\" has type %s, which cannot be hashed canonically",
+					attname, relname,
+					bad == MONEYOID ? "money" : format_type_be(typid)) :
+			 errmsg("values of type %s cannot be hashed canonically",
+					bad == MONEYOID ? "money" : format_type_be(typid)),
+			 errdetail("%s", why),
+			 errhint("%s", hint)));
 }
 
 /*

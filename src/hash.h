@@ -118,6 +118,7 @@ extern AcRowDesc *ac_rowdesc_build(TupleDesc tupdesc, const char *relname,
 extern void ac_rowdesc_remap(AcRowDesc *desc, TupleDesc from, TupleDesc to);
 extern void ac_check_column_type(Oid typid, const char *attname,
 								 const char *relname);
+extern bool ac_type_contains(Oid typid, Oid target);
 extern int	ac_enter_canonical_settings(void);
 extern void ac_leave_canonical_settings(int nestlevel);
 extern AcEncoder ac_encoder_for_type(Oid typid);

@@ -46,6 +46,7 @@
 #include "utils/syscache.h"
 
 #include "chaintable.h"
+#include "ddl.h"
 #include "hash.h"
 #include "lane.h"
 #include "registry.h"
@@ -308,20 +309,6 @@ check_protectable(const ProtectTarget *target)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot protect \"%s\", which is a partition", target->display),
 				 errhint("Protect the partitioned table instead; its partitions are chained with it.")));
-	if (target->relkind == RELKIND_RELATION &&
-		(has_superclass(target->relid) || has_subclass(target->relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("cannot protect \"%s\", which is part of an inheritance tree",
-						target->display),
-				 errdetail("Rows and columns of an inheritance tree can be changed through another table of the tree."),
-				 errhint("Use a partitioned table, or remove the inheritance with ALTER TABLE ... NO INHERIT.")));
-	if (rel->rd_rel->relhasrules)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot protect \"%s\", which has rules", target->display),
-				 errdetail("A rule can rewrite or swallow the INSERT that would seal a row."),
-				 errhint("Drop the table's rules first.")));
 	if (strcmp(target->nspname, "pg_catalog") == 0 ||
 		strcmp(target->nspname, "information_schema") == 0 ||
 		strcmp(target->nspname, "audit_chain") == 0 ||
@@ -344,6 +331,9 @@ check_protectable(const ProtectTarget *target)
 					 errdetail("protect() adds chain_lane, chain_seq, chain_at, chain_prev and chain_hash."),
 					 errhint("Rename the existing column first.")));
 	}
+
+	/* inheritance, rules, typed tables, foreign partitions */
+	ac_check_protectable_shape(target->relid);
 
 	/* refuses column types that cannot be hashed canonically */
 	(void) ac_rowdesc_build(tupdesc, target->relname, false);
