@@ -115,6 +115,7 @@ REVOKE ALL ON audit_chain.chains, audit_chain.protection_log,
 CREATE FUNCTION audit_chain.version()
 RETURNS text
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'version';
 COMMENT ON FUNCTION audit_chain.version() IS
     'Version of the loaded audit_chain library';
@@ -137,6 +138,7 @@ CREATE FUNCTION audit_chain.lane_head(tbl regclass, lane integer,
                                       OUT seq bigint, OUT hash bytea)
 RETURNS record
 LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'lane_head';
 COMMENT ON FUNCTION audit_chain.lane_head(regclass, integer) IS
     'Last committed seq and hash of a lane (its start point if empty)';
@@ -146,6 +148,7 @@ CREATE FUNCTION audit_chain.verify_chain(tbl regclass DEFAULT NULL,
 RETURNS TABLE (tbl regclass, lane integer, rows_checked bigint,
                intact boolean, first_bad_seq bigint, problem text)
 LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'verify_chain';
 COMMENT ON FUNCTION audit_chain.verify_chain(regclass, boolean) IS
     'Recomputes and checks every row of one chained table, or of all of them (incremental: only rows after the last intact verification); one row per lane';
@@ -153,6 +156,7 @@ COMMENT ON FUNCTION audit_chain.verify_chain(regclass, boolean) IS
 CREATE FUNCTION audit_chain.row_hash(tbl regclass, lane integer, seq bigint)
 RETURNS bytea
 LANGUAGE C STRICT STABLE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'row_hash';
 COMMENT ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) IS
     'The chain_hash of a row recomputed from its stored contents (format audit_chain/v1)';
@@ -160,6 +164,7 @@ COMMENT ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) IS
 CREATE FUNCTION audit_chain.canonical_row(tbl regclass, lane integer, seq bigint)
 RETURNS bytea
 LANGUAGE C STRICT STABLE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'canonical_row';
 COMMENT ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) IS
     'The exact bytes SHA-256 hashes for a row (format audit_chain/v1)';
@@ -167,6 +172,7 @@ COMMENT ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) IS
 CREATE FUNCTION audit_chain.canonical_text(value anyelement)
 RETURNS text
 LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'canonical_text';
 COMMENT ON FUNCTION audit_chain.canonical_text(anyelement) IS
     'The canonical text of a value, whose SHA-256 is its col_digest (format audit_chain/v1)';
@@ -571,7 +577,10 @@ BEGIN
     IF NOT pg_has_role(r.relowner, 'MEMBER') THEN
         RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF EXISTS (SELECT 1 FROM audit_chain.chains c WHERE c.tbl OPERATOR(pg_catalog.=) track.tbl) THEN
+    -- a chained table, or a partition of one, has the seal trigger (the
+    -- registry itself is not readable by the caller)
+    IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl
+                  AND t.tgname = 'zz_audit_chain_seal') THEN
         RAISE EXCEPTION 'cannot track chained table "%"', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'A chained table is itself an audit trail: its rows are sealed and cannot change.';
@@ -961,6 +970,8 @@ REVOKE ALL ON FUNCTION audit_chain.verify_chain(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE audit_chain.assert_intact(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) FROM PUBLIC;
+-- lane_head() checks SELECT on the table, but it is for checkpoint() and auditors
+REVOKE ALL ON FUNCTION audit_chain.lane_head(regclass, integer) FROM PUBLIC;
 
 -- Reports show personal data: for roles the DBA grants them to
 REVOKE ALL ON PROCEDURE audit_chain.refresh_reports() FROM PUBLIC;

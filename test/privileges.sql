@@ -25,7 +25,7 @@ CREATE TABLE tap_priv.log (id int, who text);
 SELECT audit_chain.protect('tap_priv.log');
 GRANT SELECT, INSERT, UPDATE, DELETE ON tap_priv.log TO tap_priv_writer;
 GRANT SELECT ON tap_priv.log TO tap_priv_auditor;
-GRANT EXECUTE ON FUNCTION audit_chain.verify_chain TO tap_priv_auditor, tap_priv_nobody;
+GRANT EXECUTE ON FUNCTION audit_chain.verify_chain, audit_chain.lane_head TO tap_priv_auditor, tap_priv_nobody;
 GRANT EXECUTE ON PROCEDURE audit_chain.assert_intact TO tap_priv_auditor;
 CREATE TABLE tap_priv.owned (id int);
 ALTER TABLE tap_priv.owned OWNER TO tap_priv_owner;

@@ -28,6 +28,7 @@ SELECT plan(73);
 CREATE ROLE sec_crash_attacker LOGIN;
 CREATE SCHEMA sec_crash AUTHORIZATION sec_crash_attacker;
 GRANT EXECUTE ON FUNCTION audit_chain.row_hash(regclass, integer, bigint),
+    audit_chain.lane_head(regclass, integer),
     audit_chain.canonical_row(regclass, integer, bigint),
     audit_chain.verify_chain(regclass, boolean) TO sec_crash_attacker;
 
