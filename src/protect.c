@@ -59,6 +59,7 @@ typedef struct ProtectTarget
 {
 	Oid			relid;
 	char		relkind;
+	Oid			owner;			/* relowner */
 	char	   *nspname;
 	char	   *relname;
 	char	   *qualname;		/* schema-qualified, quoted */
@@ -112,15 +113,12 @@ display_name(Oid relid)
 }
 
 /*
- * open_target
- *		Check that relid names a table the caller owns, then lock it in
- *		SHARE ROW EXCLUSIVE mode (which serializes protect() and unprotect()
- *		of one table with each other and with writers).  Ownership is checked
- *		before the lock, as RangeVarGetRelidExtended's callbacks do, so that
- *		nobody can queue a lock on a table that is not theirs.
+ * fill_target
+ *		Read what protect() and unprotect() need of relation relid from its
+ *		pg_class row, and check that it is a table the caller owns.
  */
 static void
-open_target(Oid relid, const char *what, ProtectTarget *target)
+fill_target(Oid relid, const char *what, ProtectTarget *target)
 {
 	HeapTuple	tup;
 	Form_pg_class form;
@@ -133,6 +131,7 @@ open_target(Oid relid, const char *what, ProtectTarget *target)
 	form = (Form_pg_class) GETSTRUCT(tup);
 	target->relid = relid;
 	target->relkind = form->relkind;
+	target->owner = form->relowner;
 	target->relname = pstrdup(NameStr(form->relname));
 	target->nspname = get_namespace_name(form->relnamespace);
 	target->qualname = quote_qualified_identifier(target->nspname,
@@ -151,13 +150,32 @@ open_target(Oid relid, const char *what, ProtectTarget *target)
 				 errhint("Only ordinary and partitioned tables can be %s.", what)));
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, target->display);
+}
+
+/*
+ * open_target
+ *		Check that relid names a table the caller owns, then lock it in
+ *		SHARE ROW EXCLUSIVE mode (which serializes protect() and unprotect()
+ *		of one table with each other and with writers).  Ownership is checked
+ *		before the lock, as RangeVarGetRelidExtended's callbacks do, so that
+ *		nobody can queue a lock on a table that is not theirs.
+ *
+ * Everything is read again once the lock is held: while we waited, the
+ * table may have been dropped, renamed, moved to another schema or given
+ * to another owner (each of which takes a lock that conflicts with ours).
+ * The DDL run later names the table by its schema-qualified name, so a
+ * name read before the lock could name another table by then (a new one
+ * made under the old name), which would then get the chain columns and
+ * triggers while this one got the registry rows.
+ */
+static void
+open_target(Oid relid, const char *what, ProtectTarget *target)
+{
+	fill_target(relid, what, target);
 
 	LockRelationOid(relid, ShareRowExclusiveLock);
-	/* it may have been dropped while we waited */
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
+
+	fill_target(relid, what, target);
 }
 
 /*
