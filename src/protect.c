@@ -40,6 +40,7 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -404,6 +405,14 @@ create_triggers(const ProtectTarget *target, int lanes)
  *		physical order (partitions in oid order), one UPDATE by ctid each, so
  *		that the seal trigger sees each final row.  Returns the number of
  *		rows sealed.
+ *
+ * The scan and the UPDATEs run as the table's owner, in a security-
+ * restricted operation, as REFRESH MATERIALIZED VIEW and CREATE INDEX do:
+ * they fire the table's triggers and evaluate its CHECK constraints,
+ * generated columns, index expressions and row-level security policies,
+ * all code that the table's owner wrote.  Run with the caller's privileges,
+ * a superuser (or a member of the owning role) who protects a table would
+ * hand them to that code.
  */
 static int64
 seal_existing_rows(const ProtectTarget *target)
@@ -413,6 +422,16 @@ seal_existing_rows(const ProtectTarget *target)
 	Portal		cursor;
 	Oid			argtypes[2] = {OIDOID, TIDOID};
 	volatile int64 sealed = 0;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+
+	/* restored by the (sub)transaction abort on error */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(target->owner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
@@ -476,6 +495,10 @@ seal_existing_rows(const ProtectTarget *target)
 
 	SPI_cursor_close(cursor);
 	SPI_freeplan(update);
+
+	/* undo any GUC change the owner's code made, and become the caller again */
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return sealed;
 }
 

@@ -1,0 +1,107 @@
+-- Review of issue 10's protect()/unprotect() in C (src/protect.c): attacks
+-- by a table owner on whoever runs protect() for them.
+--
+-- protect() seals the rows a table already holds by UPDATEs of the table,
+-- which fire its triggers and evaluate its CHECK constraints, generated
+-- columns and index expressions: code that the table's owner wrote.  A
+-- superuser asked to protect an application's table, or a role that is a
+-- member of the owning role, must not run that code with its own
+-- privileges (on 3807530 the owner of the table became superuser).  It runs
+-- as the table's owner, as REFRESH MATERIALIZED VIEW and CREATE INDEX do.
+\set ON_ERROR_STOP true
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+
+BEGIN;
+SET LOCAL client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS audit_chain;
+
+SELECT plan(8);
+
+CREATE ROLE rv_mallory NOLOGIN;
+CREATE ROLE rv_admin NOLOGIN;
+GRANT rv_mallory TO rv_admin;           -- rv_admin may act as the table's owner
+CREATE SCHEMA rv AUTHORIZATION rv_mallory;
+GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
+    audit_chain.unprotect(regclass, text) TO rv_mallory, rv_admin;
+
+SET SESSION AUTHORIZATION rv_mallory;
+-- who ran the owner's code, and how
+CREATE TABLE rv.seen (what text, who name);
+-- becomes superuser if ever run by one; notes who ran it
+CREATE FUNCTION rv.spy(what text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO rv.seen VALUES (what, current_user);
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        EXECUTE 'ALTER ROLE rv_mallory SUPERUSER';
+    END IF;
+    RETURN true;
+END $$;
+CREATE FUNCTION rv.spy_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM rv.spy(TG_NAME);
+    RETURN NEW;
+END $$;
+CREATE FUNCTION rv.spy_immutable(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM rv.spy('index expression');
+    RETURN i;
+END $$;
+
+CREATE TABLE rv.bait (id int CHECK (rv.spy('check constraint')), note text);
+CREATE INDEX ON rv.bait (rv.spy_immutable(id));
+CREATE TRIGGER a_spy BEFORE UPDATE ON rv.bait
+    FOR EACH ROW EXECUTE FUNCTION rv.spy_trigger();
+CREATE TRIGGER after_spy AFTER UPDATE ON rv.bait
+    FOR EACH ROW EXECUTE FUNCTION rv.spy_trigger();
+INSERT INTO rv.bait VALUES (1, 'one'), (2, 'two');
+CREATE TABLE rv.bait2 (LIKE rv.bait INCLUDING ALL);
+CREATE TRIGGER a_spy BEFORE UPDATE ON rv.bait2
+    FOR EACH ROW EXECUTE FUNCTION rv.spy_trigger();
+INSERT INTO rv.bait2 VALUES (1, 'one');
+TRUNCATE rv.seen;
+RESET SESSION AUTHORIZATION;
+
+-- 1. the confused superuser
+SELECT lives_ok($$SELECT audit_chain.protect('rv.bait')$$,
+                'a superuser protects a table with rows, owned by another role');
+SELECT is((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'rv_mallory'), false,
+          'the table''s owner did not become superuser through its trigger');
+SELECT is((SELECT pg_catalog.array_agg(DISTINCT who::text) FROM rv.seen), ARRAY['rv_mallory'],
+          'the owner''s trigger, CHECK constraint and index expression ran as the owner');
+SELECT is((SELECT pg_catalog.array_agg(DISTINCT what ORDER BY what) FROM rv.seen),
+          ARRAY['a_spy', 'after_spy', 'check constraint', 'index expression'],
+          'all four ran while the existing rows were sealed');
+SELECT is((SELECT pg_catalog.count(*) FROM audit_chain.verify_chain('rv.bait') WHERE intact), 1::bigint,
+          'and the table is chained and intact');
+
+-- 2. a member of the owning role
+TRUNCATE rv.seen;
+SET SESSION AUTHORIZATION rv_admin;
+SELECT lives_ok($$SELECT audit_chain.protect('rv.bait2')$$,
+                'a member of the owning role protects the table');
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT pg_catalog.array_agg(DISTINCT who::text) FROM rv.seen), ARRAY['rv_mallory'],
+          'the owner''s trigger ran as the owner, not as the member');
+
+-- 3. the owner's code runs as a security-restricted operation
+SET SESSION AUTHORIZATION rv_mallory;
+CREATE TABLE rv.bait3 (id int);
+CREATE FUNCTION rv.temp_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TEMP TABLE rv_left_behind (x int);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER a_temp BEFORE UPDATE ON rv.bait3
+    FOR EACH ROW EXECUTE FUNCTION rv.temp_trigger();
+INSERT INTO rv.bait3 VALUES (1);
+RESET SESSION AUTHORIZATION;
+SELECT throws_ok($$SELECT audit_chain.protect('rv.bait3')$$, '42501',
+                 'cannot create temporary table within security-restricted operation',
+                 'the owner''s code cannot leave objects behind for the superuser (security-restricted operation)');
+
+SELECT * FROM finish();
+ROLLBACK;
