@@ -302,6 +302,43 @@ check_no_late_trigger(Oid relid)
 }
 
 /*
+ * check_partitions
+ *		What protect() refuses of a table it refuses in a partition too: an
+ *		unlogged partition is emptied after a crash just as an unlogged table
+ *		is, and the rows of a foreign partition are not stored in the
+ *		database at all.  Either way rows of the chain vanish, or change,
+ *		where verification cannot see it.
+ */
+static void
+check_partitions(const ProtectTarget *target)
+{
+	List	   *rels = find_all_inheritors(target->relid, AccessShareLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, rels)
+	{
+		Oid			part = lfirst_oid(lc);
+
+		if (part == target->relid)
+			continue;
+		if (get_rel_relkind(part) == RELKIND_FOREIGN_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("cannot protect \"%s\", whose partition \"%s\" is a foreign table",
+							target->display, display_name(part)),
+					 errdetail("The rows of a chained table must be stored in the database.")));
+		if (get_rel_persistence(part) == RELPERSISTENCE_UNLOGGED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot protect \"%s\", whose partition \"%s\" is unlogged",
+							target->display, display_name(part)),
+					 errdetail("An unlogged partition is emptied after a crash, and the audit trail in it with it."),
+					 errhint("Make the partition logged first with ALTER TABLE ... SET LOGGED.")));
+	}
+	list_free(rels);
+}
+
+/*
  * check_protectable
  *		Everything protect() refuses, checked before it changes anything.
  */
@@ -322,6 +359,8 @@ check_protectable(const ProtectTarget *target)
 				 errmsg("cannot protect unlogged table \"%s\"", target->display),
 				 errdetail("An unlogged table is emptied after a crash, and its audit trail with it."),
 				 errhint("Make it logged first with ALTER TABLE ... SET LOGGED.")));
+	if (target->relkind == RELKIND_PARTITIONED_TABLE)
+		check_partitions(target);
 	if (rel->rd_rel->relispartition)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),

@@ -19,7 +19,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(8);
+SELECT plan(10);
 
 CREATE ROLE rv_mallory NOLOGIN;
 CREATE ROLE rv_admin NOLOGIN;
@@ -102,6 +102,21 @@ RESET SESSION AUTHORIZATION;
 SELECT throws_ok($$SELECT audit_chain.protect('rv.bait3')$$, '42501',
                  'cannot create temporary table within security-restricted operation',
                  'the owner''s code cannot leave objects behind for the superuser (security-restricted operation)');
+
+-- 4. an unlogged partition: emptied by a crash, like an unlogged table
+SET SESSION AUTHORIZATION rv_mallory;
+CREATE TABLE rv.parted (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE rv.parted_old PARTITION OF rv.parted
+    FOR VALUES FROM ('2000-01-01') TO ('2020-01-01');
+CREATE UNLOGGED TABLE rv.parted_new PARTITION OF rv.parted
+    FOR VALUES FROM ('2020-01-01') TO ('2040-01-01');
+SELECT throws_ok($$SELECT audit_chain.protect('rv.parted')$$, '0A000',
+                 'cannot protect "rv.parted", whose partition "rv.parted_new" is unlogged',
+                 'a partitioned table with an unlogged partition cannot be protected');
+ALTER TABLE rv.parted_new SET LOGGED;
+SELECT lives_ok($$SELECT audit_chain.protect('rv.parted')$$,
+                'once the partition is logged, it can');
+RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
 ROLLBACK;
