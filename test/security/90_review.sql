@@ -19,7 +19,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(10);
+SELECT plan(12);
 
 CREATE ROLE rv_mallory NOLOGIN;
 CREATE ROLE rv_admin NOLOGIN;
@@ -117,6 +117,25 @@ ALTER TABLE rv.parted_new SET LOGGED;
 SELECT lives_ok($$SELECT audit_chain.protect('rv.parted')$$,
                 'once the partition is logged, it can');
 RESET SESSION AUTHORIZATION;
+
+-- 5. lane_head() under row-level security: the head's seq counts the
+-- rows the policy hides, so polling it shows other tenants' activity
+CREATE ROLE rv_tenant NOLOGIN;
+SET SESSION AUTHORIZATION rv_mallory;
+CREATE TABLE rv.tenant_log (tenant name, what text);
+SELECT audit_chain.protect('rv.tenant_log');
+INSERT INTO rv.tenant_log VALUES ('someone_else', 'a'), ('someone_else', 'b');
+ALTER TABLE rv.tenant_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON rv.tenant_log USING (tenant = current_user);
+GRANT USAGE ON SCHEMA rv TO rv_tenant;
+GRANT SELECT ON rv.tenant_log TO rv_tenant;
+SET SESSION AUTHORIZATION rv_tenant;
+SELECT throws_ok($$SELECT * FROM audit_chain.lane_head('rv.tenant_log', 0)$$, '42501',
+                 'cannot read the lane heads of chained table "tenant_log" under row-level security',
+                 'lane_head() refuses a caller under row-level security');
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT seq FROM audit_chain.lane_head('rv.tenant_log', 0)), 2::bigint,
+          'a role that bypasses row-level security reads the head');
 
 SELECT * FROM finish();
 ROLLBACK;
