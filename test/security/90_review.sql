@@ -19,7 +19,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(12);
+SELECT plan(13);
 
 CREATE ROLE rv_mallory NOLOGIN;
 CREATE ROLE rv_admin NOLOGIN;
@@ -136,6 +136,23 @@ SELECT throws_ok($$SELECT * FROM audit_chain.lane_head('rv.tenant_log', 0)$$, '4
 RESET SESSION AUTHORIZATION;
 SELECT is((SELECT seq FROM audit_chain.lane_head('rv.tenant_log', 0)), 2::bigint,
           'a role that bypasses row-level security reads the head');
+
+-- 6. protect() called by a trigger that protect() fires: a clear error
+SET SESSION AUTHORIZATION rv_mallory;
+CREATE TABLE rv.outer_t (id int);
+CREATE TABLE rv.inner_t (id int);
+CREATE FUNCTION rv.nested() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM audit_chain.protect('rv.inner_t');
+    RETURN NEW;
+END $$;
+CREATE TRIGGER a_nested BEFORE UPDATE ON rv.outer_t
+    FOR EACH ROW EXECUTE FUNCTION rv.nested();
+INSERT INTO rv.outer_t VALUES (1);
+SELECT throws_ok($$SELECT audit_chain.protect('rv.outer_t')$$, '55000',
+                 'cannot protect table "inner_t" while the existing rows of table "outer_t" are being sealed',
+                 'protect() inside protect()''s sealing of existing rows is a clear error');
+RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
 ROLLBACK;
