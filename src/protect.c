@@ -302,12 +302,31 @@ check_no_late_trigger(Oid relid)
 }
 
 /*
+ * partition_has_rules
+ *		Whether relation relid has rules (pg_class.relhasrules).
+ */
+static bool
+partition_has_rules(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		result;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	result = ((Form_pg_class) GETSTRUCT(tup))->relhasrules;
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
  * check_partitions
  *		What protect() refuses of a table it refuses in a partition too: an
  *		unlogged partition is emptied after a crash just as an unlogged table
  *		is, and the rows of a foreign partition are not stored in the
  *		database at all.  Either way rows of the chain vanish, or change,
- *		where verification cannot see it.
+ *		where verification cannot see it.  And a rule on a partition
+ *		rewrites or swallows the INSERTs made into that partition directly,
+ *		as a rule on the table does for the INSERTs made into it.
  */
 static void
 check_partitions(const ProtectTarget *target)
@@ -334,6 +353,13 @@ check_partitions(const ProtectTarget *target)
 							target->display, display_name(part)),
 					 errdetail("An unlogged partition is emptied after a crash, and the audit trail in it with it."),
 					 errhint("Make the partition logged first with ALTER TABLE ... SET LOGGED.")));
+		if (partition_has_rules(part))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot protect \"%s\", whose partition \"%s\" has rules",
+							target->display, display_name(part)),
+					 errdetail("A rule can rewrite or swallow the INSERT that would seal a row."),
+					 errhint("Drop the partition's rules first.")));
 	}
 	list_free(rels);
 }

@@ -19,7 +19,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(13);
+SELECT plan(14);
 
 CREATE ROLE rv_mallory NOLOGIN;
 CREATE ROLE rv_admin NOLOGIN;
@@ -116,6 +116,17 @@ SELECT throws_ok($$SELECT audit_chain.protect('rv.parted')$$, '0A000',
 ALTER TABLE rv.parted_new SET LOGGED;
 SELECT lives_ok($$SELECT audit_chain.protect('rv.parted')$$,
                 'once the partition is logged, it can');
+RESET SESSION AUTHORIZATION;
+
+-- 4b. a rule on a partition swallows the INSERTs made into it directly
+SET SESSION AUTHORIZATION rv_mallory;
+CREATE TABLE rv.ruled (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE rv.ruled_1 PARTITION OF rv.ruled
+    FOR VALUES FROM ('2000-01-01') TO ('2040-01-01');
+CREATE RULE swallow AS ON INSERT TO rv.ruled_1 DO INSTEAD NOTHING;
+SELECT throws_ok($$SELECT audit_chain.protect('rv.ruled')$$, '55000',
+                 'cannot protect "rv.ruled", whose partition "rv.ruled_1" has rules',
+                 'a partitioned table with a rule on a partition cannot be protected');
 RESET SESSION AUTHORIZATION;
 
 -- 5. lane_head() under row-level security: the head's seq counts the
