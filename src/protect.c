@@ -477,7 +477,9 @@ create_triggers(const ProtectTarget *target, int lanes)
  * generated columns, index expressions and row-level security policies,
  * all code that the table's owner wrote.  Run with the caller's privileges,
  * a superuser (or a member of the owning role) who protects a table would
- * hand them to that code.
+ * hand them to that code.  FORCE ROW LEVEL SECURITY is set aside, as RI
+ * triggers set it aside for the owner: every row must be sealed, and the
+ * owner could switch FORCE off anyway.
  */
 static int64
 seal_existing_rows(const ProtectTarget *target)
@@ -495,7 +497,7 @@ seal_existing_rows(const ProtectTarget *target)
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(target->owner,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
 	save_nestlevel = NewGUCNestLevel();
 
 	initStringInfo(&sql);

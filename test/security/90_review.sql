@@ -19,7 +19,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(14);
+SELECT plan(16);
 
 CREATE ROLE rv_mallory NOLOGIN;
 CREATE ROLE rv_admin NOLOGIN;
@@ -102,6 +102,21 @@ RESET SESSION AUTHORIZATION;
 SELECT throws_ok($$SELECT audit_chain.protect('rv.bait3')$$, '42501',
                  'cannot create temporary table within security-restricted operation',
                  'the owner''s code cannot leave objects behind for the superuser (security-restricted operation)');
+
+-- 3b. FORCE ROW LEVEL SECURITY does not hide rows from the sealing: every
+-- existing row is sealed (it hid them, and protect() failed with "column
+-- chain_lane contains null values")
+SET SESSION AUTHORIZATION rv_mallory;
+CREATE TABLE rv.forced (n int);
+INSERT INTO rv.forced VALUES (1), (2), (3);
+ALTER TABLE rv.forced ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rv.forced FORCE ROW LEVEL SECURITY;
+CREATE POLICY only_one ON rv.forced USING (n = 1);
+SELECT lives_ok($$SELECT audit_chain.protect('rv.forced')$$,
+                'a table with FORCE ROW LEVEL SECURITY is protected by its owner');
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT pg_catalog.count(*) FROM rv.forced WHERE chain_hash IS NOT NULL), 3::bigint,
+          'and all of its rows are sealed, those its policy hides too');
 
 -- 4. an unlogged partition: emptied by a crash, like an unlogged table
 SET SESSION AUTHORIZATION rv_mallory;
