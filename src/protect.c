@@ -514,8 +514,14 @@ seal_existing_rows(const ProtectTarget *target)
 	appendStringInfo(&sql,
 					 "SELECT tableoid, ctid FROM %s ORDER BY tableoid, ctid",
 					 target->qualname);
+	/*
+	 * Not read_only: with a new snapshot, taken now that the table is
+	 * locked.  protect()'s own statement snapshot was taken before it waited
+	 * for the lock, and would miss the rows that the writers it waited for
+	 * committed (they would stay unsealed).
+	 */
 	cursor = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
-									   true, 0);
+									   false, 0);
 
 	ac_seal_backfill_begin(target->relid);
 	PG_TRY();
@@ -562,6 +568,34 @@ seal_existing_rows(const ProtectTarget *target)
 
 	SPI_cursor_close(cursor);
 	SPI_freeplan(update);
+
+	/*
+	 * Under REPEATABLE READ or SERIALIZABLE the rows were read with the
+	 * transaction's snapshot, which misses the rows committed by the writers
+	 * protect() waited for; this transaction cannot seal them.
+	 */
+	if (IsolationUsesXactSnapshot())
+	{
+		SPIPlanPtr	unsealed;
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT FROM %s WHERE chain_hash IS NULL LIMIT 1",
+						 target->qualname);
+		unsealed = SPI_prepare(sql.data, 0, NULL);
+		if (unsealed == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_execute_snapshot(unsealed, NULL, NULL, GetLatestSnapshot(),
+								 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_snapshot failed");
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update"),
+					 errdetail("Rows of table \"%s\" were committed after this transaction's snapshot was taken; they cannot be sealed in it.",
+							   target->display),
+					 errhint("Retry the transaction, or call protect() in a READ COMMITTED transaction.")));
+		SPI_freeplan(unsealed);
+	}
 
 	/* undo any GUC change the owner's code made, and become the caller again */
 	AtEOXact_GUC(false, save_nestlevel);
