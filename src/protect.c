@@ -33,6 +33,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -652,10 +653,17 @@ audit_chain_protect(PG_FUNCTION_ARGS)
 					 "ADD COLUMN chain_hash pg_catalog.bytea", target.qualname));
 	register_lanes(target.relid, lanes);
 
-	/* A unique index on a partitioned table must contain the partition key */
+	/*
+	 * A unique index on a partitioned table must contain the partition key.
+	 * The index is named <table>_chain_idx, shortened and numbered as
+	 * PostgreSQL names indexes when that is too long or taken (for a table
+	 * with a 63-byte name it was the table's own name).
+	 */
 	run_ddl(psprintf("CREATE %s INDEX %s ON %s (chain_lane, chain_seq)",
 					 target.relkind == RELKIND_PARTITIONED_TABLE ? "" : "UNIQUE",
-					 quote_identifier(psprintf("%s_chain_idx", target.relname)),
+					 quote_identifier(ChooseRelationName(target.relname, "chain", "idx",
+														 get_rel_namespace(target.relid),
+														 false)),
 					 target.qualname));
 	create_triggers(&target, lanes);
 

@@ -19,7 +19,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(16);
+SELECT plan(18);
 
 CREATE ROLE rv_mallory NOLOGIN;
 CREATE ROLE rv_admin NOLOGIN;
@@ -142,6 +142,19 @@ CREATE RULE swallow AS ON INSERT TO rv.ruled_1 DO INSTEAD NOTHING;
 SELECT throws_ok($$SELECT audit_chain.protect('rv.ruled')$$, '55000',
                  'cannot protect "rv.ruled", whose partition "rv.ruled_1" has rules',
                  'a partitioned table with a rule on a partition cannot be protected');
+RESET SESSION AUTHORIZATION;
+
+-- 4c. odd names: a table whose name is 63 bytes long (its index name,
+-- cut to 63 bytes, was the table's own name), and one whose
+-- <table>_chain_idx is taken
+SET SESSION AUTHORIZATION rv_mallory;
+CREATE TABLE rv.a23456789012345678901234567890123456789012345678901234567890123 (n int);
+SELECT lives_ok($$SELECT audit_chain.protect('rv.a23456789012345678901234567890123456789012345678901234567890123')$$,
+                'a table with a 63-byte name can be protected');
+CREATE TABLE rv.taken (n int);
+CREATE TABLE rv.taken_chain_idx (n int);
+SELECT lives_ok($$SELECT audit_chain.protect('rv.taken')$$,
+                'a table whose <table>_chain_idx name is taken can be protected');
 RESET SESSION AUTHORIZATION;
 
 -- 5. lane_head() under row-level security: the head's seq counts the
