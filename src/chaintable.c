@@ -167,6 +167,11 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
  * ac_registry_tables
  *		Every table registered in audit_chain.chains, dropped ones included,
  *		in OID order, each once.
+ *
+ * Read with the active snapshot, the one ac_registry_lanes() reads each
+ * table's lanes with by default: under READ COMMITTED a new transaction
+ * snapshot could list a table protected after the statement began, whose
+ * lanes the statement's snapshot does not see.
  */
 List *
 ac_registry_tables(void)
@@ -178,11 +183,13 @@ ac_registry_tables(void)
 				att_ahash;
 	Relation	reg = open_registry(&att_tbl, &att_lane, &att_genesis,
 									&att_aseq, &att_ahash);
-	Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	Snapshot	snapshot;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	List	   *result = NIL;
 
+	snapshot = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() :
+								GetTransactionSnapshot());
 	scan = systable_beginscan(reg, InvalidOid, false, snapshot, 0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{

@@ -244,15 +244,26 @@ lane_relcache_callback(Datum arg, Oid relid)
 }
 
 /*
+ * The last field of a lane lock's tag (pg_locks.objsubid).  SQL's advisory
+ * lock functions, which PUBLIC may call, make only 1 (one bigint key) and 2
+ * (two integer keys): with 2 here, any role could hold every lane of
+ * audit_chain.events with pg_advisory_lock(table oid, lane) and stall every
+ * writer until it disconnected.  No SQL function makes this value.
+ */
+#define AC_LANE_LOCK_FIELD4		0x4143	/* "AC" */
+
+/*
  * lane_locktag
- *		The advisory lock of one lane: database, table oid, lane, and 2, the
- *		field that pg_advisory_xact_lock(int4, int4) uses, so that an operator
- *		can take or inspect the same lock from SQL.
+ *		The lock of one lane: an advisory lock tag with the database, the
+ *		table oid and the lane, which pg_locks shows (locktype advisory,
+ *		classid table oid, objid lane, objsubid AC_LANE_LOCK_FIELD4) but
+ *		which no SQL function can take.
  */
 static void
 lane_locktag(LOCKTAG *tag, Oid root, int16 lane)
 {
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) root, (uint32) lane, 2);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) root, (uint32) lane,
+						 AC_LANE_LOCK_FIELD4);
 }
 
 /*

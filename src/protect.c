@@ -33,6 +33,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -40,6 +41,7 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -60,6 +62,7 @@ typedef struct ProtectTarget
 {
 	Oid			relid;
 	char		relkind;
+	Oid			owner;			/* relowner */
 	char	   *nspname;
 	char	   *relname;
 	char	   *qualname;		/* schema-qualified, quoted */
@@ -113,15 +116,12 @@ display_name(Oid relid)
 }
 
 /*
- * open_target
- *		Check that relid names a table the caller owns, then lock it in
- *		SHARE ROW EXCLUSIVE mode (which serializes protect() and unprotect()
- *		of one table with each other and with writers).  Ownership is checked
- *		before the lock, as RangeVarGetRelidExtended's callbacks do, so that
- *		nobody can queue a lock on a table that is not theirs.
+ * fill_target
+ *		Read what protect() and unprotect() need of relation relid from its
+ *		pg_class row, and check that it is a table the caller owns.
  */
 static void
-open_target(Oid relid, const char *what, ProtectTarget *target)
+fill_target(Oid relid, const char *what, ProtectTarget *target)
 {
 	HeapTuple	tup;
 	Form_pg_class form;
@@ -134,6 +134,7 @@ open_target(Oid relid, const char *what, ProtectTarget *target)
 	form = (Form_pg_class) GETSTRUCT(tup);
 	target->relid = relid;
 	target->relkind = form->relkind;
+	target->owner = form->relowner;
 	target->relname = pstrdup(NameStr(form->relname));
 	target->nspname = get_namespace_name(form->relnamespace);
 	target->qualname = quote_qualified_identifier(target->nspname,
@@ -152,13 +153,32 @@ open_target(Oid relid, const char *what, ProtectTarget *target)
 				 errhint("Only ordinary and partitioned tables can be %s.", what)));
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, target->display);
+}
+
+/*
+ * open_target
+ *		Check that relid names a table the caller owns, then lock it in
+ *		SHARE ROW EXCLUSIVE mode (which serializes protect() and unprotect()
+ *		of one table with each other and with writers).  Ownership is checked
+ *		before the lock, as RangeVarGetRelidExtended's callbacks do, so that
+ *		nobody can queue a lock on a table that is not theirs.
+ *
+ * Everything is read again once the lock is held: while we waited, the
+ * table may have been dropped, renamed, moved to another schema or given
+ * to another owner (each of which takes a lock that conflicts with ours).
+ * The DDL run later names the table by its schema-qualified name, so a
+ * name read before the lock could name another table by then (a new one
+ * made under the old name), which would then get the chain columns and
+ * triggers while this one got the registry rows.
+ */
+static void
+open_target(Oid relid, const char *what, ProtectTarget *target)
+{
+	fill_target(relid, what, target);
 
 	LockRelationOid(relid, ShareRowExclusiveLock);
-	/* it may have been dropped while we waited */
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
+
+	fill_target(relid, what, target);
 }
 
 /*
@@ -284,6 +304,69 @@ check_no_late_trigger(Oid relid)
 }
 
 /*
+ * partition_has_rules
+ *		Whether relation relid has rules (pg_class.relhasrules).
+ */
+static bool
+partition_has_rules(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		result;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	result = ((Form_pg_class) GETSTRUCT(tup))->relhasrules;
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
+ * check_partitions
+ *		What protect() refuses of a table it refuses in a partition too: an
+ *		unlogged partition is emptied after a crash just as an unlogged table
+ *		is, and the rows of a foreign partition are not stored in the
+ *		database at all.  Either way rows of the chain vanish, or change,
+ *		where verification cannot see it.  And a rule on a partition
+ *		rewrites or swallows the INSERTs made into that partition directly,
+ *		as a rule on the table does for the INSERTs made into it.
+ */
+static void
+check_partitions(const ProtectTarget *target)
+{
+	List	   *rels = find_all_inheritors(target->relid, AccessShareLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, rels)
+	{
+		Oid			part = lfirst_oid(lc);
+
+		if (part == target->relid)
+			continue;
+		if (get_rel_relkind(part) == RELKIND_FOREIGN_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("cannot protect \"%s\", whose partition \"%s\" is a foreign table",
+							target->display, display_name(part)),
+					 errdetail("The rows of a chained table must be stored in the database.")));
+		if (get_rel_persistence(part) == RELPERSISTENCE_UNLOGGED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot protect \"%s\", whose partition \"%s\" is unlogged",
+							target->display, display_name(part)),
+					 errdetail("An unlogged partition is emptied after a crash, and the audit trail in it with it."),
+					 errhint("Make the partition logged first with ALTER TABLE ... SET LOGGED.")));
+		if (partition_has_rules(part))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot protect \"%s\", whose partition \"%s\" has rules",
+							target->display, display_name(part)),
+					 errdetail("A rule can rewrite or swallow the INSERT that would seal a row."),
+					 errhint("Drop the partition's rules first.")));
+	}
+	list_free(rels);
+}
+
+/*
  * check_protectable
  *		Everything protect() refuses, checked before it changes anything.
  */
@@ -304,6 +387,8 @@ check_protectable(const ProtectTarget *target)
 				 errmsg("cannot protect unlogged table \"%s\"", target->display),
 				 errdetail("An unlogged table is emptied after a crash, and its audit trail with it."),
 				 errhint("Make it logged first with ALTER TABLE ... SET LOGGED.")));
+	if (target->relkind == RELKIND_PARTITIONED_TABLE)
+		check_partitions(target);
 	if (rel->rd_rel->relispartition)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -376,6 +461,16 @@ create_triggers(const ProtectTarget *target, int lanes)
  *		physical order (partitions in oid order), one UPDATE by ctid each, so
  *		that the seal trigger sees each final row.  Returns the number of
  *		rows sealed.
+ *
+ * The scan and the UPDATEs run as the table's owner, in a security-
+ * restricted operation, as REFRESH MATERIALIZED VIEW and CREATE INDEX do:
+ * they fire the table's triggers and evaluate its CHECK constraints,
+ * generated columns, index expressions and row-level security policies,
+ * all code that the table's owner wrote.  Run with the caller's privileges,
+ * a superuser (or a member of the owning role) who protects a table would
+ * hand them to that code.  FORCE ROW LEVEL SECURITY is set aside, as RI
+ * triggers set it aside for the owner: every row must be sealed, and the
+ * owner could switch FORCE off anyway.
  */
 static int64
 seal_existing_rows(const ProtectTarget *target)
@@ -385,6 +480,16 @@ seal_existing_rows(const ProtectTarget *target)
 	Portal		cursor;
 	Oid			argtypes[2] = {OIDOID, TIDOID};
 	volatile int64 sealed = 0;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+
+	/* restored by the (sub)transaction abort on error */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(target->owner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	save_nestlevel = NewGUCNestLevel();
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
@@ -400,8 +505,14 @@ seal_existing_rows(const ProtectTarget *target)
 	appendStringInfo(&sql,
 					 "SELECT tableoid, ctid FROM %s ORDER BY tableoid, ctid",
 					 target->qualname);
+	/*
+	 * Not read_only: with a new snapshot, taken now that the table is
+	 * locked.  protect()'s own statement snapshot was taken before it waited
+	 * for the lock, and would miss the rows that the writers it waited for
+	 * committed (they would stay unsealed).
+	 */
 	cursor = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
-									   true, 0);
+									   false, 0);
 
 	ac_seal_backfill_begin(target->relid);
 	PG_TRY();
@@ -448,6 +559,38 @@ seal_existing_rows(const ProtectTarget *target)
 
 	SPI_cursor_close(cursor);
 	SPI_freeplan(update);
+
+	/*
+	 * Under REPEATABLE READ or SERIALIZABLE the rows were read with the
+	 * transaction's snapshot, which misses the rows committed by the writers
+	 * protect() waited for; this transaction cannot seal them.
+	 */
+	if (IsolationUsesXactSnapshot())
+	{
+		SPIPlanPtr	unsealed;
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT FROM %s WHERE chain_hash IS NULL LIMIT 1",
+						 target->qualname);
+		unsealed = SPI_prepare(sql.data, 0, NULL);
+		if (unsealed == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_execute_snapshot(unsealed, NULL, NULL, GetLatestSnapshot(),
+								 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_snapshot failed");
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update"),
+					 errdetail("Rows of table \"%s\" were committed after this transaction's snapshot was taken; they cannot be sealed in it.",
+							   target->display),
+					 errhint("Retry the transaction, or call protect() in a READ COMMITTED transaction.")));
+		SPI_freeplan(unsealed);
+	}
+
+	/* undo any GUC change the owner's code made, and become the caller again */
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return sealed;
 }
 
@@ -500,10 +643,17 @@ audit_chain_protect(PG_FUNCTION_ARGS)
 					 "ADD COLUMN chain_hash pg_catalog.bytea", target.qualname));
 	register_lanes(target.relid, lanes);
 
-	/* A unique index on a partitioned table must contain the partition key */
+	/*
+	 * A unique index on a partitioned table must contain the partition key.
+	 * The index is named <table>_chain_idx, shortened and numbered as
+	 * PostgreSQL names indexes when that is too long or taken (for a table
+	 * with a 63-byte name it was the table's own name).
+	 */
 	run_ddl(psprintf("CREATE %s INDEX %s ON %s (chain_lane, chain_seq)",
 					 target.relkind == RELKIND_PARTITIONED_TABLE ? "" : "UNIQUE",
-					 quote_identifier(psprintf("%s_chain_idx", target.relname)),
+					 quote_identifier(ChooseRelationName(target.relname, "chain", "idx",
+														 get_rel_namespace(target.relid),
+														 false)),
 					 target.qualname));
 	create_triggers(&target, lanes);
 

@@ -61,6 +61,14 @@ ac_table_owner(const char *relname, bool missing_ok)
  *		extension's tables), with a kept plan if plan is given, else with
  *		sql.  The caller's identity is restored even on error, by the
  *		(sub)transaction abort.  Returns the SPI result code.
+ *
+ * The statements run here touch only the extension's own tables, name
+ * everything with its schema and are not influenced by the caller's
+ * search_path, so no code of the caller's runs with the owner's
+ * privileges.  They run as a security-restricted operation all the same
+ * (as VACUUM and REFRESH MATERIALIZED VIEW run a table owner's code), so
+ * that whatever they might reach could not create temporary objects,
+ * change role or leave anything else behind for the caller.
  */
 int
 ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
@@ -71,7 +79,8 @@ ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
 	int			ret;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	if (plan != NULL)
 		ret = SPI_execute_plan(plan, args, nulls, false, 0);
 	else

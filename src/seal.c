@@ -456,8 +456,13 @@ refuse_truncate(PG_FUNCTION_ARGS)
 void
 ac_seal_backfill_begin(Oid root)
 {
+	/* reachable: a trigger that protect() fires may call protect() */
 	if (OidIsValid(backfill_root))
-		elog(ERROR, "rows of another table are being sealed");
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot protect table \"%s\" while the existing rows of table \"%s\" are being sealed",
+						get_rel_name(root), get_rel_name(backfill_root)),
+				 errdetail("A trigger of the table being protected called audit_chain.protect().")));
 	backfill_root = root;
 }
 

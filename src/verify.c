@@ -1266,6 +1266,19 @@ lane_head(PG_FUNCTION_ARGS)
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(root));
 	nlanes = ac_check_chained_table(root, AccessShareLock);
+
+	/*
+	 * A lane's head counts every row of the lane, also the rows a row-level
+	 * security policy hides from the caller: polled, it would tell a tenant
+	 * how many rows the others write, and when.
+	 */
+	if (check_enable_rls(root, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot read the lane heads of chained table \"%s\" under row-level security",
+						get_rel_name(root)),
+				 errdetail("A lane's head counts the rows that the policies hide too."),
+				 errhint("Read them as a role that bypasses row-level security, or as the table owner.")));
 	if (lane < 0 || lane >= nlanes)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -126,7 +126,7 @@ expect "the prepared transaction survived the crash" \
     "$(q "SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'ac_crash_prep'")" 1
 expect "its lane lock survived too (an advisory lock held by no backend)" \
     "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid IS NULL AND granted
-           AND classid = $prep_oid AND objid = 0 AND objsubid = 2")" 1
+           AND classid = $prep_oid AND objid = 0 AND objsubid = 16707")" 1
 if psql_db "$DB" -q -c "SET lock_timeout = '1s'; INSERT INTO public.prep VALUES (4)" 2>"$TMP/prep.err"; then
     ac_die "a writer got the lane of public.prep while the prepared transaction held it"
 fi
