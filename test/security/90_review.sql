@@ -160,6 +160,7 @@ RESET SESSION AUTHORIZATION;
 -- 5. lane_head() under row-level security: the head's seq counts the
 -- rows the policy hides, so polling it shows other tenants' activity
 CREATE ROLE rv_tenant NOLOGIN;
+GRANT EXECUTE ON FUNCTION audit_chain.lane_head(regclass, integer) TO rv_tenant;
 SET SESSION AUTHORIZATION rv_mallory;
 CREATE TABLE rv.tenant_log (tenant name, what text);
 SELECT audit_chain.protect('rv.tenant_log');
