@@ -152,7 +152,12 @@ load_chained(void)
 		strcmp(NameStr(TupleDescAttr(tupdesc, 0)->attname), "tbl") != 0)
 		elog(ERROR, "audit_chain.chains does not start with column tbl of type regclass");
 
-	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	/*
+	 * The newest committed registry, not the transaction's snapshot: under
+	 * REPEATABLE READ a table protected after the snapshot was taken is
+	 * chained all the same.
+	 */
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	slot = table_slot_create(rel, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -1591,6 +1596,14 @@ partition_guard(PG_FUNCTION_ARGS)
 			 * gives every partition it finds one): its rows, if any, were
 			 * never sealed, yet would read as part of the chain.
 			 */
+			/* an unlogged partition is emptied by a crash, its rows with it */
+			if (get_rel_persistence(part) != RELPERSISTENCE_PERMANENT)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot make unlogged table \"%s\" a partition of chained table \"%s\"",
+								get_rel_name(part), get_rel_name(chain_root_of(part))),
+						 errdetail("An unlogged table is emptied after a crash, which would lose the audit trail."),
+						 errhint("Make it logged first with ALTER TABLE ... SET LOGGED.")));
 			if (relkind == RELKIND_RELATION && table_has_rows(part))
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

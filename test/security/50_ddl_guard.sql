@@ -14,7 +14,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(62);
+SELECT plan(64);
 
 CREATE ROLE ac_ddl_owner;
 DO $$BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO ac_ddl_owner', current_database()); END$$;
@@ -164,6 +164,13 @@ CREATE TABLE att.lk (LIKE att.ch);
 SELECT throws_ok($$ALTER TABLE att.lk INHERIT att.ch$$, '55000',
     'cannot make table "lk" inherit from chained table "ch"',
     'ALTER TABLE ... INHERIT a chained table');
+SELECT throws_ok($$CREATE UNLOGGED TABLE att.pr_u PARTITION OF att.pr FOR VALUES FROM (60) TO (70)$$,
+    '55000', 'cannot make unlogged table "pr_u" a partition of chained table "pr"',
+    'CREATE UNLOGGED TABLE ... PARTITION OF a chained table (a crash empties it)');
+CREATE UNLOGGED TABLE att.pr_u2 (k int, v text);
+SELECT throws_ok($$ALTER TABLE att.pr ATTACH PARTITION att.pr_u2 FOR VALUES FROM (70) TO (80)$$,
+    '55000', 'cannot make unlogged table "pr_u2" a partition of chained table "pr"',
+    'ATTACH PARTITION of an empty unlogged table');
 SELECT throws_ok($$CREATE FOREIGN TABLE att.pr_f PARTITION OF att.pr FOR VALUES FROM (50) TO (60) SERVER att_srv$$,
     '55000', 'cannot make foreign table "pr_f" a partition of chained table "pr"',
     'CREATE FOREIGN TABLE ... PARTITION OF a chained table');
