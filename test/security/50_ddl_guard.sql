@@ -167,7 +167,7 @@ SELECT throws_ok($$ALTER TABLE att.lk INHERIT att.ch$$, '55000',
 SELECT throws_ok($$CREATE UNLOGGED TABLE att.pr_u PARTITION OF att.pr FOR VALUES FROM (60) TO (70)$$,
     '55000', 'cannot make unlogged table "pr_u" a partition of chained table "pr"',
     'CREATE UNLOGGED TABLE ... PARTITION OF a chained table (a crash empties it)');
-CREATE UNLOGGED TABLE att.pr_u2 (k int, v text);
+CREATE UNLOGGED TABLE att.pr_u2 (LIKE att.pr);
 SELECT throws_ok($$ALTER TABLE att.pr ATTACH PARTITION att.pr_u2 FOR VALUES FROM (70) TO (80)$$,
     '55000', 'cannot make unlogged table "pr_u2" a partition of chained table "pr"',
     'ATTACH PARTITION of an empty unlogged table');
