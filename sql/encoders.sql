@@ -1,6 +1,6 @@
 \set VERBOSITY terse
 -- The direct encoders (src/hash.c) must write exactly what each type's output
--- function writes under the settings of DESIGN.md section 3, whatever the
+-- function writes under the settings of doc/hash-format.md, whatever the
 -- session's settings are; and the per-column memory of recent digests must
 -- never change a hash.  Session settings are deliberately hostile.
 SET timezone = 'Asia/Kathmandu';
@@ -134,7 +134,8 @@ SELECT count(*) AS samples, count(*) FILTER (WHERE canonical IS DISTINCT FROM re
 
 -- Rows whose values repeat (so that remembered digests are used) and rows
 -- whose values do not, sealed under the hostile settings, then checked
--- against the section 3 hash written in plain SQL under the canonical ones.
+-- against the v1 hash (doc/hash-format.md) written in plain SQL under the
+-- canonical ones.
 CREATE TYPE public.mood AS ENUM ('calm', 'busy');
 CREATE TABLE public.repeats (
     n int, act text, who label, ok boolean, small int2, big int8, id uuid, raw bytea,

@@ -1,5 +1,5 @@
 \set VERBOSITY terse
--- The hash format, DESIGN.md section 3, written out in plain SQL and compared
+-- The hash format, doc/hash-format.md, written out in plain SQL and compared
 -- with what the C trigger computed: the executable form of the spec.
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';

@@ -1,5 +1,5 @@
 \set VERBOSITY terse
--- shared/test-vectors/v1.json: one lane of three rows over 18 columns.
+-- test/vectors/v1.json: one lane of three rows over 18 columns.
 -- Session settings are deliberately not the canonical ones.
 SET timezone = 'America/New_York';
 SET datestyle = 'SQL, DMY';

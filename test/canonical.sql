@@ -1,5 +1,5 @@
 -- canonical_text(): the text whose SHA-256 is a column's digest is the same
--- whatever the session's settings (DESIGN.md section 3), matching the v1
+-- whatever the session's settings (doc/hash-format.md), matching the v1
 -- test vectors; types whose text cannot be fixed are refused.
 \set ON_ERROR_STOP true
 \set QUIET 1
@@ -22,7 +22,7 @@ SET LOCAL extra_float_digits = 3;
 SET LOCAL bytea_output = 'escape';
 SET LOCAL lc_monetary = 'C';
 
--- The values of /work/shared/test-vectors/v1.json (shared/test-vectors/v1.json)
+-- The values of test/vectors/v1.json
 SELECT is(audit_chain.canonical_text(42::bigint), '42',
           'v1 canonical text of id (bigint)');
 SELECT is(encode(sha256(convert_to(audit_chain.canonical_text(42::bigint), 'UTF8')), 'hex'),

@@ -72,7 +72,7 @@ SELECT is(position(convert_to('amount', 'UTF8') IN audit_chain.canonical_row('ta
 SELECT is((SELECT chain_hash FROM tap_seal.log WHERE id = 3), audit_chain.row_hash('tap_seal.log', 0, 3),
           'a row with a NULL column verifies');
 
--- Hash input layout (DESIGN.md section 3): prefix, seq, chain_at, prev
+-- Hash input layout (doc/hash-format.md): prefix, seq, chain_at, prev
 SELECT is(substring(audit_chain.canonical_row('tap_seal.log', 0, 3) FROM 1 FOR 15),
           convert_to('audit_chain/v1', 'UTF8') || '\x00'::bytea,
           'hash input starts with "audit_chain/v1" and a 0 byte');

@@ -1,4 +1,4 @@
--- The v1 test vectors (shared/test-vectors/v1.json): rows written with the
+-- The v1 test vectors (test/vectors/v1.json): rows written with the
 -- vectors' chain columns must hash, byte for byte, to the vectors' hashes,
 -- and verify as one intact lane; a new row continues that lane.
 \set ON_ERROR_STOP true
@@ -85,7 +85,7 @@ SELECT is(audit_chain.canonical_row('tap_vec.v1', 0, 1),
            || int4send(4) || convert_to('tags', 'UTF8') || '\x5395298c854fc5c02de1eb9d1416cfd6c3900e7d6b1211e59253090dc7c669f7'::bytea
            || int4send(4) || convert_to('note', 'UTF8') || '\xb6f737808912766258ebee9db7f560a07aee90dae75779f3009d35bb1873b4f9'::bytea
            || int4send(5) || convert_to('empty', 'UTF8') || '\xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'::bytea,
-          'v1 row 1: canonical_row() is the input DESIGN.md section 3 specifies');
+          'v1 row 1: canonical_row() is the input doc/hash-format.md specifies');
 SELECT is(encode(sha256(audit_chain.canonical_row('tap_vec.v1', 0, 1)), 'hex'), 'd4baece2d25ff119450a9b20b79cc8aa91fccd659e7eb7c82df48c14d8120e1b',
           'v1 row 1: SHA-256 of canonical_row() is the expected chain_hash');
 SELECT is(encode(audit_chain.row_hash('tap_vec.v1', 0, 1), 'hex'), 'd4baece2d25ff119450a9b20b79cc8aa91fccd659e7eb7c82df48c14d8120e1b',
@@ -113,7 +113,7 @@ SELECT is(audit_chain.canonical_row('tap_vec.v1', 0, 2),
            || int4send(4) || convert_to('tags', 'UTF8') || '\x5395298c854fc5c02de1eb9d1416cfd6c3900e7d6b1211e59253090dc7c669f7'::bytea
            || int4send(4) || convert_to('note', 'UTF8') || '\xb6f737808912766258ebee9db7f560a07aee90dae75779f3009d35bb1873b4f9'::bytea
            || int4send(5) || convert_to('empty', 'UTF8') || '\xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'::bytea,
-          'v1 row 2: canonical_row() is the input DESIGN.md section 3 specifies');
+          'v1 row 2: canonical_row() is the input doc/hash-format.md specifies');
 SELECT is(encode(sha256(audit_chain.canonical_row('tap_vec.v1', 0, 2)), 'hex'), '152c050ffd9ec5eec10a5d25b27c1e348475a8a4cd2aa8ac7a6bf79f7a76ee12',
           'v1 row 2: SHA-256 of canonical_row() is the expected chain_hash');
 SELECT is(encode(audit_chain.row_hash('tap_vec.v1', 0, 2), 'hex'), '152c050ffd9ec5eec10a5d25b27c1e348475a8a4cd2aa8ac7a6bf79f7a76ee12',
@@ -141,7 +141,7 @@ SELECT is(audit_chain.canonical_row('tap_vec.v1', 0, 3),
            || int4send(4) || convert_to('tags', 'UTF8') || '\x5395298c854fc5c02de1eb9d1416cfd6c3900e7d6b1211e59253090dc7c669f7'::bytea
            || int4send(4) || convert_to('note', 'UTF8') || '\xb6f737808912766258ebee9db7f560a07aee90dae75779f3009d35bb1873b4f9'::bytea
            || int4send(5) || convert_to('empty', 'UTF8') || '\xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'::bytea,
-          'v1 row 3: canonical_row() is the input DESIGN.md section 3 specifies');
+          'v1 row 3: canonical_row() is the input doc/hash-format.md specifies');
 SELECT is(encode(sha256(audit_chain.canonical_row('tap_vec.v1', 0, 3)), 'hex'), '929f672704142bde484e2c207bc20b93244bdf0cbabfc0f604e815efdf55b857',
           'v1 row 3: SHA-256 of canonical_row() is the expected chain_hash');
 SELECT is(encode(audit_chain.row_hash('tap_vec.v1', 0, 3), 'hex'), '929f672704142bde484e2c207bc20b93244bdf0cbabfc0f604e815efdf55b857',

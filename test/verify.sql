@@ -136,8 +136,8 @@ UPDATE tap_verify.rewritten SET payload = 'rewritten' WHERE chain_seq = 2;
 SELECT tap_verify.rehash('tap_verify.rewritten', 0, 2);
 
 -- Two lanes: the 4 rows went to the lane this backend picked; a correct
--- row is forged into the other lane (the chain cannot tell; see DESIGN.md
--- section 8), later a row of that lane is changed
+-- row is forged into the other lane (the chain cannot tell; see the README,
+-- What it guarantees), later a row of that lane is changed
 CREATE TEMP TABLE tap_lanes AS
     SELECT min(chain_lane)::int AS used, 1 - min(chain_lane)::int AS other FROM tap_verify.twolanes;
 INSERT INTO tap_verify.twolanes (id, payload, at, chain_lane, chain_seq, chain_at, chain_prev, chain_hash)

@@ -91,7 +91,7 @@ SELECT audit_chain.protect('chain1', lanes => 1);
 SELECT audit_chain.protect('chainN', lanes => $LANES);
 
 -- The reference chain: the PL/pgSQL design a user would otherwise copy, with
--- the same hash format (section 3 of the design).
+-- the same hash format (doc/hash-format.md).
 CREATE TABLE plpgsql_head (id int PRIMARY KEY, seq bigint NOT NULL, hash bytea NOT NULL);
 INSERT INTO plpgsql_head VALUES (1, 0, sha256('genesis'));
 CREATE FUNCTION term(name text, value text) RETURNS bytea LANGUAGE sql IMMUTABLE AS
