@@ -1,8 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * verify.c
- *	  Verification of chained tables, and the functions that expose the
- *	  hash of one row for auditors.
+ *	  Verification of chained tables.
  *
  * verify_chain walks every lane in seq order, recomputes each row's hash
  * from its contents (section 3 of the design), checks every link, and
@@ -51,6 +50,7 @@
 #include "lane.h"
 #include "registry.h"
 #include "seal.h"
+#include "verify.h"
 
 /* What verification found in one lane */
 typedef struct LaneCheck
@@ -101,12 +101,12 @@ typedef struct ChainCheck
 static void check_tails(ChainCheck *cc, MemoryContext cxt);
 
 /*
- * bytea_hash
+ * ac_bytea_hash
  *		Pointer to the 32 bytes of a bytea chain hash, or NULL if the value is
  *		not 32 bytes long.
  */
-static const uint8 *
-bytea_hash(Datum d)
+const uint8 *
+ac_bytea_hash(Datum d)
 {
 	bytea	   *b = DatumGetByteaPP(d);
 
@@ -233,7 +233,7 @@ load_chain(Oid root, int nlanes, MemoryContext cxt)
 			continue;
 		lc = &cc->lanes[lane];
 		lc->cp_seq = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
-		h = bytea_hash(SPI_getbinval(tup, td, 3, &isnull));
+		h = ac_bytea_hash(SPI_getbinval(tup, td, 3, &isnull));
 		lc->cp_id = DatumGetInt64(SPI_getbinval(tup, td, 4, &isnull));
 		if (h == NULL)
 			continue;
@@ -247,7 +247,7 @@ load_chain(Oid root, int nlanes, MemoryContext cxt)
 		{
 			Datum		d = SPI_getbinval(tup, td, 6, &isnull);
 
-			start_hash = isnull ? NULL : bytea_hash(d);
+			start_hash = isnull ? NULL : ac_bytea_hash(d);
 		}
 		if (start_hash != NULL && start_seq != lc->last_seq)
 			lane_problem(lc, Min(start_seq, lc->last_seq) + 1, cxt,
@@ -316,8 +316,8 @@ check_row(LaneCheck *lc, AcRowDesc *desc, Datum *values, bool *isnull,
 		return;
 	}
 
-	prev = bytea_hash(values[iprev]);
-	hash = bytea_hash(values[ihash]);
+	prev = ac_bytea_hash(values[iprev]);
+	hash = ac_bytea_hash(values[ihash]);
 	if (prev == NULL || memcmp(prev, lc->prev, AC_HASH_LEN) != 0)
 	{
 		lane_problem(lc, seq, cxt,
@@ -374,12 +374,13 @@ note_stray(ChainCheck *cc, int lane, bool seqnull, Datum seq, MemoryContext cxt)
 }
 
 /*
- * chain_select
+ * ac_chain_select
  *		Start "SELECT <chain columns>, <hashed columns> FROM <table>" for a
  *		chained table, with the hashed columns of desc (built on rootdesc).
+ *		The sorted walk reads with it, and so do the auditor functions.
  */
-static void
-chain_select(StringInfo sql, Relation rel, TupleDesc rootdesc, AcRowDesc *desc)
+void
+ac_chain_select(StringInfo sql, Relation rel, TupleDesc rootdesc, AcRowDesc *desc)
 {
 	appendStringInfoString(sql, "SELECT chain_lane, chain_seq, chain_at, chain_prev, chain_hash");
 	for (int i = 0; i < desc->ncols; i++)
@@ -608,7 +609,7 @@ walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
 	desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
 
 	initStringInfo(&sql);
-	chain_select(&sql, rel, rootdesc, desc);
+	ac_chain_select(&sql, rel, rootdesc, desc);
 	if (only_lane >= 0)
 		appendStringInfo(&sql, " WHERE chain_lane OPERATOR(pg_catalog.=) %d"
 						 " AND chain_seq OPERATOR(pg_catalog.>) " INT64_FORMAT,
@@ -785,7 +786,7 @@ resume_lane(ChainCheck *cc, LaneCheck *lc, MemoryContext cxt)
 	if (SPI_processed == 0)
 		return false;
 	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	hash = bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	hash = ac_bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	vid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	if (hash == NULL || seq <= lc->last_seq)
 		return false;			/* nothing to skip */
@@ -803,7 +804,7 @@ resume_lane(ChainCheck *cc, LaneCheck *lc, MemoryContext cxt)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed != 1 ||
-		(hash = bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))) == NULL ||
+		(hash = ac_bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))) == NULL ||
 		memcmp(hash, saved, AC_HASH_LEN) != 0)
 	{
 		lane_problem(lc, seq, cxt,
@@ -1078,221 +1079,4 @@ verify_chain(PG_FUNCTION_ARGS)
 	SPI_finish();
 	MemoryContextDelete(cxt);
 	return (Datum) 0;
-}
-
-/*
- * fetch_row
- *		Read the row (lane, seq) of a chained table; fills values/isnull in
- *		the layout of the returned row description.  Must be inside SPI.
- */
-static AcRowDesc *
-fetch_row(Oid root, int32 lane, int64 seq, Datum **values, bool **isnull)
-{
-	Relation	rel = ac_open_chained_table(root, AccessShareLock, NULL);
-	TupleDesc	rootdesc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
-	AcRowDesc  *desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
-	StringInfoData sql;
-	Oid			argtypes[2] = {INT2OID, INT8OID};
-	Datum		args[2];
-	int			ret;
-
-	if (lane < 0 || lane >= AC_MAX_LANES)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lane %d is out of range", lane),
-				 errhint("Lanes are numbered from 0 to the table's lane count minus 1.")));
-
-	initStringInfo(&sql);
-	chain_select(&sql, rel, rootdesc, desc);
-	appendStringInfoString(&sql, " WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
-						   "AND chain_seq OPERATOR(pg_catalog.=) $2");
-	table_close(rel, AccessShareLock);
-
-	args[0] = Int16GetDatum((int16) lane);
-	args[1] = Int64GetDatum(seq);
-	ret = SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, true, 2);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(SPI_processed == 0 ? ERRCODE_NO_DATA_FOUND : ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("%s row with chain_lane %d and chain_seq %lld in table \"%s\"",
-						SPI_processed == 0 ? "no" : "more than one",
-						lane, (long long) seq, get_rel_name(root))));
-
-	ac_rowdesc_remap(desc, rootdesc, SPI_tuptable->tupdesc);
-	*values = palloc(sizeof(Datum) * SPI_tuptable->tupdesc->natts);
-	*isnull = palloc(sizeof(bool) * SPI_tuptable->tupdesc->natts);
-	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, *values, *isnull);
-	if ((*isnull)[desc->att_at - 1] || (*isnull)[desc->att_prev - 1] ||
-		bytea_hash((*values)[desc->att_prev - 1]) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("row with chain_lane %d and chain_seq %lld in table \"%s\" is not sealed",
-						lane, (long long) seq, get_rel_name(root))));
-	return desc;
-}
-
-/*
- * row_input_bytes
- *		The hash input of row (lane, seq) of a chained table, as bytea.
- */
-static bytea *
-row_input_bytes(Oid root, int32 lane, int64 seq)
-{
-	AcRowDesc  *desc;
-	Datum	   *values;
-	bool	   *isnull;
-	StringInfoData buf;
-	bytea	   *result;
-	MemoryContext outer = CurrentMemoryContext;
-	int			nestlevel;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	desc = fetch_row(root, lane, seq, &values, &isnull);
-
-	nestlevel = ac_enter_canonical_settings();
-	initStringInfo(&buf);
-	ac_row_input(desc, values, isnull, seq,
-				 DatumGetTimestampTz(values[desc->att_at - 1]),
-				 bytea_hash(values[desc->att_prev - 1]), &buf);
-	ac_leave_canonical_settings(nestlevel);
-
-	result = MemoryContextAlloc(outer, VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
-	SPI_finish();
-	return result;
-}
-
-/*
- * canonical_row(tbl regclass, lane int, seq bigint) RETURNS bytea
- *		The exact bytes that SHA-256 hashes for one row, recomputed from the
- *		row as stored: for auditors and external verifiers.
- */
-PG_FUNCTION_INFO_V1(canonical_row);
-Datum
-canonical_row(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BYTEA_P(row_input_bytes(PG_GETARG_OID(0), PG_GETARG_INT32(1),
-									  PG_GETARG_INT64(2)));
-}
-
-/*
- * row_hash(tbl regclass, lane int, seq bigint) RETURNS bytea
- *		The chain_hash that row (lane, seq) should have, recomputed from its
- *		contents (not the stored chain_hash).
- */
-PG_FUNCTION_INFO_V1(row_hash);
-Datum
-row_hash(PG_FUNCTION_ARGS)
-{
-	bytea	   *input = row_input_bytes(PG_GETARG_OID(0), PG_GETARG_INT32(1),
-										PG_GETARG_INT64(2));
-	bytea	   *result = palloc(VARHDRSZ + AC_HASH_LEN);
-
-	SET_VARSIZE(result, VARHDRSZ + AC_HASH_LEN);
-	ac_sha256(VARDATA(input), VARSIZE(input) - VARHDRSZ, (uint8 *) VARDATA(result));
-	PG_RETURN_BYTEA_P(result);
-}
-
-/*
- * canonical_text(value anyelement) RETURNS text
- *		The canonical text of a value (section 3): what its col_digest hashes.
- */
-PG_FUNCTION_INFO_V1(canonical_text);
-Datum
-canonical_text(PG_FUNCTION_ARGS)
-{
-	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	Oid			outfn;
-	bool		isvarlena;
-	FmgrInfo	finfo;
-	int			nestlevel;
-	const char *text;
-	char	   *srv;
-	char		buf[AC_ENCODE_BUFLEN];
-	int			len;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	if (!OidIsValid(typid))
-		elog(ERROR, "could not determine the argument type");
-	ac_check_column_type(typid, NULL, NULL);
-
-	getTypeOutputInfo(typid, &outfn, &isvarlena);
-	fmgr_info(outfn, &finfo);
-	nestlevel = ac_enter_canonical_settings();
-	text = ac_canonical_value(ac_encoder_for_type(typid), &finfo,
-							  PG_GETARG_DATUM(0), buf, &len);
-	ac_leave_canonical_settings(nestlevel);
-
-	/* The text is UTF-8; hand it back in the server encoding */
-	srv = pg_any_to_server(text, len, PG_UTF8);
-	PG_RETURN_TEXT_P(srv == text ? cstring_to_text_with_len(text, len) :
-					 cstring_to_text(srv));
-}
-
-/*
- * lane_head(tbl regclass, lane int, OUT seq bigint, OUT hash bytea)
- *		The newest committed (or own) row of a lane, or its start point if it
- *		is empty.  Used by checkpoint().
- */
-PG_FUNCTION_INFO_V1(lane_head);
-Datum
-lane_head(PG_FUNCTION_ARGS)
-{
-	Oid			root = PG_GETARG_OID(0);
-	int32		lane = PG_GETARG_INT32(1);
-	TupleDesc	tupdesc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
-	int64		seq;
-	uint8		hash[AC_HASH_LEN];
-	bytea	   *h;
-
-	AclResult	aclresult;
-	int			nlanes;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	/*
-	 * The head is read from the index directly: check what a SELECT would
-	 * (for an OID that is no relation, that is a clear error too), then that
-	 * it is a chained table with chain columns of the right types.
-	 */
-	aclresult = pg_class_aclcheck(root, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(root));
-	nlanes = ac_check_chained_table(root, AccessShareLock);
-
-	/*
-	 * A lane's head counts every row of the lane, also the rows a row-level
-	 * security policy hides from the caller: polled, it would tell a tenant
-	 * how many rows the others write, and when.
-	 */
-	if (check_enable_rls(root, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("cannot read the lane heads of chained table \"%s\" under row-level security",
-						get_rel_name(root)),
-				 errdetail("A lane's head counts the rows that the policies hide too."),
-				 errhint("Read them as a role that bypasses row-level security, or as the table owner.")));
-	if (lane < 0 || lane >= nlanes)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lane %d is out of range", lane),
-				 errhint("Table \"%s\" has lanes 0 to %d.", get_rel_name(root),
-						 nlanes - 1)));
-
-	if (!ac_lane_read_head(root, (int16) lane, 0, &seq, hash))
-		ac_lane_boundary(root, (int16) lane, &seq, hash);
-
-	h = palloc(VARHDRSZ + AC_HASH_LEN);
-	SET_VARSIZE(h, VARHDRSZ + AC_HASH_LEN);
-	memcpy(VARDATA(h), hash, AC_HASH_LEN);
-	values[0] = Int64GetDatum(seq);
-	values[1] = PointerGetDatum(h);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
