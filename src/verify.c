@@ -19,7 +19,6 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
-#include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -34,7 +33,6 @@
 #include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
 #include "miscadmin.h"
-#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -46,6 +44,7 @@
 #include "utils/timestamp.h"
 
 #include "chaintable.h"
+#include "compat.h"
 #include "hash.h"
 #include "lane.h"
 #include "registry.h"
@@ -457,19 +456,15 @@ drain_pending(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, bool all,
  *		has no effect the compiler can see, and gcc drops the call.
  */
 static pg_attribute_always_inline void
-prefetch_next_row(HeapScanDesc hs)
+prefetch_next_row(TableScanDesc scan)
 {
 #if defined(__GNUC__) || defined(__clang__)
 	Page		page;
 	ItemId		lp;
 	const char *p;
 
-	/* heapam's page-at-a-time state: the visible rows of the current page */
-	if ((hs->rs_base.rs_flags & SO_ALLOW_PAGEMODE) == 0 ||
-		hs->rs_cindex + 1 >= hs->rs_ntuples)
+	if (!ac_heapscan_next_row(scan, &page, &lp))
 		return;
-	page = BufferGetPage(hs->rs_cbuf);
-	lp = PageGetItemId(page, hs->rs_vistuples[hs->rs_cindex + 1]);
 	p = (const char *) PageGetItem(page, lp);
 	for (uint32 off = 0; off < ItemIdGetLength(lp); off += 64)
 		__builtin_prefetch(p + off);
@@ -517,7 +512,7 @@ walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
 
 		CHECK_FOR_INTERRUPTS();
 
-		prefetch_next_row((HeapScanDesc) scan);
+		prefetch_next_row(scan);
 
 		/*
 		 * Deform the whole row once: the chain columns come last, so reading
