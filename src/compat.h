@@ -17,6 +17,18 @@
  *   of HeapScanDescData) to prefetch the next row; ac_heapscan_next_row()
  *   is the only place that does.
  *
+ * Known ties of PostgreSQL 18, which is not supported yet: index_beginscan()
+ * takes an IndexScanInstrumentation argument (lane.c), and
+ * RelationGetPrimaryKeyIndex() a deferrable_ok argument (chaintable.c).
+ *
+ * Ties in what the code knows rather than in what it calls: ddl.c lists the
+ * ALTER TABLE subcommands (AT_*) it refuses on chained tables, and those it
+ * allows on the extension's own tables; a subcommand that a new version adds
+ * is allowed on chained tables and refused on the extension's tables until
+ * it is listed (17 added AT_SetExpression, which changes no hashed column).
+ * lane.c finds INSERT ... ON CONFLICT by walking the plan tree, which
+ * relies on where the planner puts ModifyTable nodes.
+ *
  * Not code, so not here: the direct encoders of encode.c write the text of
  * numeric_out, inet_out/cidr_out and jsonb_out from the stored values, and
  * so depend on those output functions and on the on-disk formats of
