@@ -24,14 +24,11 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/htup_details.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/pairingheap.h"
-#include "mb/pg_wchar.h"
-#include "nodes/makefuncs.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -40,7 +37,6 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "chaintable.h"
@@ -745,11 +741,7 @@ check_may_verify(Oid root)
 	AcTableProblem *p = may_verify_problem(root);
 
 	if (p != NULL)
-		ereport(ERROR,
-				(errcode(p->sqlerrcode),
-				 errmsg_internal("%s", p->message),
-				 p->detail ? errdetail_internal("%s", p->detail) : 0,
-				 p->hint ? errhint("%s", p->hint) : 0));
+		ac_raise_table_problem(p);
 }
 
 /*
