@@ -5,8 +5,9 @@
  *	  and hash, the canonical text of a value, and a lane's head.
  *
  * canonical_row and row_hash recompute, from the row as stored, what the
- * seal trigger hashed (the format is in hash.c), so that a verifier outside
- * the database can compare its own computation byte for byte.
+ * seal trigger hashed (doc/hash-format.md specifies it, hash.c computes
+ * it), so that a verifier outside the database can compare its own
+ * computation byte for byte.
  * canonical_text shows the text one value is hashed as.  lane_head reads the
  * newest row of a lane, as checkpoint() records it.  None of them checks a
  * chain: that is verify.c.
@@ -155,7 +156,8 @@ row_hash(PG_FUNCTION_ARGS)
 
 /*
  * canonical_text(value anyelement) RETURNS text
- *		The canonical text of a value (section 3): what its col_digest hashes.
+ *		The canonical text of a value (doc/hash-format.md, section 3): what
+ *		its col_digest hashes.
  */
 PG_FUNCTION_INFO_V1(canonical_text);
 Datum

@@ -4,12 +4,21 @@
  *	  Verification of chained tables.
  *
  * verify_chain walks every lane in seq order, recomputes each row's hash
- * from its contents (section 3 of the design), checks every link, and
- * compares the lane with the newest checkpoint.  It reports, like amcheck,
- * one row per lane instead of stopping at the first error, and it only
- * reads the chained tables, so it runs on a hot standby too.  On a primary,
- * in a read-write transaction, it also appends its result to
+ * from its contents (doc/hash-format.md), checks every link, and compares
+ * the lane with the newest checkpoint.  It reports, like amcheck, one row
+ * per lane instead of stopping at the first error, and it only reads the
+ * chained tables, so it runs on a hot standby too.  On a primary, in a
+ * read-write transaction, it also appends its result to
  * audit_chain.verification_log.
+ *
+ * The steps, in the order verify_chain takes them, all sharing one
+ * VerifyState: tables_to_verify, then for each table verify_table:
+ * load_chain (the lanes' start points and newest checkpoint), then
+ * walk_chain (walk_heap, one sequential scan; walk_sorted if the table is
+ * partitioned or its heap too far out of order) or walk_incremental
+ * (resume_lane, then walk_sorted from there), each row through check_row,
+ * then check_tails, and report_chain, which returns a row per lane and
+ * logs it (log_result).
  *
  * IDENTIFICATION
  *	  src/verify.c
