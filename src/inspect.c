@@ -82,7 +82,7 @@ fetch_row(Oid root, int32 lane, int64 seq, Datum **values, bool **isnull)
 	*isnull = palloc(sizeof(bool) * SPI_tuptable->tupdesc->natts);
 	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, *values, *isnull);
 	if ((*isnull)[desc->att_at - 1] || (*isnull)[desc->att_prev - 1] ||
-		ac_bytea_hash((*values)[desc->att_prev - 1]) == NULL)
+		ac_hash_of_bytea((*values)[desc->att_prev - 1]) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("row with chain_lane %d and chain_seq %lld in table \"%s\" is not sealed",
@@ -113,7 +113,7 @@ row_input_bytes(Oid root, int32 lane, int64 seq)
 	initStringInfo(&buf);
 	ac_row_input(desc, values, isnull, seq,
 				 DatumGetTimestampTz(values[desc->att_at - 1]),
-				 ac_bytea_hash(values[desc->att_prev - 1]), &buf);
+				 ac_hash_of_bytea(values[desc->att_prev - 1]), &buf);
 	ac_leave_canonical_settings(nestlevel);
 
 	result = MemoryContextAlloc(outer, VARHDRSZ + buf.len);

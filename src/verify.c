@@ -133,12 +133,12 @@ typedef struct VerifyState
 #define ROWS_PER_FETCH 10000
 
 /*
- * ac_bytea_hash
+ * ac_hash_of_bytea
  *		Pointer to the 32 bytes of a bytea chain hash, or NULL if the value is
  *		not 32 bytes long.
  */
 const uint8 *
-ac_bytea_hash(Datum d)
+ac_hash_of_bytea(Datum d)
 {
 	bytea	   *b = DatumGetByteaPP(d);
 
@@ -267,7 +267,7 @@ load_chain(VerifyState *vs, int nlanes)
 			continue;
 		lck = &cc->lanes[lane];
 		lck->cp_seq = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
-		h = ac_bytea_hash(SPI_getbinval(tup, td, 3, &isnull));
+		h = ac_hash_of_bytea(SPI_getbinval(tup, td, 3, &isnull));
 		lck->cp_id = DatumGetInt64(SPI_getbinval(tup, td, 4, &isnull));
 		if (h == NULL)
 			continue;
@@ -281,7 +281,7 @@ load_chain(VerifyState *vs, int nlanes)
 		{
 			Datum		d = SPI_getbinval(tup, td, 6, &isnull);
 
-			start_hash = isnull ? NULL : ac_bytea_hash(d);
+			start_hash = isnull ? NULL : ac_hash_of_bytea(d);
 		}
 		if (start_hash != NULL && start_seq != lck->last_seq)
 			lane_problem(vs, lck, Min(start_seq, lck->last_seq) + 1,
@@ -353,8 +353,8 @@ check_row(VerifyState *vs, LaneCheck *lck)
 		return;
 	}
 
-	prev = ac_bytea_hash(values[iprev]);
-	hash = ac_bytea_hash(values[ihash]);
+	prev = ac_hash_of_bytea(values[iprev]);
+	hash = ac_hash_of_bytea(values[ihash]);
 	if (prev == NULL || memcmp(prev, lck->prev, AC_HASH_LEN) != 0)
 	{
 		lane_problem(vs, lck, seq,
@@ -845,7 +845,7 @@ resume_lane(VerifyState *vs, LaneCheck *lck)
 	if (SPI_processed == 0)
 		return false;
 	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	hash = ac_bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	hash = ac_hash_of_bytea(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	vid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	if (hash == NULL || seq <= lck->last_seq)
 		return false;			/* nothing to skip */
@@ -863,7 +863,7 @@ resume_lane(VerifyState *vs, LaneCheck *lck)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed != 1 ||
-		(hash = ac_bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))) == NULL ||
+		(hash = ac_hash_of_bytea(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))) == NULL ||
 		memcmp(hash, saved, AC_HASH_LEN) != 0)
 	{
 		lane_problem(vs, lck, seq,
