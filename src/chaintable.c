@@ -383,6 +383,20 @@ ac_chained_table_problem(Oid relid, LOCKMODE lockmode, int *nlanes)
 }
 
 /*
+ * ac_raise_table_problem
+ *		Raise the error that problem p describes.
+ */
+void
+ac_raise_table_problem(const AcTableProblem *p)
+{
+	ereport(ERROR,
+			(errcode(p->sqlerrcode),
+			 errmsg_internal("%s", p->message),
+			 p->detail ? errdetail_internal("%s", p->detail) : 0,
+			 p->hint ? errhint("%s", p->hint) : 0));
+}
+
+/*
  * ac_check_chained_table
  *		Raise the error of ac_chained_table_problem(), if any; else return
  *		the number of lanes.  The relation stays locked in lockmode.
@@ -394,11 +408,7 @@ ac_check_chained_table(Oid relid, LOCKMODE lockmode)
 	AcTableProblem *p = ac_chained_table_problem(relid, lockmode, &nlanes);
 
 	if (p != NULL)
-		ereport(ERROR,
-				(errcode(p->sqlerrcode),
-				 errmsg_internal("%s", p->message),
-				 p->detail ? errdetail_internal("%s", p->detail) : 0,
-				 p->hint ? errhint("%s", p->hint) : 0));
+		ac_raise_table_problem(p);
 	return nlanes;
 }
 
@@ -416,11 +426,7 @@ ac_check_chain_columns(Relation rel)
 	AcTableProblem *p = column_problem(rel);
 
 	if (p != NULL)
-		ereport(ERROR,
-				(errcode(p->sqlerrcode),
-				 errmsg_internal("%s", p->message),
-				 p->detail ? errdetail_internal("%s", p->detail) : 0,
-				 p->hint ? errhint("%s", p->hint) : 0));
+		ac_raise_table_problem(p);
 }
 
 /*

@@ -48,6 +48,7 @@
 #include "utils/syscache.h"
 
 #include "chaintable.h"
+#include "compat.h"
 #include "ddl.h"
 #include "hash.h"
 #include "lane.h"
@@ -151,7 +152,7 @@ fill_target(Oid relid, const char *what, ProtectTarget *target)
 				 errmsg("\"%s\" is not a table", target->display),
 				 errdetail("It is %s.", relkind_name(target->relkind)),
 				 errhint("Only ordinary and partitioned tables can be %s.", what)));
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!ac_table_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, target->display);
 }
 

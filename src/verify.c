@@ -1,16 +1,24 @@
 /*-------------------------------------------------------------------------
  *
  * verify.c
- *	  Verification of chained tables, and the functions that expose the
- *	  hash of one row for auditors.
+ *	  Verification of chained tables.
  *
  * verify_chain walks every lane in seq order, recomputes each row's hash
- * from its contents (section 3 of the design), checks every link, and
- * compares the lane with the newest checkpoint.  It reports, like amcheck,
- * one row per lane instead of stopping at the first error, and it only
- * reads the chained tables, so it runs on a hot standby too.  On a primary,
- * in a read-write transaction, it also appends its result to
+ * from its contents (doc/hash-format.md), checks every link, and compares
+ * the lane with the newest checkpoint.  It reports, like amcheck, one row
+ * per lane instead of stopping at the first error, and it only reads the
+ * chained tables, so it runs on a hot standby too.  On a primary, in a
+ * read-write transaction, it also appends its result to
  * audit_chain.verification_log.
+ *
+ * The steps, in the order verify_chain takes them, all sharing one
+ * VerifyState: tables_to_verify, then for each table verify_table:
+ * load_chain (the lanes' start points and newest checkpoint), then
+ * walk_chain (walk_heap, one sequential scan; walk_sorted if the table is
+ * partitioned or its heap too far out of order) or walk_incremental
+ * (resume_lane, then walk_sorted from there), each row through check_row,
+ * then check_tails, and report_chain, which returns a row per lane and
+ * logs it (log_result).
  *
  * IDENTIFICATION
  *	  src/verify.c
@@ -20,22 +28,17 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
-#include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/htup_details.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/pairingheap.h"
-#include "mb/pg_wchar.h"
-#include "nodes/makefuncs.h"
 #include "miscadmin.h"
-#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -43,25 +46,32 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "chaintable.h"
+#include "compat.h"
 #include "hash.h"
 #include "lane.h"
 #include "registry.h"
 #include "seal.h"
+#include "verify.h"
 
-/* What verification found in one lane */
+/*
+ * What verification found in one lane.  The same struct reports the rows
+ * that are in no lane (no_lane), and the lanes of a table that could not be
+ * read at all (first_bad_unknown).
+ */
 typedef struct LaneCheck
 {
 	int16		lane;
+	bool		no_lane;		/* rows in no registered lane: lane is NULL */
 	int64		expect_seq;		/* next seq we expect */
 	uint8		prev[AC_HASH_LEN];	/* hash the next row must link to */
 	int64		rows;			/* rows seen in this lane */
 	int64		last_seq;		/* last seq that verified */
 	bool		bad;
 	int64		first_bad_seq;
+	bool		first_bad_unknown;	/* no row was read: first_bad_seq NULL */
 	char	   *problem;
 	bool		has_checkpoint;
 	int64		cp_id;
@@ -96,17 +106,39 @@ typedef struct ChainCheck
 	char	   *stray_problem;
 } ChainCheck;
 
+/*
+ * The state of one verify_chain() call, passed to every step of it (as
+ * amcheck passes its HeapCheckContext): what was asked, where the results
+ * go, the table being checked and the row being checked.
+ */
+typedef struct VerifyState
+{
+	ReturnSetInfo *rsinfo;		/* the result rows go to its tuplestore */
+	bool		incremental;	/* only the rows after the last verification */
+	bool		log;			/* append results to verification_log */
+	MemoryContext cxt;			/* the table's lanes and problems; reset
+								 * after each table */
+
+	/* the table being verified */
+	Oid			root;
+	ChainCheck *cc;
+
+	/* the walk in progress: the row being checked, in the layout of desc */
+	AcRowDesc  *desc;
+	Datum	   *values;
+	bool	   *isnull;
+	MemoryContext rowcxt;		/* reset after every row */
+} VerifyState;
+
 #define ROWS_PER_FETCH 10000
 
-static void check_tails(ChainCheck *cc, MemoryContext cxt);
-
 /*
- * bytea_hash
+ * ac_hash_of_bytea
  *		Pointer to the 32 bytes of a bytea chain hash, or NULL if the value is
  *		not 32 bytes long.
  */
-static const uint8 *
-bytea_hash(Datum d)
+const uint8 *
+ac_hash_of_bytea(Datum d)
 {
 	bytea	   *b = DatumGetByteaPP(d);
 
@@ -120,19 +152,19 @@ bytea_hash(Datum d)
  *		Record the first problem found in a lane; later ones are ignored.
  */
 static void
-lane_problem(LaneCheck *lc, int64 seq, MemoryContext cxt, const char *fmt,...)
+lane_problem(VerifyState *vs, LaneCheck *lck, int64 seq, const char *fmt,...)
 	pg_attribute_printf(4, 5);
 
 static void
-lane_problem(LaneCheck *lc, int64 seq, MemoryContext cxt, const char *fmt,...)
+lane_problem(VerifyState *vs, LaneCheck *lck, int64 seq, const char *fmt,...)
 {
 	MemoryContext old;
 	StringInfoData buf;
 	va_list		args;
 
-	if (lc->bad)
+	if (lck->bad)
 		return;
-	old = MemoryContextSwitchTo(cxt);
+	old = MemoryContextSwitchTo(vs->cxt);
 	initStringInfo(&buf);
 	for (;;)
 	{
@@ -146,16 +178,16 @@ lane_problem(LaneCheck *lc, int64 seq, MemoryContext cxt, const char *fmt,...)
 		enlargeStringInfo(&buf, needed);
 	}
 	MemoryContextSwitchTo(old);
-	lc->bad = true;
-	lc->first_bad_seq = seq;
-	lc->problem = buf.data;
+	lck->bad = true;
+	lck->first_bad_seq = seq;
+	lck->problem = buf.data;
 }
 
 /*
  * load_chain
- *		The lanes of one chained table (nlanes of them, as checked by
+ *		The lanes of the table being verified (nlanes of them, as checked by
  *		ac_check_chained_table), with their start points and newest
- *		checkpoint.  Must be called inside SPI.
+ *		checkpoint, into vs->cc.  Must be called inside SPI.
  *
  * The registry and the checkpoints are the extension's own record, read
  * without any privilege of the caller's on them: the registry by a direct
@@ -163,9 +195,10 @@ lane_problem(LaneCheck *lc, int64 seq, MemoryContext cxt, const char *fmt,...)
  * whose start point (genesis or archived-through boundary) is not the one
  * its newest checkpoint recorded is marked broken before any row is read.
  */
-static ChainCheck *
-load_chain(Oid root, int nlanes, MemoryContext cxt)
+static void
+load_chain(VerifyState *vs, int nlanes)
 {
+	Oid			root = vs->root;
 	ChainCheck *cc;
 	AcLaneStart starts[AC_MAX_LANES];
 	bool		numbered;
@@ -183,26 +216,27 @@ load_chain(Oid root, int nlanes, MemoryContext cxt)
 				 errmsg("lanes of table \"%s\" in audit_chain.chains are not numbered 0 to %d",
 						get_rel_name(root), n - 1)));
 
-	old = MemoryContextSwitchTo(cxt);
+	old = MemoryContextSwitchTo(vs->cxt);
 	cc = palloc0(sizeof(ChainCheck));
 	cc->root = root;
 	cc->nlanes = nlanes;
 	cc->lanes = palloc0(sizeof(LaneCheck) * Max(cc->nlanes, 1));
 	MemoryContextSwitchTo(old);
+	vs->cc = cc;
 
 	for (int i = 0; i < nlanes; i++)
 	{
-		LaneCheck  *lc = &cc->lanes[i];
+		LaneCheck  *lck = &cc->lanes[i];
 
 		if (!starts[i].valid)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("lane %d of table \"%s\" has no valid genesis hash in audit_chain.chains",
 							i, get_rel_name(root))));
-		lc->lane = i;
-		lc->last_seq = starts[i].seq;
-		lc->expect_seq = lc->last_seq + 1;
-		memcpy(lc->prev, starts[i].hash, AC_HASH_LEN);
+		lck->lane = i;
+		lck->last_seq = starts[i].seq;
+		lck->expect_seq = lck->last_seq + 1;
+		memcpy(lck->prev, starts[i].hash, AC_HASH_LEN);
 	}
 
 	args[0] = ObjectIdGetDatum(root);
@@ -227,18 +261,18 @@ load_chain(Oid root, int nlanes, MemoryContext cxt)
 		const uint8 *h;
 		const uint8 *start_hash;
 		int64		start_seq;
-		LaneCheck  *lc;
+		LaneCheck  *lck;
 
 		if (lane < 0 || lane >= cc->nlanes)
 			continue;
-		lc = &cc->lanes[lane];
-		lc->cp_seq = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
-		h = bytea_hash(SPI_getbinval(tup, td, 3, &isnull));
-		lc->cp_id = DatumGetInt64(SPI_getbinval(tup, td, 4, &isnull));
+		lck = &cc->lanes[lane];
+		lck->cp_seq = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
+		h = ac_hash_of_bytea(SPI_getbinval(tup, td, 3, &isnull));
+		lck->cp_id = DatumGetInt64(SPI_getbinval(tup, td, 4, &isnull));
 		if (h == NULL)
 			continue;
-		memcpy(lc->cp_hash, h, AC_HASH_LEN);
-		lc->has_checkpoint = true;
+		memcpy(lck->cp_hash, h, AC_HASH_LEN);
+		lck->has_checkpoint = true;
 
 		/* the lane must still start where the checkpoint saw it start */
 		start_seq = DatumGetInt64(SPI_getbinval(tup, td, 5, &snull));
@@ -247,35 +281,37 @@ load_chain(Oid root, int nlanes, MemoryContext cxt)
 		{
 			Datum		d = SPI_getbinval(tup, td, 6, &isnull);
 
-			start_hash = isnull ? NULL : bytea_hash(d);
+			start_hash = isnull ? NULL : ac_hash_of_bytea(d);
 		}
-		if (start_hash != NULL && start_seq != lc->last_seq)
-			lane_problem(lc, Min(start_seq, lc->last_seq) + 1, cxt,
+		if (start_hash != NULL && start_seq != lck->last_seq)
+			lane_problem(vs, lck, Min(start_seq, lck->last_seq) + 1,
 						 "the lane starts after chain_seq %lld, but checkpoint %lld recorded its start after chain_seq %lld: its archived-through boundary in audit_chain.chains was changed",
-						 (long long) lc->last_seq, (long long) lc->cp_id,
+						 (long long) lck->last_seq, (long long) lck->cp_id,
 						 (long long) start_seq);
 		else if (start_hash != NULL &&
-				 memcmp(start_hash, lc->prev, AC_HASH_LEN) != 0)
-			lane_problem(lc, lc->last_seq + 1, cxt,
+				 memcmp(start_hash, lck->prev, AC_HASH_LEN) != 0)
+			lane_problem(vs, lck, lck->last_seq + 1,
 						 "the lane's start hash is not the one checkpoint %lld recorded: its genesis or archived-through hash in audit_chain.chains was changed",
-						 (long long) lc->cp_id);
-		else if (lc->cp_seq == lc->last_seq &&
-				 memcmp(lc->cp_hash, lc->prev, AC_HASH_LEN) != 0)
-			lane_problem(lc, lc->last_seq + 1, cxt,
+						 (long long) lck->cp_id);
+		else if (lck->cp_seq == lck->last_seq &&
+				 memcmp(lck->cp_hash, lck->prev, AC_HASH_LEN) != 0)
+			lane_problem(vs, lck, lck->last_seq + 1,
 						 "the lane's start hash is not the head checkpoint %lld recorded at chain_seq %lld: its genesis or archived-through hash in audit_chain.chains was changed",
-						 (long long) lc->cp_id, (long long) lc->cp_seq);
+						 (long long) lck->cp_id, (long long) lck->cp_seq);
 	}
-	return cc;
 }
 
 /*
  * check_row
- *		Check one row of a lane against what the chain says it must be.
+ *		Check the current row (vs->values) of a lane against what the chain
+ *		says it must be.
  */
 static void
-check_row(LaneCheck *lc, AcRowDesc *desc, Datum *values, bool *isnull,
-		  MemoryContext cxt)
+check_row(VerifyState *vs, LaneCheck *lck)
 {
+	AcRowDesc  *desc = vs->desc;
+	Datum	   *values = vs->values;
+	bool	   *isnull = vs->isnull;
 	int			iseq = desc->att_seq - 1;
 	int			iat = desc->att_at - 1;
 	int			iprev = desc->att_prev - 1;
@@ -285,42 +321,43 @@ check_row(LaneCheck *lc, AcRowDesc *desc, Datum *values, bool *isnull,
 	const uint8 *hash;
 	uint8		computed[AC_HASH_LEN];
 
-	lc->rows++;
-	if (lc->bad)
+	lck->rows++;
+	if (lck->bad)
 		return;
 
 	if (isnull[iseq] || isnull[iat] || isnull[iprev] || isnull[ihash])
 	{
-		lane_problem(lc, isnull[iseq] ? lc->expect_seq : DatumGetInt64(values[iseq]),
-					 cxt, "a row is not sealed: its chain columns are NULL");
+		lane_problem(vs, lck,
+					 isnull[iseq] ? lck->expect_seq : DatumGetInt64(values[iseq]),
+					 "a row is not sealed: its chain columns are NULL");
 		return;
 	}
 	seq = DatumGetInt64(values[iseq]);
-	if (seq < lc->expect_seq)
+	if (seq < lck->expect_seq)
 	{
-		lane_problem(lc, seq, cxt,
+		lane_problem(vs, lck, seq,
 					 "chain_seq %lld appears more than once: a row was inserted into the chain",
 					 (long long) seq);
 		return;
 	}
-	if (seq > lc->expect_seq)
+	if (seq > lck->expect_seq)
 	{
-		if (seq == lc->expect_seq + 1)
-			lane_problem(lc, lc->expect_seq, cxt,
+		if (seq == lck->expect_seq + 1)
+			lane_problem(vs, lck, lck->expect_seq,
 						 "chain_seq %lld is missing: a row was deleted",
-						 (long long) lc->expect_seq);
+						 (long long) lck->expect_seq);
 		else
-			lane_problem(lc, lc->expect_seq, cxt,
+			lane_problem(vs, lck, lck->expect_seq,
 						 "chain_seq %lld to %lld are missing: rows were deleted",
-						 (long long) lc->expect_seq, (long long) seq - 1);
+						 (long long) lck->expect_seq, (long long) seq - 1);
 		return;
 	}
 
-	prev = bytea_hash(values[iprev]);
-	hash = bytea_hash(values[ihash]);
-	if (prev == NULL || memcmp(prev, lc->prev, AC_HASH_LEN) != 0)
+	prev = ac_hash_of_bytea(values[iprev]);
+	hash = ac_hash_of_bytea(values[ihash]);
+	if (prev == NULL || memcmp(prev, lck->prev, AC_HASH_LEN) != 0)
 	{
-		lane_problem(lc, seq, cxt,
+		lane_problem(vs, lck, seq,
 					 "chain_prev of chain_seq %lld does not match the chain_hash before it: rows were replaced or reordered",
 					 (long long) seq);
 		return;
@@ -330,41 +367,43 @@ check_row(LaneCheck *lc, AcRowDesc *desc, Datum *values, bool *isnull,
 				prev, computed);
 	if (hash == NULL || memcmp(hash, computed, AC_HASH_LEN) != 0)
 	{
-		lane_problem(lc, seq, cxt,
+		lane_problem(vs, lck, seq,
 					 "chain_hash of chain_seq %lld does not match the row's contents: the row was changed after it was sealed",
 					 (long long) seq);
 		return;
 	}
 
-	if (lc->has_checkpoint && seq == lc->cp_seq &&
-		memcmp(hash, lc->cp_hash, AC_HASH_LEN) != 0)
+	if (lck->has_checkpoint && seq == lck->cp_seq &&
+		memcmp(hash, lck->cp_hash, AC_HASH_LEN) != 0)
 	{
-		lane_problem(lc, seq, cxt,
+		lane_problem(vs, lck, seq,
 					 "chain_seq %lld differs from checkpoint %lld: the chain was rewritten",
-					 (long long) seq, (long long) lc->cp_id);
+					 (long long) seq, (long long) lck->cp_id);
 		return;
 	}
 
-	memcpy(lc->prev, hash, AC_HASH_LEN);
-	lc->last_seq = seq;
-	lc->expect_seq = seq + 1;
+	memcpy(lck->prev, hash, AC_HASH_LEN);
+	lck->last_seq = seq;
+	lck->expect_seq = seq + 1;
 }
 
 
 /*
  * note_stray
- *		Count a row that is in no lane of the table (NULL or unregistered
- *		chain_lane); the first one gives the problem text.
+ *		Count the current row, which is in no lane of the table (NULL or
+ *		unregistered chain_lane); the first one gives the problem text.
  */
 static void
-note_stray(ChainCheck *cc, int lane, bool seqnull, Datum seq, MemoryContext cxt)
+note_stray(VerifyState *vs, int lane)
 {
+	ChainCheck *cc = vs->cc;
+	int			iseq = vs->desc->att_seq - 1;
 	MemoryContext old;
 
 	if (cc->stray_rows++ > 0)
 		return;
-	old = MemoryContextSwitchTo(cxt);
-	cc->stray_first_seq = seqnull ? 0 : DatumGetInt64(seq);
+	old = MemoryContextSwitchTo(vs->cxt);
+	cc->stray_first_seq = vs->isnull[iseq] ? 0 : DatumGetInt64(vs->values[iseq]);
 	if (lane < 0)
 		cc->stray_problem = pstrdup("rows with a NULL chain_lane are not sealed into any lane");
 	else
@@ -374,12 +413,13 @@ note_stray(ChainCheck *cc, int lane, bool seqnull, Datum seq, MemoryContext cxt)
 }
 
 /*
- * chain_select
+ * ac_chain_select
  *		Start "SELECT <chain columns>, <hashed columns> FROM <table>" for a
  *		chained table, with the hashed columns of desc (built on rootdesc).
+ *		The sorted walk reads with it, and so do the auditor functions.
  */
-static void
-chain_select(StringInfo sql, Relation rel, TupleDesc rootdesc, AcRowDesc *desc)
+void
+ac_chain_select(StringInfo sql, Relation rel, TupleDesc rootdesc, AcRowDesc *desc)
 {
 	appendStringInfoString(sql, "SELECT chain_lane, chain_seq, chain_at, chain_prev, chain_hash");
 	for (int i = 0; i < desc->ncols; i++)
@@ -405,14 +445,14 @@ pending_cmp(const pairingheap_node *a, const pairingheap_node *b, void *arg)
 
 /*
  * check_tuple
- *		Deform a heap tuple of the chained table and check it.
+ *		Deform a heap tuple of the chained table into the current row and
+ *		check it.
  */
 static void
-check_tuple(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
-			Datum *values, bool *isnull, MemoryContext cxt)
+check_tuple(VerifyState *vs, LaneCheck *lck, TupleDesc tupdesc, HeapTuple tuple)
 {
-	heap_deform_tuple(tuple, tupdesc, values, isnull);
-	check_row(lc, desc, values, isnull, cxt);
+	heap_deform_tuple(tuple, tupdesc, vs->values, vs->isnull);
+	check_row(vs, lck);
 }
 
 /*
@@ -421,25 +461,23 @@ check_tuple(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
  *		every one left (the end of the scan: what remains follows a gap).
  */
 static int64
-drain_pending(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, bool all,
-			  Datum *values, bool *isnull, MemoryContext rowcxt,
-			  MemoryContext cxt)
+drain_pending(VerifyState *vs, LaneCheck *lck, TupleDesc tupdesc, bool all)
 {
 	int64		drained = 0;
 
-	while (lc->pending != NULL && !pairingheap_is_empty(lc->pending))
+	while (lck->pending != NULL && !pairingheap_is_empty(lck->pending))
 	{
 		PendingRow *p = pairingheap_container(PendingRow, node,
-											  pairingheap_first(lc->pending));
+											  pairingheap_first(lck->pending));
 		MemoryContext old;
 
-		if (!all && p->seq > lc->expect_seq)
+		if (!all && p->seq > lck->expect_seq)
 			break;
-		(void) pairingheap_remove_first(lc->pending);
-		old = MemoryContextSwitchTo(rowcxt);
-		check_tuple(lc, desc, tupdesc, p->tuple, values, isnull, cxt);
+		(void) pairingheap_remove_first(lck->pending);
+		old = MemoryContextSwitchTo(vs->rowcxt);
+		check_tuple(vs, lck, tupdesc, p->tuple);
 		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
+		MemoryContextReset(vs->rowcxt);
 		heap_freetuple(p->tuple);
 		pfree(p);
 		drained++;
@@ -456,19 +494,15 @@ drain_pending(LaneCheck *lc, AcRowDesc *desc, TupleDesc tupdesc, bool all,
  *		has no effect the compiler can see, and gcc drops the call.
  */
 static pg_attribute_always_inline void
-prefetch_next_row(HeapScanDesc hs)
+prefetch_next_row(TableScanDesc scan)
 {
 #if defined(__GNUC__) || defined(__clang__)
 	Page		page;
 	ItemId		lp;
 	const char *p;
 
-	/* heapam's page-at-a-time state: the visible rows of the current page */
-	if ((hs->rs_base.rs_flags & SO_ALLOW_PAGEMODE) == 0 ||
-		hs->rs_cindex + 1 >= hs->rs_ntuples)
+	if (!ac_heapscan_next_row(scan, &page, &lp))
 		return;
-	page = BufferGetPage(hs->rs_cbuf);
-	lp = PageGetItemId(page, hs->rs_vistuples[hs->rs_cindex + 1]);
 	p = (const char *) PageGetItem(page, lp);
 	for (uint32 off = 0; off < ItemIdGetLength(lp); off += 64)
 		__builtin_prefetch(p + off);
@@ -484,22 +518,26 @@ prefetch_next_row(HeapScanDesc hs)
  *		then walks the table in index order.
  */
 static bool
-walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
+walk_heap(VerifyState *vs, Relation rel)
 {
+	ChainCheck *cc = vs->cc;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	AcRowDesc  *desc = ac_rowdesc_build(tupdesc, RelationGetRelationName(rel), true);
 	TableScanDesc scan;
 	HeapTuple	tuple;
-	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
-	bool	   *isnull = palloc(sizeof(bool) * tupdesc->natts);
-	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
-												 "audit_chain verify row",
-												 ALLOCSET_DEFAULT_SIZES);
-	MemoryContext pendcxt = AllocSetContextCreate(CurrentMemoryContext,
-												  "audit_chain verify pending",
-												  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext pendcxt;
 	int64		npending = 0;
 	bool		ok = true;
+
+	vs->desc = desc;
+	vs->values = palloc(sizeof(Datum) * tupdesc->natts);
+	vs->isnull = palloc(sizeof(bool) * tupdesc->natts);
+	vs->rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+									   "audit_chain verify row",
+									   ALLOCSET_DEFAULT_SIZES);
+	pendcxt = AllocSetContextCreate(CurrentMemoryContext,
+									"audit_chain verify pending",
+									ALLOCSET_DEFAULT_SIZES);
 
 	for (int l = 0; l < cc->nlanes; l++)
 		cc->lanes[l].pending = pairingheap_allocate(pending_cmp, NULL);
@@ -511,30 +549,30 @@ walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
 		bool		snull;
 		Datum		sd;
 		int			lane;
-		LaneCheck  *lc;
+		LaneCheck  *lck;
 		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
 
-		prefetch_next_row((HeapScanDesc) scan);
+		prefetch_next_row(scan);
 
 		/*
 		 * Deform the whole row once: the chain columns come last, so reading
 		 * them alone would walk every column before them anyway.
 		 */
-		heap_deform_tuple(tuple, tupdesc, values, isnull);
-		lane = isnull[desc->att_lane - 1] ? -1 :
-			DatumGetInt16(values[desc->att_lane - 1]);
-		sd = values[desc->att_seq - 1];
-		snull = isnull[desc->att_seq - 1];
+		heap_deform_tuple(tuple, tupdesc, vs->values, vs->isnull);
+		lane = vs->isnull[desc->att_lane - 1] ? -1 :
+			DatumGetInt16(vs->values[desc->att_lane - 1]);
+		sd = vs->values[desc->att_seq - 1];
+		snull = vs->isnull[desc->att_seq - 1];
 		if (lane < 0 || lane >= cc->nlanes)
 		{
-			note_stray(cc, lane, snull, sd, cxt);
+			note_stray(vs, lane);
 			continue;
 		}
-		lc = &cc->lanes[lane];
+		lck = &cc->lanes[lane];
 
-		if (!snull && !lc->bad && DatumGetInt64(sd) > lc->expect_seq)
+		if (!snull && !lck->bad && DatumGetInt64(sd) > lck->expect_seq)
 		{
 			PendingRow *p;
 
@@ -548,25 +586,24 @@ walk_heap(ChainCheck *cc, Relation rel, MemoryContext cxt)
 			p->seq = DatumGetInt64(sd);
 			p->tuple = heap_copytuple(tuple);
 			MemoryContextSwitchTo(old);
-			pairingheap_add(lc->pending, &p->node);
+			pairingheap_add(lck->pending, &p->node);
 			continue;
 		}
 
-		old = MemoryContextSwitchTo(rowcxt);
-		check_row(lc, desc, values, isnull, cxt);
+		old = MemoryContextSwitchTo(vs->rowcxt);
+		check_row(vs, lck);
 		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
-		npending -= drain_pending(lc, desc, tupdesc, false, values, isnull,
-								  rowcxt, cxt);
+		MemoryContextReset(vs->rowcxt);
+		npending -= drain_pending(vs, lck, tupdesc, false);
 	}
 	table_endscan(scan);
 
 	/* Whatever still waits comes after a gap: check it in seq order */
 	for (int l = 0; ok && l < cc->nlanes; l++)
-		(void) drain_pending(&cc->lanes[l], desc, tupdesc, true, values, isnull,
-							 rowcxt, cxt);
+		(void) drain_pending(vs, &cc->lanes[l], tupdesc, true);
 
-	MemoryContextDelete(rowcxt);
+	MemoryContextDelete(vs->rowcxt);
+	vs->rowcxt = NULL;
 	MemoryContextDelete(pendcxt);
 	for (int l = 0; l < cc->nlanes; l++)
 		cc->lanes[l].pending = NULL;
@@ -595,20 +632,21 @@ reset_chain(ChainCheck *cc, const ChainCheck *start)
  *		incremental mode).  Must be called inside SPI.
  */
 static void
-walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
+walk_sorted(VerifyState *vs, int only_lane, int64 after_seq)
 {
+	ChainCheck *cc = vs->cc;
 	Relation	rel = table_open(cc->root, AccessShareLock);
 	AcRowDesc  *desc;
 	StringInfoData sql;
 	Portal		cursor;
-	MemoryContext rowcxt;
 	TupleDesc	rootdesc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	bool		remapped = false;
 
 	desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
+	vs->desc = desc;
 
 	initStringInfo(&sql);
-	chain_select(&sql, rel, rootdesc, desc);
+	ac_chain_select(&sql, rel, rootdesc, desc);
 	if (only_lane >= 0)
 		appendStringInfo(&sql, " WHERE chain_lane OPERATOR(pg_catalog.=) %d"
 						 " AND chain_seq OPERATOR(pg_catalog.>) " INT64_FORMAT,
@@ -618,9 +656,9 @@ walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
 
 	cursor = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
 									   true, CURSOR_OPT_NO_SCROLL);
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
-								   "audit_chain verify row",
-								   ALLOCSET_DEFAULT_SIZES);
+	vs->rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+									   "audit_chain verify row",
+									   ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
@@ -640,27 +678,30 @@ walk_sorted(ChainCheck *cc, MemoryContext cxt, int only_lane, int64 after_seq)
 
 		for (uint64 i = 0; i < n; i++)
 		{
-			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+			MemoryContext old = MemoryContextSwitchTo(vs->rowcxt);
 			int			natts = batch->tupdesc->natts;
-			Datum	   *values = palloc(sizeof(Datum) * natts);
-			bool	   *isnull = palloc(sizeof(bool) * natts);
 			int16		lane;
 
 			CHECK_FOR_INTERRUPTS();
-			heap_deform_tuple(batch->vals[i], batch->tupdesc, values, isnull);
-			lane = isnull[desc->att_lane - 1] ? -1 : DatumGetInt16(values[desc->att_lane - 1]);
+			vs->values = palloc(sizeof(Datum) * natts);
+			vs->isnull = palloc(sizeof(bool) * natts);
+			heap_deform_tuple(batch->vals[i], batch->tupdesc, vs->values, vs->isnull);
+			lane = vs->isnull[desc->att_lane - 1] ? -1 :
+				DatumGetInt16(vs->values[desc->att_lane - 1]);
 			if (lane < 0 || lane >= cc->nlanes)
-				note_stray(cc, lane, isnull[desc->att_seq - 1],
-						   values[desc->att_seq - 1], cxt);
+				note_stray(vs, lane);
 			else
-				check_row(&cc->lanes[lane], desc, values, isnull, cxt);
+				check_row(vs, &cc->lanes[lane]);
 			MemoryContextSwitchTo(old);
-			MemoryContextReset(rowcxt);
+			MemoryContextReset(vs->rowcxt);
 		}
 		SPI_freetuptable(batch);
 	}
 	SPI_cursor_close(cursor);
-	MemoryContextDelete(rowcxt);
+	MemoryContextDelete(vs->rowcxt);
+	vs->rowcxt = NULL;
+	vs->values = NULL;
+	vs->isnull = NULL;
 }
 
 /*
@@ -709,11 +750,28 @@ check_may_verify(Oid root)
 	AcTableProblem *p = may_verify_problem(root);
 
 	if (p != NULL)
-		ereport(ERROR,
-				(errcode(p->sqlerrcode),
-				 errmsg_internal("%s", p->message),
-				 p->detail ? errdetail_internal("%s", p->detail) : 0,
-				 p->hint ? errhint("%s", p->hint) : 0));
+		ac_raise_table_problem(p);
+}
+
+/*
+ * check_tails
+ *		A lane that stops short of its newest checkpoint lost its tail.
+ */
+static void
+check_tails(VerifyState *vs)
+{
+	ChainCheck *cc = vs->cc;
+
+	for (int l = 0; l < cc->nlanes; l++)
+	{
+		LaneCheck  *lck = &cc->lanes[l];
+
+		if (!lck->bad && lck->has_checkpoint && lck->last_seq < lck->cp_seq)
+			lane_problem(vs, lck, lck->last_seq + 1,
+						 "the lane ends at chain_seq %lld but checkpoint %lld recorded chain_seq %lld: rows were cut from the tail",
+						 (long long) lck->last_seq, (long long) lck->cp_id,
+						 (long long) lck->cp_seq);
+	}
 }
 
 /*
@@ -724,8 +782,9 @@ check_may_verify(Oid root)
  *		newest checkpoint.
  */
 static void
-walk_chain(ChainCheck *cc, MemoryContext cxt)
+walk_chain(VerifyState *vs)
 {
+	ChainCheck *cc = vs->cc;
 	Relation	rel = table_open(cc->root, AccessShareLock);
 	bool		done = false;
 
@@ -734,20 +793,20 @@ walk_chain(ChainCheck *cc, MemoryContext cxt)
 	if (rel->rd_rel->relkind == RELKIND_RELATION)
 	{
 		ChainCheck	start = *cc;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
+		MemoryContext old = MemoryContextSwitchTo(vs->cxt);
 
 		start.lanes = palloc(sizeof(LaneCheck) * Max(cc->nlanes, 1));
 		memcpy(start.lanes, cc->lanes, sizeof(LaneCheck) * cc->nlanes);
 		MemoryContextSwitchTo(old);
 
-		done = walk_heap(cc, rel, cxt);
+		done = walk_heap(vs, rel);
 		if (!done)
 			reset_chain(cc, &start);
 	}
 	table_close(rel, AccessShareLock);
 	if (!done)
-		walk_sorted(cc, cxt, -1, 0);
-	check_tails(cc, cxt);
+		walk_sorted(vs, -1, 0);
+	check_tails(vs);
 }
 
 /*
@@ -758,8 +817,9 @@ walk_chain(ChainCheck *cc, MemoryContext cxt)
  *		verification (it is then walked in full).
  */
 static bool
-resume_lane(ChainCheck *cc, LaneCheck *lc, MemoryContext cxt)
+resume_lane(VerifyState *vs, LaneCheck *lck)
 {
+	Oid			root = vs->root;
 	Oid			argtypes[3] = {REGCLASSOID, INT2OID, INT8OID};
 	Datum		args[2];
 	bool		isnull;
@@ -769,8 +829,8 @@ resume_lane(ChainCheck *cc, LaneCheck *lc, MemoryContext cxt)
 	uint8		saved[AC_HASH_LEN];
 	int			ret;
 
-	args[0] = ObjectIdGetDatum(cc->root);
-	args[1] = Int16GetDatum(lc->lane);
+	args[0] = ObjectIdGetDatum(root);
+	args[1] = Int16GetDatum(lck->lane);
 	/* the log is the extension's own record: read it as its owner */
 	ret = ac_execute_as(ac_table_owner("verification_log", false), NULL,
 						"SELECT last_seq, last_hash, verification_id "
@@ -785,35 +845,35 @@ resume_lane(ChainCheck *cc, LaneCheck *lc, MemoryContext cxt)
 	if (SPI_processed == 0)
 		return false;
 	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	hash = bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	hash = ac_hash_of_bytea(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	vid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	if (hash == NULL || seq <= lc->last_seq)
+	if (hash == NULL || seq <= lck->last_seq)
 		return false;			/* nothing to skip */
 	memcpy(saved, hash, AC_HASH_LEN);
 
 	/* the row it ended on must still be there, with the same hash */
-	args[0] = Int16GetDatum(lc->lane);
+	args[0] = Int16GetDatum(lck->lane);
 	args[1] = Int64GetDatum(seq);
 	ret = SPI_execute_with_args(psprintf("SELECT chain_hash FROM %s "
 										 "WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
 										 "AND chain_seq OPERATOR(pg_catalog.=) $2",
-										 quote_qualified_identifier(get_namespace_name(get_rel_namespace(cc->root)),
-																	get_rel_name(cc->root))),
+										 quote_qualified_identifier(get_namespace_name(get_rel_namespace(root)),
+																	get_rel_name(root))),
 								2, argtypes + 1, args, NULL, true, 2);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed != 1 ||
-		(hash = bytea_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))) == NULL ||
+		(hash = ac_hash_of_bytea(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))) == NULL ||
 		memcmp(hash, saved, AC_HASH_LEN) != 0)
 	{
-		lane_problem(lc, seq, cxt,
+		lane_problem(vs, lck, seq,
 					 "chain_seq %lld is not the row verification %lld saw: the chain was changed before that point",
 					 (long long) seq, (long long) vid);
 		return true;
 	}
-	lc->last_seq = seq;
-	lc->expect_seq = seq + 1;
-	memcpy(lc->prev, saved, AC_HASH_LEN);
+	lck->last_seq = seq;
+	lck->expect_seq = seq + 1;
+	memcpy(lck->prev, saved, AC_HASH_LEN);
 	return true;
 }
 
@@ -823,39 +883,22 @@ resume_lane(ChainCheck *cc, LaneCheck *lc, MemoryContext cxt)
  *		lanes never verified are walked in full.
  */
 static void
-walk_incremental(ChainCheck *cc, MemoryContext cxt)
+walk_incremental(VerifyState *vs)
 {
+	ChainCheck *cc = vs->cc;
+
 	check_may_verify(cc->root);
 	for (int l = 0; l < cc->nlanes; l++)
 	{
-		LaneCheck  *lc = &cc->lanes[l];
+		LaneCheck  *lck = &cc->lanes[l];
 
-		if (lc->bad)
+		if (lck->bad)
 			continue;			/* its start point is already wrong */
-		(void) resume_lane(cc, lc, cxt);
-		if (!lc->bad)
-			walk_sorted(cc, cxt, l, lc->last_seq);
+		(void) resume_lane(vs, lck);
+		if (!lck->bad)
+			walk_sorted(vs, l, lck->last_seq);
 	}
-	check_tails(cc, cxt);
-}
-
-/*
- * check_tails
- *		A lane that stops short of its newest checkpoint lost its tail.
- */
-static void
-check_tails(ChainCheck *cc, MemoryContext cxt)
-{
-	for (int l = 0; l < cc->nlanes; l++)
-	{
-		LaneCheck  *lc = &cc->lanes[l];
-
-		if (!lc->bad && lc->has_checkpoint && lc->last_seq < lc->cp_seq)
-			lane_problem(lc, lc->last_seq + 1, cxt,
-						 "the lane ends at chain_seq %lld but checkpoint %lld recorded chain_seq %lld: rows were cut from the tail",
-						 (long long) lc->last_seq, (long long) lc->cp_id,
-						 (long long) lc->cp_seq);
-	}
+	check_tails(vs);
 }
 
 /*
@@ -863,9 +906,7 @@ check_tails(ChainCheck *cc, MemoryContext cxt)
  *		Append one lane's result to audit_chain.verification_log.
  */
 static void
-log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
-		   int64 first_bad, const char *problem, int64 last_seq,
-		   const uint8 *last_hash, bool incremental)
+log_result(VerifyState *vs, const LaneCheck *lck)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[10] = {REGCLASSOID, INT2OID, INT8OID, BOOLOID,
@@ -876,6 +917,7 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 	bytea	   *h;
 	int			ret;
 	Oid			log_owner = ac_table_owner("verification_log", false);
+
 	if (plan == NULL)
 	{
 		plan = SPI_prepare("INSERT INTO audit_chain.verification_log "
@@ -887,32 +929,35 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
 	}
-	args[0] = ObjectIdGetDatum(root);
-	args[1] = Int16GetDatum(lane);
-	if (!haslane)
+	args[0] = ObjectIdGetDatum(vs->root);
+	args[1] = Int16GetDatum(lck->lane);
+	if (lck->no_lane)
 		nulls[1] = 'n';
-	args[2] = Int64GetDatum(rows);
-	args[3] = BoolGetDatum(intact);
-	args[4] = Int64GetDatum(first_bad);
-	if (intact || first_bad < 0)
+	args[2] = Int64GetDatum(lck->rows);
+	args[3] = BoolGetDatum(!lck->bad);
+	args[4] = Int64GetDatum(lck->first_bad_seq);
+	if (!lck->bad || lck->first_bad_unknown || lck->first_bad_seq < 0)
 		nulls[4] = 'n';
-	args[5] = problem ? CStringGetTextDatum(problem) : (Datum) 0;
-	if (problem == NULL)
+	args[5] = lck->problem ? CStringGetTextDatum(lck->problem) : (Datum) 0;
+	if (lck->problem == NULL)
 		nulls[5] = 'n';
-	args[6] = Int64GetDatum(last_seq);
-	if (last_hash != NULL)
+	/* where an intact lane ends, for the next incremental verification */
+	if (!lck->bad)
 	{
+		args[6] = Int64GetDatum(lck->last_seq);
 		h = palloc(VARHDRSZ + AC_HASH_LEN);
 		SET_VARSIZE(h, VARHDRSZ + AC_HASH_LEN);
-		memcpy(VARDATA(h), last_hash, AC_HASH_LEN);
+		memcpy(VARDATA(h), lck->prev, AC_HASH_LEN);
 		args[7] = PointerGetDatum(h);
 	}
 	else
 	{
 		args[6] = (Datum) 0;
+		args[7] = (Datum) 0;
 		nulls[6] = 'n';
 		nulls[7] = 'n';
 	}
+
 	/*
 	 * The log is the extension's own record: write it as the owner of the
 	 * log table, as RI triggers act as the table owner, so that a role that
@@ -920,10 +965,63 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
 	 */
 	namestrcpy(&verifier, GetUserNameFromId(GetUserId(), false));
 	args[8] = NameGetDatum(&verifier);
-	args[9] = BoolGetDatum(incremental);
+	args[9] = BoolGetDatum(vs->incremental);
 	ret = ac_execute_as(log_owner, plan, NULL, 0, NULL, args, nulls);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * report_lane
+ *		One result row of verify_chain(), for a lane (or for the rows in no
+ *		lane); also appended to audit_chain.verification_log when logging.
+ */
+static void
+report_lane(VerifyState *vs, const LaneCheck *lck)
+{
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+
+	values[0] = ObjectIdGetDatum(vs->root);
+	values[1] = Int32GetDatum(lck->lane);
+	nulls[1] = lck->no_lane;
+	values[2] = Int64GetDatum(lck->rows);
+	values[3] = BoolGetDatum(!lck->bad);
+	values[4] = Int64GetDatum(lck->first_bad_seq);
+	nulls[4] = !lck->bad || lck->first_bad_unknown;
+	values[5] = lck->bad ? CStringGetTextDatum(lck->problem) : (Datum) 0;
+	nulls[5] = !lck->bad;
+	tuplestore_putvalues(vs->rsinfo->setResult, vs->rsinfo->setDesc,
+						 values, nulls);
+	if (vs->log)
+		log_result(vs, lck);
+}
+
+/*
+ * report_chain
+ *		The result rows of a verified table: one per lane, and one with lane
+ *		NULL if rows were found in no lane.
+ */
+static void
+report_chain(VerifyState *vs)
+{
+	ChainCheck *cc = vs->cc;
+
+	for (int l = 0; l < cc->nlanes; l++)
+		report_lane(vs, &cc->lanes[l]);
+	if (cc->stray_rows > 0)
+	{
+		LaneCheck	stray;
+
+		memset(&stray, 0, sizeof(stray));
+		stray.no_lane = true;
+		stray.rows = cc->stray_rows;
+		stray.bad = true;
+		stray.first_bad_seq = cc->stray_first_seq;
+		stray.problem = psprintf("%lld %s", (long long) cc->stray_rows,
+								 cc->stray_problem);
+		report_lane(vs, &stray);
+	}
 }
 
 /*
@@ -936,28 +1034,79 @@ log_result(Oid root, int16 lane, bool haslane, int64 rows, bool intact,
  *		verification is for.
  */
 static void
-report_bad_table(ReturnSetInfo *rsinfo, Oid root, int nlanes,
-				 AcTableProblem *bad, bool log, bool incremental)
+report_bad_table(VerifyState *vs, int nlanes, AcTableProblem *bad)
 {
 	char	   *problem = bad->detail ?
 		psprintf("%s: %s", bad->message, bad->detail) : bad->message;
 
 	for (int l = 0; l < Max(nlanes, 1); l++)
 	{
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, false, true, false};
+		LaneCheck	lck;
 
-		values[0] = ObjectIdGetDatum(root);
-		values[1] = Int32GetDatum(l);
-		values[2] = Int64GetDatum(0);
-		values[3] = BoolGetDatum(false);
-		values[4] = (Datum) 0;
-		values[5] = CStringGetTextDatum(problem);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		if (log)
-			log_result(root, l, true, 0, false, -1, problem, 0, NULL,
-					   incremental);
+		memset(&lck, 0, sizeof(lck));
+		lck.lane = l;
+		lck.bad = true;
+		lck.first_bad_unknown = true;
+		lck.problem = problem;
+		report_lane(vs, &lck);
 	}
+}
+
+/*
+ * verify_table
+ *		Verify one registered table and report it: its lanes, or, if it
+ *		cannot be verified at all, a failed row per lane.
+ */
+static void
+verify_table(VerifyState *vs, Oid root)
+{
+	int			nlanes;
+	AcTableProblem *bad;
+
+	vs->root = root;
+	vs->cc = NULL;
+	bad = ac_chained_table_problem(root, AccessShareLock, &nlanes);
+	if (bad == NULL)
+		bad = may_verify_problem(root);
+	if (bad != NULL)
+	{
+		report_bad_table(vs, nlanes, bad);
+		return;
+	}
+
+	load_chain(vs, nlanes);
+	if (vs->incremental)
+		walk_incremental(vs);
+	else
+		walk_chain(vs);
+	report_chain(vs);
+	vs->cc = NULL;
+	MemoryContextReset(vs->cxt);
+}
+
+/*
+ * tables_to_verify
+ *		The tables verify_chain() was asked for.  Must be called inside SPI.
+ *
+ * One table: it must be a chained table that the caller may read in full,
+ * or the call fails.  Every table: each registered one is checked by
+ * verify_table(), and one that is not a readable chained table (dropped,
+ * with chain columns of the wrong type, not readable by the caller or under
+ * row-level security, ...) gets a failed row per lane instead of stopping
+ * the verification of the others: the owner of one table must not be able
+ * to stop the verification of every table.
+ */
+static List *
+tables_to_verify(FunctionCallInfo fcinfo)
+{
+	Oid			root;
+
+	if (PG_ARGISNULL(0))
+		return ac_registry_tables();
+	root = PG_GETARG_OID(0);
+	(void) ac_check_chained_table(root, AccessShareLock);
+	check_may_verify(root);
+	return list_make1_oid(root);
 }
 
 /*
@@ -975,324 +1124,30 @@ PG_FUNCTION_INFO_V1(verify_chain);
 Datum
 verify_chain(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext cxt;
-	List	   *roots = NIL;
+	VerifyState vs;
+	List	   *roots;
 	ListCell   *lc;
 	int			nestlevel;
-	bool		log = !RecoveryInProgress() && !XactReadOnly;
-	bool		incremental = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+
+	memset(&vs, 0, sizeof(vs));
+	vs.log = !RecoveryInProgress() && !XactReadOnly;
+	vs.incremental = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 
 	InitMaterializedSRF(fcinfo, 0);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "audit_chain verify",
-								ALLOCSET_DEFAULT_SIZES);
+	vs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	vs.cxt = AllocSetContextCreate(CurrentMemoryContext, "audit_chain verify",
+								   ALLOCSET_DEFAULT_SIZES);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-
-	/*
-	 * One table: it must be a chained table that the caller may read in
-	 * full, or the call fails.  Every table: each registered one is checked
-	 * in the loop below, and one that is not a readable chained table
-	 * (dropped, with chain columns of the wrong type, not readable by the
-	 * caller or under row-level security, ...) gets a failed row per lane
-	 * instead of stopping the verification of the others: the owner of one
-	 * table must not be able to stop the verification of every table.
-	 */
-	if (!PG_ARGISNULL(0))
-	{
-		Oid			root = PG_GETARG_OID(0);
-
-		(void) ac_check_chained_table(root, AccessShareLock);
-		check_may_verify(root);
-		roots = list_make1_oid(root);
-	}
-	else
-		roots = ac_registry_tables();
+	roots = tables_to_verify(fcinfo);
 
 	nestlevel = ac_enter_canonical_settings();
-
 	foreach(lc, roots)
-	{
-		Oid			root = lfirst_oid(lc);
-		ChainCheck *cc;
-		int			nlanes;
-		AcTableProblem *bad;
-
-		bad = ac_chained_table_problem(root, AccessShareLock, &nlanes);
-		if (bad == NULL)
-			bad = may_verify_problem(root);
-		if (bad != NULL)
-		{
-			report_bad_table(rsinfo, root, nlanes, bad, log, incremental);
-			continue;
-		}
-		cc = load_chain(root, nlanes, cxt);
-		if (incremental)
-			walk_incremental(cc, cxt);
-		else
-			walk_chain(cc, cxt);
-
-		for (int l = 0; l < cc->nlanes; l++)
-		{
-			LaneCheck  *lck = &cc->lanes[l];
-			Datum		values[6];
-			bool		nulls[6] = {false, false, false, false, false, false};
-
-			values[0] = ObjectIdGetDatum(root);
-			values[1] = Int32GetDatum(lck->lane);
-			values[2] = Int64GetDatum(lck->rows);
-			values[3] = BoolGetDatum(!lck->bad);
-			values[4] = Int64GetDatum(lck->first_bad_seq);
-			nulls[4] = !lck->bad;
-			values[5] = lck->bad ? CStringGetTextDatum(lck->problem) : (Datum) 0;
-			nulls[5] = !lck->bad;
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			if (log)
-				log_result(root, lck->lane, true, lck->rows, !lck->bad,
-						   lck->first_bad_seq, lck->problem,
-						   lck->last_seq, lck->bad ? NULL : lck->prev, incremental);
-		}
-		if (cc->stray_rows > 0)
-		{
-			Datum		values[6];
-			bool		nulls[6] = {false, true, false, false, false, false};
-			char	   *problem = psprintf("%lld %s", (long long) cc->stray_rows,
-										   cc->stray_problem);
-
-			values[0] = ObjectIdGetDatum(root);
-			values[1] = (Datum) 0;
-			values[2] = Int64GetDatum(cc->stray_rows);
-			values[3] = BoolGetDatum(false);
-			values[4] = Int64GetDatum(cc->stray_first_seq);
-			values[5] = CStringGetTextDatum(problem);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			if (log)
-				log_result(root, 0, false, cc->stray_rows, false,
-						   cc->stray_first_seq, problem, 0, NULL, false);
-		}
-		MemoryContextReset(cxt);
-	}
-
+		verify_table(&vs, lfirst_oid(lc));
 	ac_leave_canonical_settings(nestlevel);
+
 	SPI_finish();
-	MemoryContextDelete(cxt);
+	MemoryContextDelete(vs.cxt);
 	return (Datum) 0;
-}
-
-/*
- * fetch_row
- *		Read the row (lane, seq) of a chained table; fills values/isnull in
- *		the layout of the returned row description.  Must be inside SPI.
- */
-static AcRowDesc *
-fetch_row(Oid root, int32 lane, int64 seq, Datum **values, bool **isnull)
-{
-	Relation	rel = ac_open_chained_table(root, AccessShareLock, NULL);
-	TupleDesc	rootdesc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
-	AcRowDesc  *desc = ac_rowdesc_build(rootdesc, RelationGetRelationName(rel), true);
-	StringInfoData sql;
-	Oid			argtypes[2] = {INT2OID, INT8OID};
-	Datum		args[2];
-	int			ret;
-
-	if (lane < 0 || lane >= AC_MAX_LANES)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lane %d is out of range", lane),
-				 errhint("Lanes are numbered from 0 to the table's lane count minus 1.")));
-
-	initStringInfo(&sql);
-	chain_select(&sql, rel, rootdesc, desc);
-	appendStringInfoString(&sql, " WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
-						   "AND chain_seq OPERATOR(pg_catalog.=) $2");
-	table_close(rel, AccessShareLock);
-
-	args[0] = Int16GetDatum((int16) lane);
-	args[1] = Int64GetDatum(seq);
-	ret = SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, true, 2);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(SPI_processed == 0 ? ERRCODE_NO_DATA_FOUND : ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("%s row with chain_lane %d and chain_seq %lld in table \"%s\"",
-						SPI_processed == 0 ? "no" : "more than one",
-						lane, (long long) seq, get_rel_name(root))));
-
-	ac_rowdesc_remap(desc, rootdesc, SPI_tuptable->tupdesc);
-	*values = palloc(sizeof(Datum) * SPI_tuptable->tupdesc->natts);
-	*isnull = palloc(sizeof(bool) * SPI_tuptable->tupdesc->natts);
-	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, *values, *isnull);
-	if ((*isnull)[desc->att_at - 1] || (*isnull)[desc->att_prev - 1] ||
-		bytea_hash((*values)[desc->att_prev - 1]) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("row with chain_lane %d and chain_seq %lld in table \"%s\" is not sealed",
-						lane, (long long) seq, get_rel_name(root))));
-	return desc;
-}
-
-/*
- * row_input_bytes
- *		The hash input of row (lane, seq) of a chained table, as bytea.
- */
-static bytea *
-row_input_bytes(Oid root, int32 lane, int64 seq)
-{
-	AcRowDesc  *desc;
-	Datum	   *values;
-	bool	   *isnull;
-	StringInfoData buf;
-	bytea	   *result;
-	MemoryContext outer = CurrentMemoryContext;
-	int			nestlevel;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	desc = fetch_row(root, lane, seq, &values, &isnull);
-
-	nestlevel = ac_enter_canonical_settings();
-	initStringInfo(&buf);
-	ac_row_input(desc, values, isnull, seq,
-				 DatumGetTimestampTz(values[desc->att_at - 1]),
-				 bytea_hash(values[desc->att_prev - 1]), &buf);
-	ac_leave_canonical_settings(nestlevel);
-
-	result = MemoryContextAlloc(outer, VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
-	SPI_finish();
-	return result;
-}
-
-/*
- * canonical_row(tbl regclass, lane int, seq bigint) RETURNS bytea
- *		The exact bytes that SHA-256 hashes for one row, recomputed from the
- *		row as stored: for auditors and external verifiers.
- */
-PG_FUNCTION_INFO_V1(canonical_row);
-Datum
-canonical_row(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BYTEA_P(row_input_bytes(PG_GETARG_OID(0), PG_GETARG_INT32(1),
-									  PG_GETARG_INT64(2)));
-}
-
-/*
- * row_hash(tbl regclass, lane int, seq bigint) RETURNS bytea
- *		The chain_hash that row (lane, seq) should have, recomputed from its
- *		contents (not the stored chain_hash).
- */
-PG_FUNCTION_INFO_V1(row_hash);
-Datum
-row_hash(PG_FUNCTION_ARGS)
-{
-	bytea	   *input = row_input_bytes(PG_GETARG_OID(0), PG_GETARG_INT32(1),
-										PG_GETARG_INT64(2));
-	bytea	   *result = palloc(VARHDRSZ + AC_HASH_LEN);
-
-	SET_VARSIZE(result, VARHDRSZ + AC_HASH_LEN);
-	ac_sha256(VARDATA(input), VARSIZE(input) - VARHDRSZ, (uint8 *) VARDATA(result));
-	PG_RETURN_BYTEA_P(result);
-}
-
-/*
- * canonical_text(value anyelement) RETURNS text
- *		The canonical text of a value (section 3): what its col_digest hashes.
- */
-PG_FUNCTION_INFO_V1(canonical_text);
-Datum
-canonical_text(PG_FUNCTION_ARGS)
-{
-	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	Oid			outfn;
-	bool		isvarlena;
-	FmgrInfo	finfo;
-	int			nestlevel;
-	const char *text;
-	char	   *srv;
-	char		buf[AC_ENCODE_BUFLEN];
-	int			len;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	if (!OidIsValid(typid))
-		elog(ERROR, "could not determine the argument type");
-	ac_check_column_type(typid, NULL, NULL);
-
-	getTypeOutputInfo(typid, &outfn, &isvarlena);
-	fmgr_info(outfn, &finfo);
-	nestlevel = ac_enter_canonical_settings();
-	text = ac_canonical_value(ac_encoder_for_type(typid), &finfo,
-							  PG_GETARG_DATUM(0), buf, &len);
-	ac_leave_canonical_settings(nestlevel);
-
-	/* The text is UTF-8; hand it back in the server encoding */
-	srv = pg_any_to_server(text, len, PG_UTF8);
-	PG_RETURN_TEXT_P(srv == text ? cstring_to_text_with_len(text, len) :
-					 cstring_to_text(srv));
-}
-
-/*
- * lane_head(tbl regclass, lane int, OUT seq bigint, OUT hash bytea)
- *		The newest committed (or own) row of a lane, or its start point if it
- *		is empty.  Used by checkpoint().
- */
-PG_FUNCTION_INFO_V1(lane_head);
-Datum
-lane_head(PG_FUNCTION_ARGS)
-{
-	Oid			root = PG_GETARG_OID(0);
-	int32		lane = PG_GETARG_INT32(1);
-	TupleDesc	tupdesc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
-	int64		seq;
-	uint8		hash[AC_HASH_LEN];
-	bytea	   *h;
-
-	AclResult	aclresult;
-	int			nlanes;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	/*
-	 * The head is read from the index directly: check what a SELECT would
-	 * (for an OID that is no relation, that is a clear error too), then that
-	 * it is a chained table with chain columns of the right types.
-	 */
-	aclresult = pg_class_aclcheck(root, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(root));
-	nlanes = ac_check_chained_table(root, AccessShareLock);
-
-	/*
-	 * A lane's head counts every row of the lane, also the rows a row-level
-	 * security policy hides from the caller: polled, it would tell a tenant
-	 * how many rows the others write, and when.
-	 */
-	if (check_enable_rls(root, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("cannot read the lane heads of chained table \"%s\" under row-level security",
-						get_rel_name(root)),
-				 errdetail("A lane's head counts the rows that the policies hide too."),
-				 errhint("Read them as a role that bypasses row-level security, or as the table owner.")));
-	if (lane < 0 || lane >= nlanes)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lane %d is out of range", lane),
-				 errhint("Table \"%s\" has lanes 0 to %d.", get_rel_name(root),
-						 nlanes - 1)));
-
-	if (!ac_lane_read_head(root, (int16) lane, 0, &seq, hash))
-		ac_lane_boundary(root, (int16) lane, &seq, hash);
-
-	h = palloc(VARHDRSZ + AC_HASH_LEN);
-	SET_VARSIZE(h, VARHDRSZ + AC_HASH_LEN);
-	memcpy(VARDATA(h), hash, AC_HASH_LEN);
-	values[0] = Int64GetDatum(seq);
-	values[1] = PointerGetDatum(h);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
