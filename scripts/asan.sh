@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# scripts/asan.sh -- run the test suites against audit_chain built with
+# AddressSanitizer and UndefinedBehaviorSanitizer (gcc's
+# -fsanitize=address,undefined).  PostgreSQL itself stays as installed: its
+# postmaster is started with the ASan and UBSan runtimes in LD_PRELOAD, so
+# every backend that loads audit_chain.so runs it under the sanitizers.
+#
+#   1. build with COPT='-fsanitize=address,undefined -fno-omit-frame-pointer
+#      -g -O1' (PGXS adds COPT to the compile and the link line), install
+#   2. start a throwaway cluster with (scripts/lib.sh's AC_SERVER_ENV hook)
+#      LD_PRELOAD=libasan.so libubsan.so, ASAN_OPTIONS=detect_leaks=0
+#      (postgres does not free what it keeps until exit), abort_on_error=1,
+#      log_path=DIR/asan, UBSAN_OPTIONS=print_stacktrace=1, log_path=DIR/ubsan
+#   3. make installcheck (regression + isolation), pg_prove test/*.sql,
+#      test/tap_commit/*.sql and the attack suite test/security/*.sql, then
+#      scripts/sqlsmith.sh against the same cluster (its probe pass calls
+#      every audit_chain function that takes a table with good and bad
+#      tables, then SQLsmith for --sqlsmith seconds per role)
+#   4. read the sanitizer logs: a report with a frame in audit_chain's code
+#      (audit_chain.so, src/*.c) fails the script; reports only in
+#      PostgreSQL's own code are listed as such.  A failing suite fails it
+#      too.
+#
+# At exit the ordinary build is installed again (--keep-asan: leave the
+# sanitizer build installed; a server without the runtimes preloaded cannot
+# load it).  Needs nothing beyond what scripts/lib.sh installs (gcc brings
+# libasan and libubsan on Debian 12).
+#
+# Usage: scripts/asan.sh [--sqlsmith S] [--logdir DIR] [--keep-asan]
+#   --sqlsmith S   seconds of SQLsmith per role under the sanitizers
+#                  (default 60; 0: only the probe pass; -1: no sqlsmith.sh)
+#   --logdir DIR   where the sanitizer logs, the server log and the suites'
+#                  output go (default: a new /tmp/audit_chain-asan.XXXXXX,
+#                  kept)
+#   --keep-asan    do not reinstall the ordinary build at exit
+# Env: AC_PGBIN (the PostgreSQL to use), AC_KEEP=1 (leave the cluster running)
+# shellcheck disable=SC2119  # lib functions called without arguments
+set -euo pipefail
+
+SMITH=60
+LOGDIR=
+KEEP_ASAN=0
+while (($#)); do
+    case $1 in
+        --sqlsmith) SMITH=${2:?}; shift 2 ;;
+        --logdir) LOGDIR=${2:?}; shift 2 ;;
+        --keep-asan) KEEP_ASAN=1; shift ;;
+        -h | --help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+[[ $SMITH =~ ^-?[0-9]+$ ]] || { echo "--sqlsmith takes an integer" >&2; exit 2; }
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$AC_ROOT"
+
+ensure_packages
+ASAN_RT=$(gcc -print-file-name=libasan.so)
+UBSAN_RT=$(gcc -print-file-name=libubsan.so)
+[[ $ASAN_RT == /* && -e $ASAN_RT ]] || ac_die "gcc has no libasan.so (Debian: libasan8, pulled in by gcc)"
+[[ $UBSAN_RT == /* && -e $UBSAN_RT ]] || ac_die "gcc has no libubsan.so (Debian: libubsan1, pulled in by gcc)"
+ASAN_RT=$(readlink -f "$ASAN_RT")
+UBSAN_RT=$(readlink -f "$UBSAN_RT")
+
+if [[ -z $LOGDIR ]]; then
+    LOGDIR=$(mktemp -d /tmp/audit_chain-asan.XXXXXX)
+fi
+mkdir -p "$LOGDIR/san"
+LOGDIR=$(cd "$LOGDIR" && pwd)
+rm -f "$LOGDIR"/san/*
+chmod 755 "$LOGDIR"
+if ac_is_root; then chown postgres "$LOGDIR/san"; fi
+chmod 777 "$LOGDIR/san"
+
+SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -g -O1'
+restore_build() {
+    ac_log "reinstalling the ordinary build"
+    build_install || ac_warn "could not reinstall the ordinary build"
+}
+((KEEP_ASAN)) || ac_defer restore_build
+build_install "COPT=$SAN"
+so=$("$PG_CONFIG" --pkglibdir)/audit_chain.so
+if ! ldd "$so" | grep -q libasan; then
+    ac_die "$so is not linked with libasan: the sanitizer flags did not reach the link"
+fi
+
+AC_SERVER_ENV=(
+    "LD_PRELOAD=$ASAN_RT $UBSAN_RT"
+    "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:disable_coredump=1:log_path=$LOGDIR/san/asan:detect_odr_violation=0:allow_addr2line=1:print_summary=1"
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=0:log_path=$LOGDIR/san/ubsan:allow_addr2line=1"
+)
+start_cluster asan
+SERVER_LOG=${AC_LOGFILE[asan]}
+# The postmaster's environment really has the runtime (pid 1 of the cluster)
+pm=$(head -n 1 "${AC_PGDATA[asan]}/postmaster.pid")
+grep -q libasan "/proc/$pm/maps" || ac_die "the postmaster has not loaded libasan (LD_PRELOAD lost?)"
+ac_log "postmaster $pm runs with $ASAN_RT and $UBSAN_RT preloaded; sanitizer logs in $LOGDIR/san"
+
+RESULTS=()
+SUITE_FAIL=0
+result() { RESULTS+=("$(printf '%-5s %-28s %s' "$1" "$2" "$3")"); [[ $1 == FAIL ]] && SUITE_FAIL=1; return 0; }
+
+wait_server() {
+    local i
+    for ((i = 0; i < 120; i++)); do
+        psql_db postgres -qtAc 'SELECT 1' >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- installcheck
+ac_log "make installcheck (regression + isolation) under the sanitizers"
+rm -rf results output_iso regression.diffs regression.out
+if make --no-print-directory PG_CONFIG="$PG_CONFIG" installcheck >"$LOGDIR/installcheck.out" 2>&1; then
+    result PASS installcheck "$(grep -cE '\.\.\. ok( |$)' "$LOGDIR/installcheck.out" || true) tests"
+else
+    result FAIL installcheck "$(grep -cE '\.\.\. FAILED' "$LOGDIR/installcheck.out" || true) failed; $LOGDIR/installcheck.out"
+    for d in regression.diffs output_iso/regression.diffs; do
+        [[ -s $d ]] && cp "$d" "$LOGDIR/${d//\//_}"
+    done
+fi
+tail -n 5 "$LOGDIR/installcheck.out"
+wait_server || ac_die "the server does not answer after installcheck"
+
+# ---------------------------------------------------------------- pgTAP
+prove() { # prove NAME DB FILE...
+    local name=$1 db=$2
+    shift 2
+    PGOPTIONS='-c client_min_messages=warning' \
+        psql_db postgres -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    PGOPTIONS='-c client_min_messages=warning' psql_db "$db" -qc 'CREATE EXTENSION IF NOT EXISTS pgtap'
+    ac_log "pg_prove $name ($# files) under the sanitizers"
+    if pg_prove --psql-bin "$AC_PGBIN/psql" -d "$db" --failures --nocolor "$@" >"$LOGDIR/$name.out" 2>&1; then
+        result PASS "$name" "$(sed -n 's/^Files=\([0-9]*\), Tests=\([0-9]*\),.*/\1 files, \2 tests/p' "$LOGDIR/$name.out" | tail -n 1)"
+    else
+        result FAIL "$name" "$(grep -E '^(Files=|Result:)' "$LOGDIR/$name.out" | tr '\n' ' '); $LOGDIR/$name.out"
+    fi
+    tail -n 3 "$LOGDIR/$name.out"
+    wait_server || ac_die "the server does not answer after $name"
+}
+shopt -s nullglob
+tap=(test/*.sql)
+tapc=(test/tap_commit/*.sql)
+sec=(test/security/*.sql)
+shopt -u nullglob
+if ((${#tap[@]})); then prove pgtap tap "${tap[@]}"; else result SKIP pgtap "no test/*.sql"; fi
+if ((${#tapc[@]})); then prove pgtap_commit tap_commit "${tapc[@]}"; else result SKIP pgtap_commit "no test/tap_commit/*.sql"; fi
+if ((${#sec[@]})); then prove security security "${sec[@]}"; else result SKIP security "no test/security/*.sql"; fi
+
+# ---------------------------------------------------------------- probes + sqlsmith
+if ((SMITH >= 0)); then
+    ac_log "scripts/sqlsmith.sh against the sanitizer cluster (probes, then ${SMITH}s per role)"
+    if "$AC_ROOT/scripts/sqlsmith.sh" --no-build --server-log "$SERVER_LOG" \
+        --duration "$SMITH" --out "$LOGDIR/sqlsmith" >"$LOGDIR/sqlsmith.out" 2>&1; then
+        result PASS sqlsmith "$(grep -E '^  (probes|super|app):' "$LOGDIR/sqlsmith.out" | tr -s ' ' | tr '\n' ';')"
+    else
+        result FAIL sqlsmith "$LOGDIR/sqlsmith.out"
+    fi
+    grep -A30 '^=* sqlsmith summary' "$LOGDIR/sqlsmith.out" || tail -n 20 "$LOGDIR/sqlsmith.out"
+    wait_server || ac_die "the server does not answer after sqlsmith.sh"
+fi
+
+# ---------------------------------------------------------------- sanitizer logs
+cp "$SERVER_LOG" "$LOGDIR/postgres.log"
+sleep 1
+SRC_RE="$AC_ROOT/src/|audit_chain\\.so|(^|[ /])src/[a-z_]+\\.[ch]:[0-9]+"
+
+# Symbolize frames of audit_chain.so the runtime left as (module+0xoffset).
+symbolize() {
+    local line mod off sym
+    while IFS= read -r line; do
+        if [[ $line =~ \((/[^+]*audit_chain\.so)\+(0x[0-9a-f]+)\) ]]; then
+            mod=${BASH_REMATCH[1]}
+            off=${BASH_REMATCH[2]}
+            sym=$(addr2line -f -i -C -p -e "$mod" "$off" 2>/dev/null | head -n 1 || true)
+            printf '%s  [%s]\n' "$line" "${sym:-?}"
+        else
+            printf '%s\n' "$line"
+        fi
+    done
+}
+
+# One report per ASan log file (abort_on_error); UBSan may write several
+# "runtime error" reports to one file.
+N_OURS=0
+N_PG=0
+OURS=()
+PGONLY=()
+shopt -s nullglob
+san_files=("$LOGDIR"/san/asan.* "$LOGDIR"/san/ubsan.*)
+shopt -u nullglob
+for f in "${san_files[@]}"; do
+    symbolize <"$f" >"$f.sym"
+    # split UBSan files into reports at each "runtime error" line
+    awk -v out="$f.part" '/runtime error:|^==[0-9]+==ERROR:/ { n++ } { print > (out "." (n ? n : 0)) }' "$f.sym"
+    for p in "$f.part".*; do
+        grep -qE 'runtime error:|ERROR: (Address|Undefined|Leak)Sanitizer|^==[0-9]+==ERROR' "$p" || continue
+        head_line=$(grep -m1 -E 'runtime error:|ERROR:' "$p" | sed 's/^==[0-9]*==//')
+        ours=$(grep -m1 -E "$SRC_RE" "$p" || true)
+        if [[ -n $ours ]]; then
+            N_OURS=$((N_OURS + 1))
+            OURS+=("$p")
+            echo
+            echo "!!!!!!!! sanitizer report from audit_chain code ($p):"
+            echo "    $head_line"
+            echo "    first audit_chain frame: $(sed 's/^ *//' <<<"$ours")"
+            grep -E '^ *#[0-9]+ ' "$p" | head -n 12 | sed 's/^/    /' || true
+        else
+            N_PG=$((N_PG + 1))
+            PGONLY+=("$p: $head_line")
+        fi
+    done
+done
+
+crashes=$(grep -E 'terminated by signal|exited with exit code [^01]|TRAP:|PANIC:' "$SERVER_LOG" || true)
+
+echo
+echo "======================== asan summary ========================"
+for r in "${RESULTS[@]}"; do echo "  $r"; done
+echo "  sanitizer reports from audit_chain code: $N_OURS"
+echo "  sanitizer reports only in PostgreSQL's own code: $N_PG"
+for r in "${PGONLY[@]}"; do echo "    $r"; done
+if [[ -n $crashes ]]; then
+    echo "  abnormal backend exits in the server log:"
+    sed 's/^/    /' <<<"$crashes" | head -n 20
+fi
+echo "  logs: $LOGDIR (san/: sanitizer reports, postgres.log, *.out)"
+if ((N_OURS > 0 || SUITE_FAIL)); then
+    echo "asan: FAILED"
+    exit 1
+fi
+echo "asan: passed"
