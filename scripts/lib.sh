@@ -49,9 +49,6 @@
 # cleanup must use ac_defer rather than `trap ... EXIT` (which would replace
 # ours).  Environment knobs:
 #   AC_PG_OPTS     extra "k=v" settings (space separated) for every cluster
-#   AC_SERVER_ENV  array of NAME=VALUE put in the environment of pg_ctl start
-#                  (so of the postmaster and every backend), e.g. LD_PRELOAD
-#                  and ASAN_OPTIONS for scripts/asan.sh; not used by initdb
 #   AC_VERBOSE=1   show build output
 #
 # Valgrind hook: a cluster under valgrind would be started here (postgres run
@@ -85,7 +82,6 @@ AC_CLUSTERS=()          # names, in start order
 AC_DEFERRED=()          # commands for ac_defer
 AC_TMP=                 # this shell's temp dir (never exported)
 AC_CURRENT=             # cluster PGHOST/PGPORT point to
-declare -ga AC_SERVER_ENV=("${AC_SERVER_ENV[@]}")   # NAME=VALUE for pg_ctl start
 
 ac_log()  { printf '%s\n' "==> $*" >&2; }
 ac_warn() { printf '%s\n' "WARNING: $*" >&2; }
@@ -289,8 +285,8 @@ _ac_base_settings() {
 
 _ac_pg_ctl_start() {
     local name=$1
-    if ! as_pg env "${AC_SERVER_ENV[@]}" "$AC_PGBIN/pg_ctl" -D "${AC_PGDATA[$name]}" \
-        -l "${AC_LOGFILE[$name]}" -w -t 120 -s start; then
+    if ! as_pg "$AC_PGBIN/pg_ctl" -D "${AC_PGDATA[$name]}" -l "${AC_LOGFILE[$name]}" \
+        -w -t 120 -s start; then
         ac_warn "server log of cluster '$name':"
         tail -n 40 "${AC_LOGFILE[$name]}" >&2 || true
         ac_die "could not start cluster '$name'"
