@@ -221,6 +221,7 @@ N_OURS=0
 N_PG=0
 OURS=()
 PGONLY=()
+declare -A SITES=() SITE_KIND=()
 shopt -s nullglob
 san_files=("$LOGDIR"/san/asan.* "$LOGDIR"/san/ubsan.*)
 shopt -u nullglob
@@ -238,7 +239,10 @@ for f in "${san_files[@]}"; do
             echo
             echo "!!!!!!!! sanitizer report from audit_chain code ($p):"
             echo "    $head_line"
-            echo "    first audit_chain frame: $(sed 's/^ *//' <<<"$ours")"
+            site=$(sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //' <<<"$ours")
+            SITES[$site]=$((${SITES[$site]:-0} + 1))
+            SITE_KIND[$site]=$(sed -E 's/ \(pc .*//; s/ on unknown address.*//; s/^ERROR: //' <<<"$head_line")
+            echo "    first audit_chain frame: $site"
             grep -E '^ *#[0-9]+ ' "$p" | head -n 12 | sed 's/^/    /' || true
         else
             N_PG=$((N_PG + 1))
@@ -253,11 +257,14 @@ echo
 echo "======================== asan summary ========================"
 for r in "${RESULTS[@]}"; do echo "  $r"; done
 echo "  sanitizer reports from audit_chain code: $N_OURS"
+for site in "${!SITES[@]}"; do
+    printf '    %3d x %s: %s\n' "${SITES[$site]}" "${SITE_KIND[$site]}" "$site"
+done | sort -t: -k2
 echo "  sanitizer reports only in PostgreSQL's own code: $N_PG"
 for r in "${PGONLY[@]}"; do echo "    $r"; done
 if [[ -n $crashes ]]; then
     echo "  abnormal backend exits in the server log:"
-    sed 's/^/    /' <<<"$crashes" | head -n 20
+    awk 'NR <= 20 { print "    " $0 }' <<<"$crashes"
 fi
 echo "  logs: $LOGDIR (san/: sanitizer reports, postgres.log, *.out)"
 if ((N_OURS > 0 || SUITE_FAIL)); then

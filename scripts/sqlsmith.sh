@@ -316,7 +316,7 @@ run_smith() {
         echo "== $name (role $role, seed $seed, $((SECONDS - t0))s, sqlsmith exit $rc)"
         echo "queries sent: $nq; calling an audit_chain function: $ncall"
         echo "calls per audit_chain function (pg_stat_user_functions):"
-        if [[ -n $stats ]]; then sed 's/^/    /' <<<"$stats"; else echo "    none recorded"; fi
+        if [[ -n $stats ]]; then awk '{ print "    " $0 }' <<<"$stats"; else echo "    none recorded"; fi
         echo "sqlsmith's report (last):"
         # the last "queries:" block sqlsmith printed (every 10 lines and at exit)
         awk '/^queries: /{b = ""} {b = b $0 "\n"} END {printf "%s", b}' "$err" |
