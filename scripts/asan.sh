@@ -93,8 +93,9 @@ SAN='-fsanitize=address,undefined --param=asan-stack=0 -fno-omit-frame-pointer -
 # audit_chain.so when a backend loads it, after PostgreSQL overwrote its
 # environment block with the process title, and the runtimes read their
 # options from /proc/self/environ.  (A postmaster started with
-# LD_PRELOAD=libasan.so hangs on Debian 12 instead: libgpg-error's
-# constructor calls bindtextdomain before the runtime is ready.)  So the
+# LD_PRELOAD=libasan.so hangs on Debian 12 instead, in bindtextdomain: any
+# program linked with libgcrypt -- PostgreSQL is, through libsystemd and
+# libldap -- does under that preload.)  So the
 # options are compiled into the sanitizer build: __asan_default_options and
 # __ubsan_default_options, in an object linked into audit_chain.so only here.
 # verify_asan_link_order=0: the runtime is not the first library loaded.
