@@ -4,7 +4,7 @@
 # cluster, makes a database with chained tables (protect(), several lanes), a
 # chained partitioned table, a tracked table (track()), events (log_event())
 # and rows in each, plus a table of regclass values (good and bad: a view, a
-# sequence, an index, a table with chain columns of the wrong types, OID 0, a
+# sequence, an index, tables with chain columns of the wrong types, OID 0, a
 # dropped table's OID) that sqlsmith's sub-selects feed to the regclass
 # arguments of the audit_chain functions.  Then runs sqlsmith twice, for a
 # bounded time each, with a fixed seed: as the superuser and as an
@@ -200,6 +200,11 @@ SELECT audit_chain.checkpoint();
 CREATE TABLE public.wrong_chain (chain_lane smallint, chain_seq bigint, chain_hash bigint);
 CREATE UNIQUE INDEX ON public.wrong_chain (chain_lane, chain_seq);
 INSERT INTO public.wrong_chain VALUES (0, 1, 1), (0, 2, 2);
+-- all five chain columns, chain_hash of the wrong type, owned by the app role
+CREATE TABLE public.wrong_types (chain_lane smallint, chain_seq bigint, chain_at timestamptz,
+                                 chain_prev bytea, chain_hash bigint);
+INSERT INTO public.wrong_types VALUES (0, 1, now(), '', 1), (1, 1, now(), '', 2);
+ALTER TABLE public.wrong_types OWNER TO $APP;
 CREATE VIEW public.ledger_view AS SELECT * FROM public.ledger;
 CREATE MATERIALIZED VIEW public.ledger_mv AS SELECT id, actor FROM public.ledger;
 CREATE SEQUENCE public.some_seq;
@@ -209,7 +214,7 @@ CREATE TABLE public.fuzz_rel (rel regclass, lane int, seq bigint);
 -- (sqlsmith's scalar sub-selects mostly use OFFSET 1 to 5, and there is no
 -- ORDER BY: the bad values come first, in insertion order)
 INSERT INTO public.fuzz_rel (rel, lane, seq) VALUES
-    ('public.ledger', 0, 1), ('public.wrong_chain', 0, 1), (0, 0, 0),
+    ('public.ledger', 0, 1), ('public.wrong_types', 0, 1), ('public.wrong_chain', 0, 1), (0, 0, 0),
     ('public.ledger_view', 0, 1), ('public.dropped'::regclass::oid::regclass, 0, 1),
     ('public.measurements', 1, 2), ('public.measurements_2025', 0, 1),
     ('public.some_seq', 0, 1), ('public.ledger_pkey', 0, 1), ('public.some_composite', 0, 1),
@@ -323,13 +328,14 @@ run_smith() {
             grep -vE '^[.eCSt]*$' | head -n 40 | sed 's/^/    /' || true
     } | tee "$OUTDIR/summary.$name.txt"
 
-    # internal errors (XX000) of statements that call audit_chain
+    # internal errors (XX000) of statements whose first line calls an
+    # audit_chain function (the error may still be PostgreSQL's own)
     local xx
     xx=$(tail -c +"$((start + 1))" "$LOG" |
-        awk '/ XX000 ERROR: /{e = $0; getline s; if (s ~ /audit_chain\./) print e}' |
+        awk '/ XX000 ERROR: /{e = $0; getline s; if (s ~ /audit_chain\.[a-z_0-9]+\(/) print e}' |
         sed 's/^.* XX000 ERROR: */    /' | sort | uniq -c | sort -rn | head -n 20 || true)
     if [[ -n $xx ]]; then
-        echo "internal errors (XX000) raised while calling audit_chain:"
+        echo "internal errors (XX000) in statements calling an audit_chain function:"
         echo "$xx"
     fi
 
@@ -415,7 +421,7 @@ run_probes() {
     local name=$1 role=$2
     local calls=$OUTDIR/probes.$name.sql out=$OUTDIR/probes.$name.out
     local -a lines=()
-    local i=0 n rc j start ncrash=0
+    local i=0 n rc j start sess ncrash=0
     mapfile -t lines < <(probe_calls)
     n=${#lines[@]}
     ((n > 0)) || { REPORT+=("probes $name: no audit_chain function takes a regclass first"); return 0; }
@@ -425,6 +431,7 @@ run_probes() {
     ac_log "probes as $role: $n calls"
     while ((i < n)); do
         rc=0
+        sess=$(log_size)
         {
             printf '%s\n' "$PROBE_PRE"
             for ((j = i; j < n; j++)); do
@@ -436,17 +443,23 @@ run_probes() {
         ((rc == 0)) && break
         j=$(grep -o '^@@probe [0-9]*' "$out" | tail -n 1 | cut -d' ' -f2)
         [[ -n $j ]] || j=$i
-        ncrash=$((ncrash + 1))
-        echo "!!!!!!!! probe as $role lost its connection (psql exit $rc) at: ${lines[j]}"
-        echo "@@lost ${lines[j]}" >>"$out"
         server_answers || { FAILED=1; REPORT+=("probes $name: FAIL: the server does not answer"); return 0; }
+        if [[ -n $(crash_lines "$sess") ]]; then
+            ncrash=$((ncrash + 1))
+            echo "!!!!!!!! probe as $role: the server crashed at (or in the verify_chain/checkpoint after): ${lines[j]}"
+            echo "@@crash ${lines[j]}" >>"$out"
+        else
+            # psql also exits 2 when the session ends with FATAL
+            ac_warn "probe as $role lost its connection without a crash (psql exit $rc) at: ${lines[j]}"
+            echo "@@lost ${lines[j]}" >>"$out"
+        fi
         i=$((j + 1))
     done
     local crashes
     crashes=$(crash_lines "$start")
     if ((ncrash)) || [[ -n $crashes ]]; then
         FAILED=1
-        REPORT+=("probes $name: FAIL: $ncrash of $n calls lost the connection (above; $out)")
+        REPORT+=("probes $name: FAIL: $ncrash of $n calls crashed the server (above; $out)")
         echo "!!!!!!!! server log of the probes as $role:"
         tail -c +"$((start + 1))" "$LOG" |
             grep -E -A2 'terminated by signal|exited with exit code [^0]|TRAP:|PANIC:' | head -n 60 || true
