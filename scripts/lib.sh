@@ -74,6 +74,7 @@ AC_PACKAGES=(
     postgresql-15 postgresql-client-15 postgresql-server-dev-15
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
     postgresql-15-pgaudit libssl-dev libpq-dev gcc make openssl util-linux
+    sqlsmith
 )
 
 declare -gA AC_PGDATA=() AC_PORT=() AC_SOCKDIR=() AC_LOGFILE=()
