@@ -32,6 +32,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "complete.h"
 #include "hash.h"
 #include "lane.h"
 #include "seal.h"
@@ -400,7 +401,7 @@ seal_row(PG_FUNCTION_ARGS)
 		}
 		if (SessionReplicationRole != SESSION_REPLICATION_ROLE_ORIGIN ||
 			info->trigger_follows)
-			ac_lane_note_may_skip();
+			ac_complete_note_may_skip();
 		return PointerGetDatum(seal_tuple(rel, info, tuple, lanes, -1));
 	}
 
