@@ -66,8 +66,6 @@
 #define TRACK_TRIGGER_NAME "zz_audit_chain_track"
 #define TRACK_TRUNCATE_TRIGGER_NAME "zz_audit_chain_track_truncate"
 
-static ProcessUtility_hook_type prev_process_utility = NULL;
-
 /*
  * PendingEvent: one event the extension writes, with what it records of the
  * moment it happened.  Admin events wait in a list until just before commit
@@ -93,7 +91,6 @@ typedef struct PendingEvent
 
 /* Admin events of the current transaction, in TopTransactionContext */
 static List *pending_events = NIL;
-static bool xact_callbacks_registered = false;
 
 /*
  * While the extension inserts an event of its own, the role it records as
@@ -101,10 +98,6 @@ static bool xact_callbacks_registered = false;
  * own INSERT, so no SQL caller can.
  */
 static const char *acting_role = NULL;
-
-static void events_xact_callback(XactEvent event, void *arg);
-static void events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-									SubTransactionId parentSubid, void *arg);
 
 /*
  * setting_or_null
@@ -243,19 +236,6 @@ queue_event(const char *event_type, const char *action, const char *resource,
 	if (!OidIsValid(nspid) || !OidIsValid(get_relname_relid("events", nspid)))
 		return;
 
-	/*
-	 * Registered when first needed, so always after lane.c's callbacks
-	 * (registered in _PG_init), and RegisterXactCallback prepends: ours runs
-	 * first at pre-commit, and lane.c's completeness check then covers the
-	 * rows written here.
-	 */
-	if (!xact_callbacks_registered)
-	{
-		RegisterXactCallback(events_xact_callback, NULL);
-		RegisterSubXactCallback(events_subxact_callback, NULL);
-		xact_callbacks_registered = true;
-	}
-
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	pending_events = lappend(pending_events,
 							 make_event(event_type, action, resource, details_json));
@@ -290,12 +270,16 @@ flush_pending_events(void)
 }
 
 /*
- * events_xact_callback
+ * ac_events_xact_callback
  *		Write the queued admin events at pre-commit (and pre-prepare); forget
  *		them when the transaction ends.
+ *
+ * It must run before complete.c's completeness check, so that the check
+ * covers the rows written here: _PG_init registers it last (transaction
+ * callbacks run in the reverse order of registration).
  */
-static void
-events_xact_callback(XactEvent event, void *arg)
+void
+ac_events_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
@@ -317,13 +301,13 @@ events_xact_callback(XactEvent event, void *arg)
 }
 
 /*
- * events_subxact_callback
+ * ac_events_subxact_callback
  *		Drop the events queued by an aborted subtransaction (what they
  *		record was rolled back); hand those of a committed one to its parent.
  */
-static void
-events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
+void
+ac_events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						   SubTransactionId parentSubid, void *arg)
 {
 	ListCell   *lc;
 
@@ -1067,87 +1051,74 @@ ddl_log(PG_FUNCTION_ARGS)
 }
 
 /*
- * role_command
- *		The action of a role or role-membership statement (and the role it
- *		names, if one), or NULL for any other statement.
+ * ac_events_role_command
+ *		From the utility hook, before the statement runs: the action of a
+ *		role or role-membership statement, or NULL for any other statement.
+ *		*role is set to a copy of the role it names, or NULL.
+ *
+ * Event triggers do not see these statements, so the utility hook reports
+ * them, once they succeed, to ac_events_role_changed.
  */
-static const char *
-role_command(Node *parsetree, const char **role)
+const char *
+ac_events_role_command(Node *parsetree, char **role)
 {
-	*role = NULL;
+	const char *name = NULL;
+	const char *command = NULL;
+
 	switch (nodeTag(parsetree))
 	{
 		case T_CreateRoleStmt:
-			*role = ((CreateRoleStmt *) parsetree)->role;
-			return "create role";
+			name = ((CreateRoleStmt *) parsetree)->role;
+			command = "create role";
+			break;
 		case T_AlterRoleStmt:
-			*role = get_rolespec_name(((AlterRoleStmt *) parsetree)->role);
-			return "alter role";
+			name = get_rolespec_name(((AlterRoleStmt *) parsetree)->role);
+			command = "alter role";
+			break;
 		case T_AlterRoleSetStmt:
 			if (((AlterRoleSetStmt *) parsetree)->role != NULL &&
 				((AlterRoleSetStmt *) parsetree)->role->roletype != ROLESPEC_PUBLIC)
-				*role = get_rolespec_name(((AlterRoleSetStmt *) parsetree)->role);
-			return "alter role set";
+				name = get_rolespec_name(((AlterRoleSetStmt *) parsetree)->role);
+			command = "alter role set";
+			break;
 		case T_DropRoleStmt:
-			return "drop role";
+			command = "drop role";
+			break;
 		case T_GrantRoleStmt:
-			return ((GrantRoleStmt *) parsetree)->is_grant ? "grant role" : "revoke role";
+			command = ((GrantRoleStmt *) parsetree)->is_grant ? "grant role" : "revoke role";
+			break;
 		case T_RenameStmt:
 			if (((RenameStmt *) parsetree)->renameType == OBJECT_ROLE)
 			{
-				*role = ((RenameStmt *) parsetree)->subname;
-				return "alter role rename";
+				name = ((RenameStmt *) parsetree)->subname;
+				command = "alter role rename";
 			}
-			return NULL;
+			break;
 		default:
-			return NULL;
+			break;
 	}
+	*role = name ? pstrdup(name) : NULL;
+	return command;
 }
 
 /*
- * ac_process_utility
- *		Utility hook: role changes, which event triggers do not see, become
- *		admin events once they succeed.  Active in sessions that have loaded
- *		the library; shared_preload_libraries makes that every session.
- */
-static void
-ac_process_utility(PlannedStmt *pstmt, const char *queryString,
-				   bool readOnlyTree, ProcessUtilityContext context,
-				   ParamListInfo params, QueryEnvironment *queryEnv,
-				   DestReceiver *dest, QueryCompletion *qc)
-{
-	const char *role = NULL;
-	const char *command = role_command(pstmt->utilityStmt, &role);
-	char	   *rolename = role ? pstrdup(role) : NULL;
-
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-
-	if (command != NULL && IsTransactionState() && !RecoveryInProgress() &&
-		!replaying_dump())
-	{
-		StringInfoData details;
-
-		/* not the statement text: it can hold a password */
-		initStringInfo(&details);
-		appendStringInfoChar(&details, '{');
-		append_json_field(&details, "command_tag", command);
-		appendStringInfoChar(&details, '}');
-		queue_event("admin", command, rolename, details.data);
-	}
-}
-
-/*
- * ac_events_init
- *		Install the utility hook; called from _PG_init.
+ * ac_events_role_changed
+ *		From the utility hook, after a role statement (ac_events_role_command)
+ *		succeeded: queue its admin event.  Active in sessions that have
+ *		loaded the library; shared_preload_libraries makes that every session.
  */
 void
-ac_events_init(void)
+ac_events_role_changed(const char *command, const char *role)
 {
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = ac_process_utility;
+	StringInfoData details;
+
+	if (!IsTransactionState() || RecoveryInProgress() || replaying_dump())
+		return;
+
+	/* not the statement text: it can hold a password */
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	append_json_field(&details, "command_tag", command);
+	appendStringInfoChar(&details, '}');
+	queue_event("admin", command, role, details.data);
 }

@@ -55,21 +55,13 @@ static HTAB *seal_infos = NULL;
 /* Set while protect() seals pre-existing rows of this table */
 static Oid	backfill_root = InvalidOid;
 
-static void seal_relcache_callback(Datum arg, Oid relid);
-
 /*
- * ac_seal_init
- *		Register the relcache callback that keeps cached row descriptions
- *		in step with ALTER TABLE.
+ * ac_seal_relcache_callback
+ *		Relcache callback (registered by _PG_init) that keeps cached row
+ *		descriptions in step with ALTER TABLE.
  */
 void
-ac_seal_init(void)
-{
-	CacheRegisterRelcacheCallback(seal_relcache_callback, (Datum) 0);
-}
-
-static void
-seal_relcache_callback(Datum arg, Oid relid)
+ac_seal_relcache_callback(Datum arg, Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	SealInfo   *info;
