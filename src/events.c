@@ -42,7 +42,6 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "port/pg_bswap.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -452,9 +451,9 @@ column_text(TrackedColumn *col, HeapTuple tuple, TupleDesc tupdesc)
 
 /*
  * row_digest
- *		SHA-256, as hex, of the tracked columns of a row, built like the v1
- *		row hash: for each non-NULL column, uint32_be(len(name)) || name ||
- *		SHA-256(canonical text).
+ *		SHA-256, as hex, of the tracked columns of a row, built from the
+ *		column terms of the v1 row hash (ac_append_column_term): one for
+ *		each non-NULL column, in column order.
  */
 static char *
 row_digest(TrackedColumn *cols, int ncols, char **texts)
@@ -466,17 +465,9 @@ row_digest(TrackedColumn *cols, int ncols, char **texts)
 	initStringInfo(&buf);
 	for (int i = 0; i < ncols; i++)
 	{
-		uint8		coldigest[AC_HASH_LEN];
-		uint32		be;
-		int			namelen = strlen(cols[i].name);
-
-		if (texts[i] == NULL)
-			continue;
-		ac_sha256(texts[i], strlen(texts[i]), coldigest);
-		be = pg_hton32((uint32) namelen);
-		appendBinaryStringInfo(&buf, (char *) &be, 4);
-		appendBinaryStringInfo(&buf, cols[i].name, namelen);
-		appendBinaryStringInfo(&buf, (char *) coldigest, AC_HASH_LEN);
+		if (texts[i] != NULL)
+			ac_append_column_term(&buf, cols[i].name, strlen(cols[i].name),
+								  texts[i], strlen(texts[i]));
 	}
 	ac_sha256(buf.data, buf.len, digest);
 	hex_encode((char *) digest, AC_HASH_LEN, hex);
