@@ -434,6 +434,24 @@ typedef struct TrackedColumn
 } TrackedColumn;
 
 /*
+ * RowChange: one row change a track trigger records, and what it compared.
+ */
+typedef struct RowChange
+{
+	const char *op;				/* "insert", "update" or "delete" */
+	HeapTuple	oldtup;			/* the old row, NULL for INSERT */
+	HeapTuple	newtup;			/* the new row, NULL for DELETE */
+	TrackedColumn *cols;		/* the tracked columns */
+	int			ncols;
+	char	  **oldtexts;		/* canonical texts of the old row (NULL: SQL
+								 * NULL), or NULL for INSERT */
+	char	  **newtexts;		/* same, of the new row; NULL for DELETE */
+	bool	   *changed;		/* per column: UPDATE changed it, or INSERT
+								 * or DELETE has a value in it */
+	int			nchanged;
+} RowChange;
+
+/*
  * column_text
  *		Canonical text of a column of a tuple, or NULL.
  */
@@ -651,6 +669,211 @@ missing_columns(TupleDesc tupdesc, Trigger *trigger)
 }
 
 /*
+ * log_truncate
+ *		Write the row_change event of a TRUNCATE of rel, which lies under
+ *		the tracked table root (InvalidOid: rel was detached from it).
+ *
+ * TRUNCATE fires a statement trigger, which partitions do not inherit, so
+ * track() puts one on every leaf partition of a partitioned table (and
+ * ddl_log on every partition made later): truncating the parent fires it on
+ * each leaf, truncating one partition on that one.
+ */
+static void
+log_truncate(Relation rel, Oid root)
+{
+	char	   *qualname;
+	StringInfoData details;
+
+	if (!OidIsValid(root))
+		return;					/* detached from a tracked table */
+	qualname = qualified_name(root);
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	append_json_field(&details, "table", qualname);
+	append_json_field(&details, "operation", "truncate");
+	if (root != RelationGetRelid(rel))
+		append_json_field(&details, "partition",
+						  qualified_name(RelationGetRelid(rel)));
+	appendStringInfoChar(&details, '}');
+	append_event("row_change", "truncate", qualname, details.data);
+}
+
+/*
+ * row_change_tuples
+ *		The operation of a row trigger's event and its old and new rows.
+ */
+static void
+row_change_tuples(TriggerData *trigdata, RowChange *rc)
+{
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		rc->op = "insert";
+		rc->newtup = trigdata->tg_trigtuple;
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		rc->op = "update";
+		rc->oldtup = trigdata->tg_trigtuple;
+		rc->newtup = trigdata->tg_newtuple;
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		rc->op = "delete";
+		rc->oldtup = trigdata->tg_trigtuple;
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("track_change: must be fired by INSERT, UPDATE or DELETE")));
+}
+
+/*
+ * tracked_columns
+ *		The columns the trigger tracks: those named by its arguments after
+ *		the first, or every live column if it names none.
+ */
+static void
+tracked_columns(TupleDesc tupdesc, Trigger *trigger, RowChange *rc)
+{
+	rc->cols = palloc0(sizeof(TrackedColumn) * tupdesc->natts);
+	rc->ncols = 0;
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		TrackedColumn *col = &rc->cols[rc->ncols];
+		bool		wanted = trigger->tgnargs == 1;
+		Oid			outfn;
+		bool		isvarlena;
+
+		if (att->attisdropped)
+			continue;
+		for (int a = 1; !wanted && a < trigger->tgnargs; a++)
+			wanted = strcmp(trigger->tgargs[a], NameStr(att->attname)) == 0;
+		if (!wanted)
+			continue;
+		col->attnum = att->attnum;
+		col->name = NameStr(att->attname);
+		col->typid = att->atttypid;
+		getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
+		fmgr_info(outfn, &col->outfunc);
+		rc->ncols++;
+	}
+}
+
+/*
+ * compare_columns
+ *		The canonical texts of the tracked columns of the old and new rows,
+ *		and which columns changed.  The caller has entered the canonical
+ *		settings.
+ */
+static void
+compare_columns(RowChange *rc, TupleDesc tupdesc)
+{
+	int			n = Max(rc->ncols, 1);
+
+	rc->oldtexts = rc->oldtup ? palloc0(sizeof(char *) * n) : NULL;
+	rc->newtexts = rc->newtup ? palloc0(sizeof(char *) * n) : NULL;
+	rc->changed = palloc0(sizeof(bool) * n);
+	rc->nchanged = 0;
+	for (int i = 0; i < rc->ncols; i++)
+	{
+		char	   *oldtext = NULL;
+		char	   *newtext = NULL;
+
+		if (rc->oldtup)
+			oldtext = rc->oldtexts[i] = column_text(&rc->cols[i], rc->oldtup, tupdesc);
+		if (rc->newtup)
+			newtext = rc->newtexts[i] = column_text(&rc->cols[i], rc->newtup, tupdesc);
+		if (rc->oldtup && rc->newtup)
+			rc->changed[i] = (oldtext == NULL) != (newtext == NULL) ||
+				(oldtext != NULL && strcmp(oldtext, newtext) != 0);
+		else
+			rc->changed[i] = (rc->oldtup ? oldtext : newtext) != NULL;
+		if (rc->changed[i])
+			rc->nchanged++;
+	}
+}
+
+/*
+ * append_keys
+ *		Append the primary key of the changed row (the new row, the old one
+ *		for DELETE) to details, and the old key too if an UPDATE changed it.
+ *		Nothing if the table has no primary key.
+ */
+static void
+append_keys(StringInfo details, Relation rel, RowChange *rc)
+{
+	Bitmapset  *pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	char	   *key;
+
+	if (bms_is_empty(pkattrs))
+		return;
+	key = key_json(rel, pkattrs, rc->newtup ? rc->newtup : rc->oldtup);
+	appendStringInfo(details, ", \"key\": %s", key);
+	if (rc->oldtup && rc->newtup)
+	{
+		char	   *oldkey = key_json(rel, pkattrs, rc->oldtup);
+
+		if (strcmp(oldkey, key) != 0)
+			appendStringInfo(details, ", \"old_key\": %s", oldkey);
+	}
+}
+
+/*
+ * row_change_details
+ *		The details of a row_change event, as JSON text: the table (and the
+ *		partition), the operation, the keys, the tracked columns that are
+ *		gone (missing, a JSON array, or NULL), the changed columns, the
+ *		digests of the old and new tracked values, and the values when
+ *		with_values.  The caller has entered the canonical settings.
+ */
+static char *
+row_change_details(Relation rel, const char *qualname, const char *missing,
+				   bool with_values, RowChange *rc)
+{
+	StringInfoData details;
+
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	append_json_field(&details, "table", qualname);
+	append_json_field(&details, "operation", rc->op);
+	if (rel->rd_rel->relispartition)
+		append_json_field(&details, "partition",
+						  qualified_name(RelationGetRelid(rel)));
+	append_keys(&details, rel, rc);
+	if (missing != NULL)
+		appendStringInfo(&details, ", \"missing_columns\": %s", missing);
+
+	appendStringInfoString(&details, ", \"changed\": [");
+	for (int i = 0, n = 0; i < rc->ncols; i++)
+	{
+		if (!rc->changed[i])
+			continue;
+		if (n++ > 0)
+			appendStringInfoString(&details, ", ");
+		escape_json(&details, rc->cols[i].name);
+	}
+	appendStringInfoChar(&details, ']');
+	if (rc->oldtup)
+		append_json_field(&details, "old_digest",
+						  row_digest(rc->cols, rc->ncols, rc->oldtexts));
+	if (rc->newtup)
+		append_json_field(&details, "new_digest",
+						  row_digest(rc->cols, rc->ncols, rc->newtexts));
+	if (with_values)
+	{
+		if (rc->oldtup)
+			append_values(&details, "old", rc->cols, rc->ncols, rc->oldtexts,
+						  rc->newtup ? rc->changed : NULL);
+		if (rc->newtup)
+			append_values(&details, "new", rc->cols, rc->ncols, rc->newtexts,
+						  rc->oldtup ? rc->changed : NULL);
+	}
+	appendStringInfoChar(&details, '}');
+	return details.data;
+}
+
+/*
  * track_change
  *		AFTER INSERT OR UPDATE OR DELETE, FOR EACH ROW trigger (and AFTER
  *		TRUNCATE statement trigger) that audit_chain.track() puts on a
@@ -672,20 +895,11 @@ track_change(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Trigger    *trigger;
 	bool		with_values;
-	TrackedColumn *cols;
-	int			ncols = 0;
-	HeapTuple	oldtup = NULL,
-				newtup = NULL;
-	char	  **oldtexts,
-			  **newtexts;
-	bool	   *changed;
-	int			nchanged = 0;
-	const char *op;
-	StringInfoData details;
+	RowChange	rc;
 	char	   *qualname;
-	int			nestlevel;
-	Bitmapset  *pkattrs;
 	char	   *missing;
+	char	   *details;
+	int			nestlevel;
 	Oid			root;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
@@ -709,26 +923,9 @@ track_change(PG_FUNCTION_ARGS)
 	else
 		root = tracked_root(RelationGetRelid(rel));
 
-	/*
-	 * TRUNCATE: a statement trigger, which partitions do not inherit, so
-	 * track() puts one on every leaf partition of a partitioned table (and
-	 * ddl_log on every partition made later): truncating the parent fires it
-	 * on each leaf, truncating one partition on that one.
-	 */
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
-		if (!OidIsValid(root))
-			return PointerGetDatum(NULL);	/* detached from a tracked table */
-		qualname = qualified_name(root);
-		initStringInfo(&details);
-		appendStringInfoChar(&details, '{');
-		append_json_field(&details, "table", qualname);
-		append_json_field(&details, "operation", "truncate");
-		if (root != RelationGetRelid(rel))
-			append_json_field(&details, "partition",
-							  qualified_name(RelationGetRelid(rel)));
-		appendStringInfoChar(&details, '}');
-		append_event("row_change", "truncate", qualname, details.data);
+		log_truncate(rel, root);
 		return PointerGetDatum(NULL);
 	}
 	qualname = qualified_name(OidIsValid(root) ? root : RelationGetRelid(rel));
@@ -744,129 +941,24 @@ track_change(PG_FUNCTION_ARGS)
 				 errmsg("track_change: trigger \"%s\" has no arguments", trigger->tgname)));
 	with_values = strcmp(trigger->tgargs[0], "values") == 0;
 
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-	{
-		op = "insert";
-		newtup = trigdata->tg_trigtuple;
-	}
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		op = "update";
-		oldtup = trigdata->tg_trigtuple;
-		newtup = trigdata->tg_newtuple;
-	}
-	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-	{
-		op = "delete";
-		oldtup = trigdata->tg_trigtuple;
-	}
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("track_change: must be fired by INSERT, UPDATE or DELETE")));
-
-	/* the tracked columns: the listed ones, or every live column */
+	memset(&rc, 0, sizeof(rc));
+	row_change_tuples(trigdata, &rc);
 	missing = missing_columns(tupdesc, trigger);
-	cols = palloc0(sizeof(TrackedColumn) * tupdesc->natts);
-	for (int i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-		bool		wanted = trigger->tgnargs == 1;
-		Oid			outfn;
-		bool		isvarlena;
+	tracked_columns(tupdesc, trigger, &rc);
 
-		if (att->attisdropped)
-			continue;
-		for (int a = 1; !wanted && a < trigger->tgnargs; a++)
-			wanted = strcmp(trigger->tgargs[a], NameStr(att->attname)) == 0;
-		if (!wanted)
-			continue;
-		cols[ncols].attnum = att->attnum;
-		cols[ncols].name = NameStr(att->attname);
-		cols[ncols].typid = att->atttypid;
-		getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
-		fmgr_info(outfn, &cols[ncols].outfunc);
-		ncols++;
-	}
-
-	oldtexts = palloc0(sizeof(char *) * Max(ncols, 1));
-	newtexts = palloc0(sizeof(char *) * Max(ncols, 1));
-	changed = palloc0(sizeof(bool) * Max(ncols, 1));
 	nestlevel = ac_enter_canonical_settings();
-	for (int i = 0; i < ncols; i++)
-	{
-		if (oldtup)
-			oldtexts[i] = column_text(&cols[i], oldtup, tupdesc);
-		if (newtup)
-			newtexts[i] = column_text(&cols[i], newtup, tupdesc);
-		if (oldtup && newtup)
-			changed[i] = (oldtexts[i] == NULL) != (newtexts[i] == NULL) ||
-				(oldtexts[i] != NULL && strcmp(oldtexts[i], newtexts[i]) != 0);
-		else
-			changed[i] = (oldtup ? oldtexts[i] : newtexts[i]) != NULL;
-		if (changed[i])
-			nchanged++;
-	}
+	compare_columns(&rc, tupdesc);
 
 	/* a no-op update of the tracked columns is not an event */
-	if (oldtup && newtup && nchanged == 0)
+	if (rc.oldtup && rc.newtup && rc.nchanged == 0)
 	{
 		ac_leave_canonical_settings(nestlevel);
 		return PointerGetDatum(NULL);
 	}
-
-	initStringInfo(&details);
-	appendStringInfoChar(&details, '{');
-	append_json_field(&details, "table", qualname);
-	append_json_field(&details, "operation", op);
-	if (rel->rd_rel->relispartition)
-		append_json_field(&details, "partition",
-						  quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													 RelationGetRelationName(rel)));
-
-	/* the primary key, from the new row (the old one for DELETE) */
-	pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
-	if (!bms_is_empty(pkattrs))
-	{
-		char	   *key = key_json(rel, pkattrs, newtup ? newtup : oldtup);
-
-		appendStringInfo(&details, ", \"key\": %s", key);
-		if (oldtup && newtup)
-		{
-			char	   *oldkey = key_json(rel, pkattrs, oldtup);
-
-			if (strcmp(oldkey, key) != 0)
-				appendStringInfo(&details, ", \"old_key\": %s", oldkey);
-		}
-	}
-	if (missing != NULL)
-		appendStringInfo(&details, ", \"missing_columns\": %s", missing);
-
-	appendStringInfoString(&details, ", \"changed\": [");
-	for (int i = 0, n = 0; i < ncols; i++)
-	{
-		if (!changed[i])
-			continue;
-		if (n++ > 0)
-			appendStringInfoString(&details, ", ");
-		escape_json(&details, cols[i].name);
-	}
-	appendStringInfoChar(&details, ']');
-	if (oldtup)
-		append_json_field(&details, "old_digest", row_digest(cols, ncols, oldtexts));
-	if (newtup)
-		append_json_field(&details, "new_digest", row_digest(cols, ncols, newtexts));
-	if (with_values)
-	{
-		if (oldtup)
-			append_values(&details, "old", cols, ncols, oldtexts, newtup ? changed : NULL);
-		if (newtup)
-			append_values(&details, "new", cols, ncols, newtexts, oldtup ? changed : NULL);
-	}
-	appendStringInfoChar(&details, '}');
+	details = row_change_details(rel, qualname, missing, with_values, &rc);
 	ac_leave_canonical_settings(nestlevel);
 
-	append_event("row_change", op, qualname, details.data);
+	append_event("row_change", rc.op, qualname, details);
 	return PointerGetDatum(NULL);
 }
 
