@@ -38,6 +38,9 @@ static void ac_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							  ParamListInfo params,
 							  QueryEnvironment *queryEnv,
 							  DestReceiver *dest, QueryCompletion *qc);
+static void ac_xact_callback(XactEvent event, void *arg);
+static void ac_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								SubTransactionId parentSubid, void *arg);
 
 /*
  * _PG_init
@@ -55,22 +58,23 @@ static void ac_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
  * - ProcessUtility (ac_ProcessUtility, events.c): role statements, which
  *	 event triggers do not see, become admin events once they succeed.
  *
- * Transaction callbacks.  RegisterXactCallback prepends, so they run in the
- * reverse order of registration; at pre-commit, events.c's must run before
- * complete.c's, so that the completeness check covers the admin events
- * written just then:
- * - lane.c: remembers the heads of the lanes held after commit, and
- *	 forgets the lanes (whose locks are gone) when the transaction ends.
- * - complete.c: before commit (or PREPARE), checks that every row sealed
- *	 into a lane held is in the table, when a statement may have skipped
- *	 one.
- * - events.c, registered last so that it runs first: writes the queued
- *	 admin events at pre-commit, forgets them when the transaction ends.
+ * One transaction callback (ac_xact_callback), which calls the modules in
+ * the order they depend on:
+ * - at pre-commit (and pre-prepare), first events.c, which writes the
+ *	 queued admin events, then complete.c, which checks that every row
+ *	 sealed into a lane held is in its table, the admin events' rows
+ *	 included, when a statement may have skipped one;
+ * - at the end of the transaction, events.c and complete.c forget what
+ *	 the transaction queued and noted, and lane.c remembers the heads of
+ *	 the lanes held (after a commit) and forgets the lanes, whose locks are
+ *	 gone.
+ * (Registered as separate callbacks, these would have to be registered in
+ * the reverse order, as RegisterXactCallback prepends.)
  *
- * Subtransaction callbacks:
- * - lane.c: a lane taken by an aborted subtransaction is no longer held,
- *	 and the cached head of any other is stale.
- * - events.c: admin events queued by an aborted subtransaction are dropped.
+ * One subtransaction callback (ac_subxact_callback): at the end of a
+ * subtransaction, events.c drops the admin events an aborted one queued,
+ * and lane.c forgets a lane whose lock an aborted one took, and the cached
+ * head of any other.
  *
  * Relcache callbacks (ALTER TABLE, index changes, DROP):
  * - lane.c: forgets cached chain indexes and known lane heads.
@@ -87,16 +91,60 @@ _PG_init(void)
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = ac_ProcessUtility;
 
-	/* in this order: see above */
-	RegisterXactCallback(ac_lane_xact_callback, NULL);
-	RegisterXactCallback(ac_complete_xact_callback, NULL);
-	RegisterXactCallback(ac_events_xact_callback, NULL);
-
-	RegisterSubXactCallback(ac_lane_subxact_callback, NULL);
-	RegisterSubXactCallback(ac_events_subxact_callback, NULL);
-
+	RegisterXactCallback(ac_xact_callback, NULL);
+	RegisterSubXactCallback(ac_subxact_callback, NULL);
 	CacheRegisterRelcacheCallback(ac_lane_relcache_callback, (Datum) 0);
 	CacheRegisterRelcacheCallback(ac_seal_relcache_callback, (Datum) 0);
+}
+
+/*
+ * ac_xact_callback
+ *		Transaction callback: the pre-commit work and the end-of-transaction
+ *		cleanup of each module, in the order _PG_init's comment gives.
+ */
+static void
+ac_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			ac_events_flush_pending();
+			ac_complete_pre_commit();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			ac_events_at_eoxact();
+			ac_complete_at_eoxact();
+			ac_lane_at_eoxact(event == XACT_EVENT_COMMIT);
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * ac_subxact_callback
+ *		Subtransaction callback: keep queued admin events and held lanes in
+ *		step with a subtransaction that commits or aborts.
+ */
+static void
+ac_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					SubTransactionId parentSubid, void *arg)
+{
+	bool		is_commit;
+
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		is_commit = true;
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+		is_commit = false;
+	else
+		return;
+	ac_events_at_eosubxact(is_commit, mySubid, parentSubid);
+	ac_lane_at_eosubxact(is_commit, mySubid, parentSubid);
 }
 
 /*

@@ -24,8 +24,9 @@
  * which do not pass through the executor hooks).  Any other sealed row is
  * inserted, or the statement fails.
  *
- * The lanes held and their rows are read through lane.c.  The hook and the
- * transaction callback are installed by _PG_init (audit_chain.c).
+ * The lanes held and their rows are read through lane.c.  The ExecutorEnd
+ * hook and the transaction callback that call in here are installed by
+ * _PG_init (audit_chain.c).
  *
  * IDENTIFICATION
  *	  src/complete.c
@@ -145,33 +146,24 @@ check_lanes_complete(void)
 }
 
 /*
- * ac_complete_xact_callback
- *		Check the held lanes before commit (and before PREPARE TRANSACTION)
- *		if a statement may have skipped sealed rows; forget that at the end
- *		of the transaction.
- *
- * It must run after events.c's callback has written the queued admin
- * events, so that the check covers them: _PG_init registers it first
- * (transaction callbacks run in the reverse order of registration).
+ * ac_complete_pre_commit
+ *		Before commit (or PREPARE TRANSACTION): check the lanes held, if a
+ *		statement may have skipped sealed rows.  It must run after the
+ *		queued admin events are written, so that it covers them.
  */
 void
-ac_complete_xact_callback(XactEvent event, void *arg)
+ac_complete_pre_commit(void)
 {
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
-			if (xact_may_skip_rows)
-				check_lanes_complete();
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			xact_may_skip_rows = false;
-			break;
-		default:
-			break;
-	}
+	if (xact_may_skip_rows)
+		check_lanes_complete();
+}
+
+/*
+ * ac_complete_at_eoxact
+ *		The transaction ended: the next one starts with nothing noted.
+ */
+void
+ac_complete_at_eoxact(void)
+{
+	xact_may_skip_rows = false;
 }

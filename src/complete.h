@@ -12,11 +12,11 @@
 #ifndef AUDIT_CHAIN_COMPLETE_H
 #define AUDIT_CHAIN_COMPLETE_H
 
-#include "access/xact.h"
 #include "nodes/plannodes.h"
 
 extern void ac_complete_note_may_skip(void);
 extern void ac_complete_note_statement(PlannedStmt *stmt);
-extern void ac_complete_xact_callback(XactEvent event, void *arg);
+extern void ac_complete_pre_commit(void);
+extern void ac_complete_at_eoxact(void);
 
 #endif							/* AUDIT_CHAIN_COMPLETE_H */

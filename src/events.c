@@ -209,7 +209,7 @@ append_event(const char *event_type, const char *action, const char *resource,
 /*
  * queue_event
  *		Record one admin event, to be written just before the transaction
- *		commits (flush_pending_events).
+ *		commits (ac_events_flush_pending).
  *
  * Writing an event takes a lane of audit_chain.events until commit (lane.c).
  * Any role can run DDL in a schema of its own, GRANT on its own objects or
@@ -242,11 +242,13 @@ queue_event(const char *event_type, const char *action, const char *resource,
 }
 
 /*
- * flush_pending_events
- *		Write the queued admin events, in the order they happened.
+ * ac_events_flush_pending
+ *		Before commit (or PREPARE TRANSACTION): write the queued admin
+ *		events, in the order they happened.  complete.c's completeness check
+ *		runs after this, so that it covers the rows written here.
  */
-static void
-flush_pending_events(void)
+void
+ac_events_flush_pending(void)
 {
 	while (pending_events != NIL)
 	{
@@ -269,68 +271,37 @@ flush_pending_events(void)
 }
 
 /*
- * ac_events_xact_callback
- *		Write the queued admin events at pre-commit (and pre-prepare); forget
- *		them when the transaction ends.
- *
- * It must run before complete.c's completeness check, so that the check
- * covers the rows written here: _PG_init registers it last (transaction
- * callbacks run in the reverse order of registration).
+ * ac_events_at_eoxact
+ *		The transaction ended: forget its queued admin events.
  */
 void
-ac_events_xact_callback(XactEvent event, void *arg)
+ac_events_at_eoxact(void)
 {
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
-			flush_pending_events();
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			/* the list lived in TopTransactionContext, which is gone */
-			pending_events = NIL;
-			break;
-		default:
-			break;
-	}
+	/* the list lived in TopTransactionContext, which is gone */
+	pending_events = NIL;
 }
 
 /*
- * ac_events_subxact_callback
+ * ac_events_at_eosubxact
  *		Drop the events queued by an aborted subtransaction (what they
  *		record was rolled back); hand those of a committed one to its parent.
  */
 void
-ac_events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						   SubTransactionId parentSubid, void *arg)
+ac_events_at_eosubxact(bool is_commit, SubTransactionId mySubid,
+					   SubTransactionId parentSubid)
 {
 	ListCell   *lc;
 
-	if (pending_events == NIL)
-		return;
-	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	foreach(lc, pending_events)
 	{
-		foreach(lc, pending_events)
-		{
-			PendingEvent *ev = (PendingEvent *) lfirst(lc);
+		PendingEvent *ev = (PendingEvent *) lfirst(lc);
 
-			if (ev->subid == mySubid)
-				ev->subid = parentSubid;
-		}
-	}
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
-		foreach(lc, pending_events)
-		{
-			PendingEvent *ev = (PendingEvent *) lfirst(lc);
-
-			if (ev->subid == mySubid)
-				pending_events = foreach_delete_current(pending_events, lc);
-		}
+		if (ev->subid != mySubid)
+			continue;
+		if (is_commit)
+			ev->subid = parentSubid;
+		else
+			pending_events = foreach_delete_current(pending_events, lc);
 	}
 }
 

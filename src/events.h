@@ -11,14 +11,12 @@
 #ifndef AUDIT_CHAIN_EVENTS_H
 #define AUDIT_CHAIN_EVENTS_H
 
-#include "access/xact.h"
 #include "nodes/nodes.h"
 
-extern void ac_events_xact_callback(XactEvent event, void *arg);
-extern void ac_events_subxact_callback(SubXactEvent event,
-									   SubTransactionId mySubid,
-									   SubTransactionId parentSubid,
-									   void *arg);
+extern void ac_events_flush_pending(void);
+extern void ac_events_at_eoxact(void);
+extern void ac_events_at_eosubxact(bool is_commit, SubTransactionId mySubid,
+								   SubTransactionId parentSubid);
 extern const char *ac_events_role_command(Node *parsetree, char **role);
 extern void ac_events_role_changed(const char *command, const char *role);
 

@@ -21,8 +21,8 @@
  * is in the table: it reads the lanes held with ac_lane_held() and
  * ac_lane_sealed(), and counts their rows with ac_lane_count_rows().
  *
- * The transaction, subtransaction and relcache callbacks below are
- * registered by _PG_init (audit_chain.c).
+ * _PG_init (audit_chain.c) registers the relcache callback below, and its
+ * transaction callbacks call ac_lane_at_eoxact and ac_lane_at_eosubxact.
  *
  * IDENTIFICATION
  *	  src/lane.c
@@ -691,51 +691,29 @@ ac_lane_sealed(LaneState *state)
 }
 
 /*
- * forget_held_lanes
- *		The transaction ended: its lane locks are gone.
+ * ac_lane_at_eoxact
+ *		The transaction ended, and its lane locks with it: after a commit,
+ *		remember the heads of the lanes it held (committed rows now), then
+ *		forget the lanes.
  */
-static void
-forget_held_lanes(void)
+void
+ac_lane_at_eoxact(bool is_commit)
 {
 	HASH_SEQ_STATUS status;
 	LaneState  *state;
 
+	if (hash_get_num_entries(held_lanes) == 0)
+		return;
+	if (is_commit)
+		remember_heads();
 	hash_seq_init(&status, held_lanes);
 	while ((state = hash_seq_search(&status)) != NULL)
 		(void) hash_search(held_lanes, &state->root, HASH_REMOVE, NULL);
 }
 
 /*
- * ac_lane_xact_callback
- *		Remember the heads of the held lanes after commit; forget the lanes
- *		at the end of the transaction, whose end released their locks.
- */
-void
-ac_lane_xact_callback(XactEvent event, void *arg)
-{
-	if (hash_get_num_entries(held_lanes) == 0)
-		return;
-
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-			remember_heads();
-			forget_held_lanes();
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			forget_held_lanes();
-			break;
-		default:
-			break;
-	}
-}
-
-/*
- * ac_lane_subxact_callback
- *		Keep held lanes in step with subtransactions.
+ * ac_lane_at_eosubxact
+ *		Keep held lanes in step with the end of a subtransaction.
  *
  * On abort, the rows the subtransaction sealed are gone, so the cached head
  * is stale; if the subtransaction took the lock, the lock is gone as well
@@ -743,21 +721,19 @@ ac_lane_xact_callback(XactEvent event, void *arg)
  * now belongs to its parent.
  */
 void
-ac_lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						 SubTransactionId parentSubid, void *arg)
+ac_lane_at_eosubxact(bool is_commit, SubTransactionId mySubid,
+					 SubTransactionId parentSubid)
 {
 	HASH_SEQ_STATUS status;
 	LaneState  *state;
 
 	if (hash_get_num_entries(held_lanes) == 0)
 		return;
-	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
-		return;
 
 	hash_seq_init(&status, held_lanes);
 	while ((state = hash_seq_search(&status)) != NULL)
 	{
-		if (event == SUBXACT_EVENT_COMMIT_SUB)
+		if (is_commit)
 		{
 			if (state->lock_subid == mySubid)
 				state->lock_subid = parentSubid;

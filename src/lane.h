@@ -38,10 +38,9 @@ typedef struct LaneState
 } LaneState;
 
 extern void ac_lane_init(void);
-extern void ac_lane_xact_callback(XactEvent event, void *arg);
-extern void ac_lane_subxact_callback(SubXactEvent event,
-									 SubTransactionId mySubid,
-									 SubTransactionId parentSubid, void *arg);
+extern void ac_lane_at_eoxact(bool is_commit);
+extern void ac_lane_at_eosubxact(bool is_commit, SubTransactionId mySubid,
+								 SubTransactionId parentSubid);
 extern void ac_lane_relcache_callback(Datum arg, Oid relid);
 extern LaneState *ac_lane_acquire(Oid root, int lanes, int forced_lane);
 extern void ac_lane_forget(Oid root);
