@@ -192,9 +192,9 @@ ac_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
  *		The version of the loaded library, which may differ from the
  *		installed SQL version until ALTER EXTENSION ... UPDATE.
  */
-PG_FUNCTION_INFO_V1(version);
+PG_FUNCTION_INFO_V1(audit_chain_version);
 Datum
-version(PG_FUNCTION_ARGS)
+audit_chain_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(AUDIT_CHAIN_VERSION));
 }

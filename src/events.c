@@ -326,9 +326,9 @@ ac_events_at_eosubxact(bool is_commit, SubTransactionId mySubid,
  * running: a superuser's SECURITY DEFINER function copying rows for a
  * caller does not pass the caller's db_role through.
  */
-PG_FUNCTION_INFO_V1(set_event_facts);
+PG_FUNCTION_INFO_V1(audit_chain_set_event_facts);
 Datum
-set_event_facts(PG_FUNCTION_ARGS)
+audit_chain_set_event_facts(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	tupdesc;
@@ -857,9 +857,9 @@ row_change_details(Relation rel, const char *qualname, const char *missing,
  * no tracked column writes nothing.  On a partition, the event names the
  * partitioned table that was tracked (and the partition in details).
  */
-PG_FUNCTION_INFO_V1(track_change);
+PG_FUNCTION_INFO_V1(audit_chain_track_change);
 Datum
-track_change(PG_FUNCTION_ARGS)
+audit_chain_track_change(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
@@ -1032,9 +1032,9 @@ replaying_dump(void)
  *		Event trigger function, ddl_command_end and sql_drop: every DDL
  *		command, GRANT and REVOKE becomes an admin event.
  */
-PG_FUNCTION_INFO_V1(ddl_log);
+PG_FUNCTION_INFO_V1(audit_chain_ddl_log);
 Datum
-ddl_log(PG_FUNCTION_ARGS)
+audit_chain_ddl_log(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata;
 	bool		dropping;
