@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * audit_chain.c
- *	  Module entry point of the audit_chain extension.
+ *	  Module entry point of the audit_chain extension: _PG_init, which
+ *	  installs every hook and callback (listed in its comment), the hooks
+ *	  and callbacks themselves, which call into the modules, and version().
  *
  * IDENTIFICATION
  *	  src/audit_chain.c
