@@ -116,7 +116,7 @@ CREATE FUNCTION audit_chain.version()
 RETURNS text
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'version';
+AS 'MODULE_PATHNAME', 'audit_chain_version';
 COMMENT ON FUNCTION audit_chain.version() IS
     'Version of the loaded audit_chain library';
 
@@ -359,14 +359,14 @@ CREATE EVENT TRIGGER audit_chain_drop_guard ON sql_drop
 CREATE FUNCTION audit_chain.track_change()
 RETURNS trigger
 LANGUAGE C
-AS 'MODULE_PATHNAME', 'track_change';
+AS 'MODULE_PATHNAME', 'audit_chain_track_change';
 COMMENT ON FUNCTION audit_chain.track_change() IS
     'Row trigger that track() puts on business tables: writes row_change events';
 
 CREATE FUNCTION audit_chain.ddl_log()
 RETURNS event_trigger
 LANGUAGE C
-AS 'MODULE_PATHNAME', 'ddl_log';
+AS 'MODULE_PATHNAME', 'audit_chain_ddl_log';
 COMMENT ON FUNCTION audit_chain.ddl_log() IS
     'Event trigger: DDL, GRANT and REVOKE become admin events';
 
@@ -439,7 +439,7 @@ CREATE TRIGGER zz_audit_chain_seal BEFORE INSERT OR UPDATE OR DELETE ON audit_ch
 CREATE FUNCTION audit_chain.set_event_facts()
 RETURNS trigger
 LANGUAGE C
-AS 'MODULE_PATHNAME', 'set_event_facts';
+AS 'MODULE_PATHNAME', 'audit_chain_set_event_facts';
 COMMENT ON FUNCTION audit_chain.set_event_facts() IS
     'Row trigger of audit_chain.events: sets db_role to the role the session acts as';
 CREATE TRIGGER zz_audit_chain_facts BEFORE INSERT ON audit_chain.events

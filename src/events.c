@@ -42,7 +42,6 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "port/pg_bswap.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -65,8 +64,6 @@
 /* the triggers audit_chain.track() makes */
 #define TRACK_TRIGGER_NAME "zz_audit_chain_track"
 #define TRACK_TRUNCATE_TRIGGER_NAME "zz_audit_chain_track_truncate"
-
-static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /*
  * PendingEvent: one event the extension writes, with what it records of the
@@ -93,7 +90,6 @@ typedef struct PendingEvent
 
 /* Admin events of the current transaction, in TopTransactionContext */
 static List *pending_events = NIL;
-static bool xact_callbacks_registered = false;
 
 /*
  * While the extension inserts an event of its own, the role it records as
@@ -101,10 +97,6 @@ static bool xact_callbacks_registered = false;
  * own INSERT, so no SQL caller can.
  */
 static const char *acting_role = NULL;
-
-static void events_xact_callback(XactEvent event, void *arg);
-static void events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-									SubTransactionId parentSubid, void *arg);
 
 /*
  * setting_or_null
@@ -217,7 +209,7 @@ append_event(const char *event_type, const char *action, const char *resource,
 /*
  * queue_event
  *		Record one admin event, to be written just before the transaction
- *		commits (flush_pending_events).
+ *		commits (ac_events_flush_pending).
  *
  * Writing an event takes a lane of audit_chain.events until commit (lane.c).
  * Any role can run DDL in a schema of its own, GRANT on its own objects or
@@ -243,19 +235,6 @@ queue_event(const char *event_type, const char *action, const char *resource,
 	if (!OidIsValid(nspid) || !OidIsValid(get_relname_relid("events", nspid)))
 		return;
 
-	/*
-	 * Registered when first needed, so always after lane.c's callbacks
-	 * (registered in _PG_init), and RegisterXactCallback prepends: ours runs
-	 * first at pre-commit, and lane.c's completeness check then covers the
-	 * rows written here.
-	 */
-	if (!xact_callbacks_registered)
-	{
-		RegisterXactCallback(events_xact_callback, NULL);
-		RegisterSubXactCallback(events_subxact_callback, NULL);
-		xact_callbacks_registered = true;
-	}
-
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	pending_events = lappend(pending_events,
 							 make_event(event_type, action, resource, details_json));
@@ -263,11 +242,13 @@ queue_event(const char *event_type, const char *action, const char *resource,
 }
 
 /*
- * flush_pending_events
- *		Write the queued admin events, in the order they happened.
+ * ac_events_flush_pending
+ *		Before commit (or PREPARE TRANSACTION): write the queued admin
+ *		events, in the order they happened.  complete.c's completeness check
+ *		runs after this, so that it covers the rows written here.
  */
-static void
-flush_pending_events(void)
+void
+ac_events_flush_pending(void)
 {
 	while (pending_events != NIL)
 	{
@@ -290,64 +271,37 @@ flush_pending_events(void)
 }
 
 /*
- * events_xact_callback
- *		Write the queued admin events at pre-commit (and pre-prepare); forget
- *		them when the transaction ends.
+ * ac_events_at_eoxact
+ *		The transaction ended: forget its queued admin events.
  */
-static void
-events_xact_callback(XactEvent event, void *arg)
+void
+ac_events_at_eoxact(void)
 {
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
-			flush_pending_events();
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			/* the list lived in TopTransactionContext, which is gone */
-			pending_events = NIL;
-			break;
-		default:
-			break;
-	}
+	/* the list lived in TopTransactionContext, which is gone */
+	pending_events = NIL;
 }
 
 /*
- * events_subxact_callback
+ * ac_events_at_eosubxact
  *		Drop the events queued by an aborted subtransaction (what they
  *		record was rolled back); hand those of a committed one to its parent.
  */
-static void
-events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
+void
+ac_events_at_eosubxact(bool is_commit, SubTransactionId mySubid,
+					   SubTransactionId parentSubid)
 {
 	ListCell   *lc;
 
-	if (pending_events == NIL)
-		return;
-	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	foreach(lc, pending_events)
 	{
-		foreach(lc, pending_events)
-		{
-			PendingEvent *ev = (PendingEvent *) lfirst(lc);
+		PendingEvent *ev = (PendingEvent *) lfirst(lc);
 
-			if (ev->subid == mySubid)
-				ev->subid = parentSubid;
-		}
-	}
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
-		foreach(lc, pending_events)
-		{
-			PendingEvent *ev = (PendingEvent *) lfirst(lc);
-
-			if (ev->subid == mySubid)
-				pending_events = foreach_delete_current(pending_events, lc);
-		}
+		if (ev->subid != mySubid)
+			continue;
+		if (is_commit)
+			ev->subid = parentSubid;
+		else
+			pending_events = foreach_delete_current(pending_events, lc);
 	}
 }
 
@@ -372,9 +326,9 @@ events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
  * running: a superuser's SECURITY DEFINER function copying rows for a
  * caller does not pass the caller's db_role through.
  */
-PG_FUNCTION_INFO_V1(set_event_facts);
+PG_FUNCTION_INFO_V1(audit_chain_set_event_facts);
 Datum
-set_event_facts(PG_FUNCTION_ARGS)
+audit_chain_set_event_facts(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	tupdesc;
@@ -451,6 +405,24 @@ typedef struct TrackedColumn
 } TrackedColumn;
 
 /*
+ * RowChange: one row change a track trigger records, and what it compared.
+ */
+typedef struct RowChange
+{
+	const char *op;				/* "insert", "update" or "delete" */
+	HeapTuple	oldtup;			/* the old row, NULL for INSERT */
+	HeapTuple	newtup;			/* the new row, NULL for DELETE */
+	TrackedColumn *cols;		/* the tracked columns */
+	int			ncols;
+	char	  **oldtexts;		/* canonical texts of the old row (NULL: SQL
+								 * NULL), or NULL for INSERT */
+	char	  **newtexts;		/* same, of the new row; NULL for DELETE */
+	bool	   *changed;		/* per column: UPDATE changed it, or INSERT
+								 * or DELETE has a value in it */
+	int			nchanged;
+} RowChange;
+
+/*
  * column_text
  *		Canonical text of a column of a tuple, or NULL.
  */
@@ -468,9 +440,9 @@ column_text(TrackedColumn *col, HeapTuple tuple, TupleDesc tupdesc)
 
 /*
  * row_digest
- *		SHA-256, as hex, of the tracked columns of a row, built like the v1
- *		row hash: for each non-NULL column, uint32_be(len(name)) || name ||
- *		SHA-256(canonical text).
+ *		SHA-256, as hex, of the tracked columns of a row, built from the
+ *		column terms of the v1 row hash (ac_append_column_term): one for
+ *		each non-NULL column, in column order.
  */
 static char *
 row_digest(TrackedColumn *cols, int ncols, char **texts)
@@ -482,17 +454,9 @@ row_digest(TrackedColumn *cols, int ncols, char **texts)
 	initStringInfo(&buf);
 	for (int i = 0; i < ncols; i++)
 	{
-		uint8		coldigest[AC_HASH_LEN];
-		uint32		be;
-		int			namelen = strlen(cols[i].name);
-
-		if (texts[i] == NULL)
-			continue;
-		ac_sha256(texts[i], strlen(texts[i]), coldigest);
-		be = pg_hton32((uint32) namelen);
-		appendBinaryStringInfo(&buf, (char *) &be, 4);
-		appendBinaryStringInfo(&buf, cols[i].name, namelen);
-		appendBinaryStringInfo(&buf, (char *) coldigest, AC_HASH_LEN);
+		if (texts[i] != NULL)
+			ac_append_column_term(&buf, cols[i].name, strlen(cols[i].name),
+								  texts[i], strlen(texts[i]));
 	}
 	ac_sha256(buf.data, buf.len, digest);
 	hex_encode((char *) digest, AC_HASH_LEN, hex);
@@ -676,6 +640,211 @@ missing_columns(TupleDesc tupdesc, Trigger *trigger)
 }
 
 /*
+ * log_truncate
+ *		Write the row_change event of a TRUNCATE of rel, which lies under
+ *		the tracked table root (InvalidOid: rel was detached from it).
+ *
+ * TRUNCATE fires a statement trigger, which partitions do not inherit, so
+ * track() puts one on every leaf partition of a partitioned table (and
+ * ddl_log on every partition made later): truncating the parent fires it on
+ * each leaf, truncating one partition on that one.
+ */
+static void
+log_truncate(Relation rel, Oid root)
+{
+	char	   *qualname;
+	StringInfoData details;
+
+	if (!OidIsValid(root))
+		return;					/* detached from a tracked table */
+	qualname = qualified_name(root);
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	append_json_field(&details, "table", qualname);
+	append_json_field(&details, "operation", "truncate");
+	if (root != RelationGetRelid(rel))
+		append_json_field(&details, "partition",
+						  qualified_name(RelationGetRelid(rel)));
+	appendStringInfoChar(&details, '}');
+	append_event("row_change", "truncate", qualname, details.data);
+}
+
+/*
+ * row_change_tuples
+ *		The operation of a row trigger's event and its old and new rows.
+ */
+static void
+row_change_tuples(TriggerData *trigdata, RowChange *rc)
+{
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		rc->op = "insert";
+		rc->newtup = trigdata->tg_trigtuple;
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		rc->op = "update";
+		rc->oldtup = trigdata->tg_trigtuple;
+		rc->newtup = trigdata->tg_newtuple;
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		rc->op = "delete";
+		rc->oldtup = trigdata->tg_trigtuple;
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("track_change: must be fired by INSERT, UPDATE or DELETE")));
+}
+
+/*
+ * tracked_columns
+ *		The columns the trigger tracks: those named by its arguments after
+ *		the first, or every live column if it names none.
+ */
+static void
+tracked_columns(TupleDesc tupdesc, Trigger *trigger, RowChange *rc)
+{
+	rc->cols = palloc0(sizeof(TrackedColumn) * tupdesc->natts);
+	rc->ncols = 0;
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		TrackedColumn *col = &rc->cols[rc->ncols];
+		bool		wanted = trigger->tgnargs == 1;
+		Oid			outfn;
+		bool		isvarlena;
+
+		if (att->attisdropped)
+			continue;
+		for (int a = 1; !wanted && a < trigger->tgnargs; a++)
+			wanted = strcmp(trigger->tgargs[a], NameStr(att->attname)) == 0;
+		if (!wanted)
+			continue;
+		col->attnum = att->attnum;
+		col->name = NameStr(att->attname);
+		col->typid = att->atttypid;
+		getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
+		fmgr_info(outfn, &col->outfunc);
+		rc->ncols++;
+	}
+}
+
+/*
+ * compare_columns
+ *		The canonical texts of the tracked columns of the old and new rows,
+ *		and which columns changed.  The caller has entered the canonical
+ *		settings.
+ */
+static void
+compare_columns(RowChange *rc, TupleDesc tupdesc)
+{
+	int			n = Max(rc->ncols, 1);
+
+	rc->oldtexts = rc->oldtup ? palloc0(sizeof(char *) * n) : NULL;
+	rc->newtexts = rc->newtup ? palloc0(sizeof(char *) * n) : NULL;
+	rc->changed = palloc0(sizeof(bool) * n);
+	rc->nchanged = 0;
+	for (int i = 0; i < rc->ncols; i++)
+	{
+		char	   *oldtext = NULL;
+		char	   *newtext = NULL;
+
+		if (rc->oldtup)
+			oldtext = rc->oldtexts[i] = column_text(&rc->cols[i], rc->oldtup, tupdesc);
+		if (rc->newtup)
+			newtext = rc->newtexts[i] = column_text(&rc->cols[i], rc->newtup, tupdesc);
+		if (rc->oldtup && rc->newtup)
+			rc->changed[i] = (oldtext == NULL) != (newtext == NULL) ||
+				(oldtext != NULL && strcmp(oldtext, newtext) != 0);
+		else
+			rc->changed[i] = (rc->oldtup ? oldtext : newtext) != NULL;
+		if (rc->changed[i])
+			rc->nchanged++;
+	}
+}
+
+/*
+ * append_keys
+ *		Append the primary key of the changed row (the new row, the old one
+ *		for DELETE) to details, and the old key too if an UPDATE changed it.
+ *		Nothing if the table has no primary key.
+ */
+static void
+append_keys(StringInfo details, Relation rel, RowChange *rc)
+{
+	Bitmapset  *pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	char	   *key;
+
+	if (bms_is_empty(pkattrs))
+		return;
+	key = key_json(rel, pkattrs, rc->newtup ? rc->newtup : rc->oldtup);
+	appendStringInfo(details, ", \"key\": %s", key);
+	if (rc->oldtup && rc->newtup)
+	{
+		char	   *oldkey = key_json(rel, pkattrs, rc->oldtup);
+
+		if (strcmp(oldkey, key) != 0)
+			appendStringInfo(details, ", \"old_key\": %s", oldkey);
+	}
+}
+
+/*
+ * row_change_details
+ *		The details of a row_change event, as JSON text: the table (and the
+ *		partition), the operation, the keys, the tracked columns that are
+ *		gone (missing, a JSON array, or NULL), the changed columns, the
+ *		digests of the old and new tracked values, and the values when
+ *		with_values.  The caller has entered the canonical settings.
+ */
+static char *
+row_change_details(Relation rel, const char *qualname, const char *missing,
+				   bool with_values, RowChange *rc)
+{
+	StringInfoData details;
+
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	append_json_field(&details, "table", qualname);
+	append_json_field(&details, "operation", rc->op);
+	if (rel->rd_rel->relispartition)
+		append_json_field(&details, "partition",
+						  qualified_name(RelationGetRelid(rel)));
+	append_keys(&details, rel, rc);
+	if (missing != NULL)
+		appendStringInfo(&details, ", \"missing_columns\": %s", missing);
+
+	appendStringInfoString(&details, ", \"changed\": [");
+	for (int i = 0, n = 0; i < rc->ncols; i++)
+	{
+		if (!rc->changed[i])
+			continue;
+		if (n++ > 0)
+			appendStringInfoString(&details, ", ");
+		escape_json(&details, rc->cols[i].name);
+	}
+	appendStringInfoChar(&details, ']');
+	if (rc->oldtup)
+		append_json_field(&details, "old_digest",
+						  row_digest(rc->cols, rc->ncols, rc->oldtexts));
+	if (rc->newtup)
+		append_json_field(&details, "new_digest",
+						  row_digest(rc->cols, rc->ncols, rc->newtexts));
+	if (with_values)
+	{
+		if (rc->oldtup)
+			append_values(&details, "old", rc->cols, rc->ncols, rc->oldtexts,
+						  rc->newtup ? rc->changed : NULL);
+		if (rc->newtup)
+			append_values(&details, "new", rc->cols, rc->ncols, rc->newtexts,
+						  rc->oldtup ? rc->changed : NULL);
+	}
+	appendStringInfoChar(&details, '}');
+	return details.data;
+}
+
+/*
  * track_change
  *		AFTER INSERT OR UPDATE OR DELETE, FOR EACH ROW trigger (and AFTER
  *		TRUNCATE statement trigger) that audit_chain.track() puts on a
@@ -688,29 +857,20 @@ missing_columns(TupleDesc tupdesc, Trigger *trigger)
  * no tracked column writes nothing.  On a partition, the event names the
  * partitioned table that was tracked (and the partition in details).
  */
-PG_FUNCTION_INFO_V1(track_change);
+PG_FUNCTION_INFO_V1(audit_chain_track_change);
 Datum
-track_change(PG_FUNCTION_ARGS)
+audit_chain_track_change(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
 	TupleDesc	tupdesc;
 	Trigger    *trigger;
 	bool		with_values;
-	TrackedColumn *cols;
-	int			ncols = 0;
-	HeapTuple	oldtup = NULL,
-				newtup = NULL;
-	char	  **oldtexts,
-			  **newtexts;
-	bool	   *changed;
-	int			nchanged = 0;
-	const char *op;
-	StringInfoData details;
+	RowChange	rc;
 	char	   *qualname;
-	int			nestlevel;
-	Bitmapset  *pkattrs;
 	char	   *missing;
+	char	   *details;
+	int			nestlevel;
 	Oid			root;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
@@ -734,26 +894,9 @@ track_change(PG_FUNCTION_ARGS)
 	else
 		root = tracked_root(RelationGetRelid(rel));
 
-	/*
-	 * TRUNCATE: a statement trigger, which partitions do not inherit, so
-	 * track() puts one on every leaf partition of a partitioned table (and
-	 * ddl_log on every partition made later): truncating the parent fires it
-	 * on each leaf, truncating one partition on that one.
-	 */
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
-		if (!OidIsValid(root))
-			return PointerGetDatum(NULL);	/* detached from a tracked table */
-		qualname = qualified_name(root);
-		initStringInfo(&details);
-		appendStringInfoChar(&details, '{');
-		append_json_field(&details, "table", qualname);
-		append_json_field(&details, "operation", "truncate");
-		if (root != RelationGetRelid(rel))
-			append_json_field(&details, "partition",
-							  qualified_name(RelationGetRelid(rel)));
-		appendStringInfoChar(&details, '}');
-		append_event("row_change", "truncate", qualname, details.data);
+		log_truncate(rel, root);
 		return PointerGetDatum(NULL);
 	}
 	qualname = qualified_name(OidIsValid(root) ? root : RelationGetRelid(rel));
@@ -769,129 +912,24 @@ track_change(PG_FUNCTION_ARGS)
 				 errmsg("track_change: trigger \"%s\" has no arguments", trigger->tgname)));
 	with_values = strcmp(trigger->tgargs[0], "values") == 0;
 
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-	{
-		op = "insert";
-		newtup = trigdata->tg_trigtuple;
-	}
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		op = "update";
-		oldtup = trigdata->tg_trigtuple;
-		newtup = trigdata->tg_newtuple;
-	}
-	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-	{
-		op = "delete";
-		oldtup = trigdata->tg_trigtuple;
-	}
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("track_change: must be fired by INSERT, UPDATE or DELETE")));
-
-	/* the tracked columns: the listed ones, or every live column */
+	memset(&rc, 0, sizeof(rc));
+	row_change_tuples(trigdata, &rc);
 	missing = missing_columns(tupdesc, trigger);
-	cols = palloc0(sizeof(TrackedColumn) * tupdesc->natts);
-	for (int i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-		bool		wanted = trigger->tgnargs == 1;
-		Oid			outfn;
-		bool		isvarlena;
+	tracked_columns(tupdesc, trigger, &rc);
 
-		if (att->attisdropped)
-			continue;
-		for (int a = 1; !wanted && a < trigger->tgnargs; a++)
-			wanted = strcmp(trigger->tgargs[a], NameStr(att->attname)) == 0;
-		if (!wanted)
-			continue;
-		cols[ncols].attnum = att->attnum;
-		cols[ncols].name = NameStr(att->attname);
-		cols[ncols].typid = att->atttypid;
-		getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
-		fmgr_info(outfn, &cols[ncols].outfunc);
-		ncols++;
-	}
-
-	oldtexts = palloc0(sizeof(char *) * Max(ncols, 1));
-	newtexts = palloc0(sizeof(char *) * Max(ncols, 1));
-	changed = palloc0(sizeof(bool) * Max(ncols, 1));
 	nestlevel = ac_enter_canonical_settings();
-	for (int i = 0; i < ncols; i++)
-	{
-		if (oldtup)
-			oldtexts[i] = column_text(&cols[i], oldtup, tupdesc);
-		if (newtup)
-			newtexts[i] = column_text(&cols[i], newtup, tupdesc);
-		if (oldtup && newtup)
-			changed[i] = (oldtexts[i] == NULL) != (newtexts[i] == NULL) ||
-				(oldtexts[i] != NULL && strcmp(oldtexts[i], newtexts[i]) != 0);
-		else
-			changed[i] = (oldtup ? oldtexts[i] : newtexts[i]) != NULL;
-		if (changed[i])
-			nchanged++;
-	}
+	compare_columns(&rc, tupdesc);
 
 	/* a no-op update of the tracked columns is not an event */
-	if (oldtup && newtup && nchanged == 0)
+	if (rc.oldtup && rc.newtup && rc.nchanged == 0)
 	{
 		ac_leave_canonical_settings(nestlevel);
 		return PointerGetDatum(NULL);
 	}
-
-	initStringInfo(&details);
-	appendStringInfoChar(&details, '{');
-	append_json_field(&details, "table", qualname);
-	append_json_field(&details, "operation", op);
-	if (rel->rd_rel->relispartition)
-		append_json_field(&details, "partition",
-						  quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													 RelationGetRelationName(rel)));
-
-	/* the primary key, from the new row (the old one for DELETE) */
-	pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
-	if (!bms_is_empty(pkattrs))
-	{
-		char	   *key = key_json(rel, pkattrs, newtup ? newtup : oldtup);
-
-		appendStringInfo(&details, ", \"key\": %s", key);
-		if (oldtup && newtup)
-		{
-			char	   *oldkey = key_json(rel, pkattrs, oldtup);
-
-			if (strcmp(oldkey, key) != 0)
-				appendStringInfo(&details, ", \"old_key\": %s", oldkey);
-		}
-	}
-	if (missing != NULL)
-		appendStringInfo(&details, ", \"missing_columns\": %s", missing);
-
-	appendStringInfoString(&details, ", \"changed\": [");
-	for (int i = 0, n = 0; i < ncols; i++)
-	{
-		if (!changed[i])
-			continue;
-		if (n++ > 0)
-			appendStringInfoString(&details, ", ");
-		escape_json(&details, cols[i].name);
-	}
-	appendStringInfoChar(&details, ']');
-	if (oldtup)
-		append_json_field(&details, "old_digest", row_digest(cols, ncols, oldtexts));
-	if (newtup)
-		append_json_field(&details, "new_digest", row_digest(cols, ncols, newtexts));
-	if (with_values)
-	{
-		if (oldtup)
-			append_values(&details, "old", cols, ncols, oldtexts, newtup ? changed : NULL);
-		if (newtup)
-			append_values(&details, "new", cols, ncols, newtexts, oldtup ? changed : NULL);
-	}
-	appendStringInfoChar(&details, '}');
+	details = row_change_details(rel, qualname, missing, with_values, &rc);
 	ac_leave_canonical_settings(nestlevel);
 
-	append_event("row_change", op, qualname, details.data);
+	append_event("row_change", rc.op, qualname, details);
 	return PointerGetDatum(NULL);
 }
 
@@ -994,9 +1032,9 @@ replaying_dump(void)
  *		Event trigger function, ddl_command_end and sql_drop: every DDL
  *		command, GRANT and REVOKE becomes an admin event.
  */
-PG_FUNCTION_INFO_V1(ddl_log);
+PG_FUNCTION_INFO_V1(audit_chain_ddl_log);
 Datum
-ddl_log(PG_FUNCTION_ARGS)
+audit_chain_ddl_log(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata;
 	bool		dropping;
@@ -1067,87 +1105,74 @@ ddl_log(PG_FUNCTION_ARGS)
 }
 
 /*
- * role_command
- *		The action of a role or role-membership statement (and the role it
- *		names, if one), or NULL for any other statement.
+ * ac_events_role_command
+ *		From the utility hook, before the statement runs: the action of a
+ *		role or role-membership statement, or NULL for any other statement.
+ *		*role is set to a copy of the role it names, or NULL.
+ *
+ * Event triggers do not see these statements, so the utility hook reports
+ * them, once they succeed, to ac_events_role_changed.
  */
-static const char *
-role_command(Node *parsetree, const char **role)
+const char *
+ac_events_role_command(Node *parsetree, char **role)
 {
-	*role = NULL;
+	const char *name = NULL;
+	const char *command = NULL;
+
 	switch (nodeTag(parsetree))
 	{
 		case T_CreateRoleStmt:
-			*role = ((CreateRoleStmt *) parsetree)->role;
-			return "create role";
+			name = ((CreateRoleStmt *) parsetree)->role;
+			command = "create role";
+			break;
 		case T_AlterRoleStmt:
-			*role = get_rolespec_name(((AlterRoleStmt *) parsetree)->role);
-			return "alter role";
+			name = get_rolespec_name(((AlterRoleStmt *) parsetree)->role);
+			command = "alter role";
+			break;
 		case T_AlterRoleSetStmt:
 			if (((AlterRoleSetStmt *) parsetree)->role != NULL &&
 				((AlterRoleSetStmt *) parsetree)->role->roletype != ROLESPEC_PUBLIC)
-				*role = get_rolespec_name(((AlterRoleSetStmt *) parsetree)->role);
-			return "alter role set";
+				name = get_rolespec_name(((AlterRoleSetStmt *) parsetree)->role);
+			command = "alter role set";
+			break;
 		case T_DropRoleStmt:
-			return "drop role";
+			command = "drop role";
+			break;
 		case T_GrantRoleStmt:
-			return ((GrantRoleStmt *) parsetree)->is_grant ? "grant role" : "revoke role";
+			command = ((GrantRoleStmt *) parsetree)->is_grant ? "grant role" : "revoke role";
+			break;
 		case T_RenameStmt:
 			if (((RenameStmt *) parsetree)->renameType == OBJECT_ROLE)
 			{
-				*role = ((RenameStmt *) parsetree)->subname;
-				return "alter role rename";
+				name = ((RenameStmt *) parsetree)->subname;
+				command = "alter role rename";
 			}
-			return NULL;
+			break;
 		default:
-			return NULL;
+			break;
 	}
+	*role = name ? pstrdup(name) : NULL;
+	return command;
 }
 
 /*
- * ac_process_utility
- *		Utility hook: role changes, which event triggers do not see, become
- *		admin events once they succeed.  Active in sessions that have loaded
- *		the library; shared_preload_libraries makes that every session.
- */
-static void
-ac_process_utility(PlannedStmt *pstmt, const char *queryString,
-				   bool readOnlyTree, ProcessUtilityContext context,
-				   ParamListInfo params, QueryEnvironment *queryEnv,
-				   DestReceiver *dest, QueryCompletion *qc)
-{
-	const char *role = NULL;
-	const char *command = role_command(pstmt->utilityStmt, &role);
-	char	   *rolename = role ? pstrdup(role) : NULL;
-
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-
-	if (command != NULL && IsTransactionState() && !RecoveryInProgress() &&
-		!replaying_dump())
-	{
-		StringInfoData details;
-
-		/* not the statement text: it can hold a password */
-		initStringInfo(&details);
-		appendStringInfoChar(&details, '{');
-		append_json_field(&details, "command_tag", command);
-		appendStringInfoChar(&details, '}');
-		queue_event("admin", command, rolename, details.data);
-	}
-}
-
-/*
- * ac_events_init
- *		Install the utility hook; called from _PG_init.
+ * ac_events_role_changed
+ *		From the utility hook, after a role statement (ac_events_role_command)
+ *		succeeded: queue its admin event.  Active in sessions that have
+ *		loaded the library; shared_preload_libraries makes that every session.
  */
 void
-ac_events_init(void)
+ac_events_role_changed(const char *command, const char *role)
 {
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = ac_process_utility;
+	StringInfoData details;
+
+	if (!IsTransactionState() || RecoveryInProgress() || replaying_dump())
+		return;
+
+	/* not the statement text: it can hold a password */
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	append_json_field(&details, "command_tag", command);
+	appendStringInfoChar(&details, '}');
+	queue_event("admin", command, role, details.data);
 }

@@ -958,3 +958,25 @@ ac_row_hash(AcRowDesc *desc, const Datum *values, const bool *isnull,
 	ac_sha256(buf.data, buf.len, out);
 	pfree(buf.data);
 }
+
+/*
+ * ac_append_column_term
+ *		Append one column's term of the row hash input to buf, for a
+ *		non-NULL column whose canonical text is given:
+ *		uint32_be(namelen) || name || SHA-256(text).
+ *
+ * ac_row_input writes the same terms in place (with remembered digests);
+ * track_change's row digests (events.c) are SHA-256 of such terms.
+ */
+void
+ac_append_column_term(StringInfo buf, const char *name, int namelen,
+					  const char *text, int textlen)
+{
+	uint32		be = pg_hton32((uint32) namelen);
+	uint8		digest[AC_HASH_LEN];
+
+	ac_sha256(text, textlen, digest);
+	appendBinaryStringInfo(buf, (char *) &be, 4);
+	appendBinaryStringInfo(buf, name, namelen);
+	appendBinaryStringInfo(buf, (char *) digest, AC_HASH_LEN);
+}

@@ -131,5 +131,7 @@ extern void ac_row_input(AcRowDesc *desc, const Datum *values,
 extern void ac_row_hash(AcRowDesc *desc, const Datum *values,
 						const bool *isnull, int64 seq, TimestampTz at,
 						const uint8 *prev, uint8 *out);
+extern void ac_append_column_term(StringInfo buf, const char *name,
+								  int namelen, const char *text, int textlen);
 
 #endif							/* AUDIT_CHAIN_HASH_H */

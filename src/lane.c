@@ -17,25 +17,12 @@
  * cache (and forgets the lane entirely if the aborted subtransaction took
  * the lock, because then the lock is gone too).
  *
- * Before commit, every lane this transaction extended is checked: each seq
- * it sealed must be in the table.  A sealed row that never got there (INSERT
- * ... ON CONFLICT skipping it, or a trigger sorting after ours returning
- * NULL) would leave a gap in the chain, so the commit is refused.  The check
- * costs an index scan over the new rows of each lane, so it runs only in
- * transactions that could need it: an ExecutorEnd hook notes statements with
- * ON CONFLICT.  It is ExecutorEnd, not ExecutorStart, because the library is
- * usually loaded by the seal trigger in the middle of the first statement
- * that writes to a chained table: that statement (and any statement that is
- * running it, such as a function's caller) started before the hook was
- * there, but ends after.  Every statement that ran to completion has ended
- * before the transaction commits (open portals are closed first), and the
- * rows of one that failed are rolled back with its (sub)transaction.  The
- * seal trigger itself notes rows it seals while a BEFORE ROW trigger sorts
- * after it (the DDL guard refuses to make one, but a superuser can get past
- * the guard) or outside session_replication_role origin, whose triggers may
- * differ (it sees every such row, COPY and logical replication included,
- * which do not pass through the executor hooks).  Any other sealed row is
- * inserted, or the statement fails.
+ * Before commit, complete.c checks that every seq this transaction sealed
+ * is in the table: it reads the lanes held with ac_lane_held() and
+ * ac_lane_sealed(), and counts their rows with ac_lane_count_rows().
+ *
+ * _PG_init (audit_chain.c) registers the relcache callback below, and its
+ * transaction callbacks call ac_lane_at_eoxact and ac_lane_at_eosubxact.
  *
  * IDENTIFICATION
  *	  src/lane.c
@@ -54,7 +41,6 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -110,33 +96,15 @@ typedef struct LeafIndex
 static HTAB *leaf_indexes = NULL;
 
 /*
- * Whether this transaction ran a statement that might seal a row and then
- * not insert it; see the header comment.
- */
-static bool xact_may_skip_rows = false;
-
-static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
-
-static void lane_ExecutorEnd(QueryDesc *queryDesc);
-static void lane_xact_callback(XactEvent event, void *arg);
-static void lane_relcache_callback(Datum arg, Oid relid);
-static void lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-								  SubTransactionId parentSubid, void *arg);
-
-/*
  * ac_lane_init
- *		Register the transaction callbacks; called from _PG_init.
+ *		Make the backend's tables of held lanes, known heads and chain
+ *		indexes; called from _PG_init, before it registers the callbacks
+ *		that use them.
  */
 void
 ac_lane_init(void)
 {
 	HASHCTL		ctl;
-
-	prev_ExecutorEnd = ExecutorEnd_hook;
-	ExecutorEnd_hook = lane_ExecutorEnd;
-	RegisterXactCallback(lane_xact_callback, NULL);
-	RegisterSubXactCallback(lane_subxact_callback, NULL);
-	CacheRegisterRelcacheCallback(lane_relcache_callback, (Datum) 0);
 
 	ctl.keysize = sizeof(Oid);
 	ctl.entrysize = sizeof(LaneState);
@@ -154,76 +122,13 @@ ac_lane_init(void)
 }
 
 /*
- * ac_lane_note_may_skip
- *		The current transaction may seal rows that are then not inserted:
- *		run the completeness check before it commits.
- */
-void
-ac_lane_note_may_skip(void)
-{
-	xact_may_skip_rows = true;
-}
-
-/*
- * plan_may_skip_rows
- *		True if a plan tree holds an INSERT ... ON CONFLICT.  In PostgreSQL
- *		15 a ModifyTable node heads the plan or one of the subplans (a
- *		data-modifying WITH, also one inlined from a SQL function), so
- *		following the left and right trees of each is enough.
- */
-static bool
-plan_may_skip_rows(Plan *plan)
-{
-	if (plan == NULL)
-		return false;
-	if (IsA(plan, ModifyTable) &&
-		((ModifyTable *) plan)->onConflictAction != ONCONFLICT_NONE)
-		return true;
-	return plan_may_skip_rows(plan->lefttree) ||
-		plan_may_skip_rows(plan->righttree);
-}
-
-/*
- * lane_ExecutorEnd
- *		Note statements after which the pre-commit check must run.
- */
-static void
-lane_ExecutorEnd(QueryDesc *queryDesc)
-{
-	PlannedStmt *stmt = queryDesc->plannedstmt;
-
-	/*
-	 * Every statement, SELECTs too: a SQL function inlined into a SELECT can
-	 * bring a data-modifying WITH along, in a subplan, without the statement
-	 * being marked hasModifyingCTE.
-	 */
-	if (!xact_may_skip_rows)
-	{
-		ListCell   *lc;
-
-		if (plan_may_skip_rows(stmt->planTree))
-			xact_may_skip_rows = true;
-		foreach(lc, stmt->subplans)
-		{
-			if (plan_may_skip_rows((Plan *) lfirst(lc)))
-				xact_may_skip_rows = true;
-		}
-	}
-
-	if (prev_ExecutorEnd)
-		prev_ExecutorEnd(queryDesc);
-	else
-		standard_ExecutorEnd(queryDesc);
-}
-
-/*
- * lane_relcache_callback
+ * ac_lane_relcache_callback
  *		Forget cached chain indexes and known heads of a relation that changed
  *		(or of every relation, for a full invalidation).  Known heads are only
  *		a shortcut, so dropping them is always safe.
  */
-static void
-lane_relcache_callback(Datum arg, Oid relid)
+void
+ac_lane_relcache_callback(Datum arg, Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	LeafIndex  *li;
@@ -331,82 +236,90 @@ ac_chain_index(Relation rel, AttrNumber *att_lane, AttrNumber *att_seq,
 }
 
 /*
- * scan_lane
- *		Scan one lane of one leaf table with SnapshotSelf, on the chain index.
- *
- * With count == NULL: find the highest seq above after_seq (backward scan,
- * which stops at after_seq, so a known head makes this cheap) and return
- * true with *seq and hash set, or false if there is none in this leaf.
- * With count != NULL: count the rows with seq > after_seq.
+ * open_lane_leaf
+ *		Open one leaf table of a chained table and find its chain index and
+ *		chain columns (li->indexoid is InvalidOid if it has no chain index).
+ *		The caller closes the table.
  */
-static bool
-scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
-		  int64 *seq, uint8 *hash)
+static Relation
+open_lane_leaf(Oid leaf, LeafIndex *li)
 {
 	Relation	rel = table_open(leaf, AccessShareLock);
-	LeafIndex  *li;
-	AttrNumber	att_lane,
-				att_seq,
-				att_hash;
-	Oid			indexoid;
-	TupleTableSlot *slot;
-	bool		found = false;
-	bool		isnull;
-	Datum		d;
-	bytea	   *b;
+	LeafIndex  *cached;
 
 	/*
 	 * Look the index up before entering it in the cache: opening indexes can
 	 * process invalidations, which remove cache entries.
 	 */
-	li = hash_search(leaf_indexes, &leaf, HASH_FIND, NULL);
-	if (li != NULL)
-	{
-		indexoid = li->indexoid;
-		att_lane = li->att_lane;
-		att_seq = li->att_seq;
-		att_hash = li->att_hash;
-	}
+	cached = hash_search(leaf_indexes, &leaf, HASH_FIND, NULL);
+	if (cached != NULL)
+		*li = *cached;
 	else
 	{
 		/*
-		 * The chain columns are read as int2, int8 and bytea below: check
-		 * their types once per leaf (until its relcache entry changes), as
-		 * the seal trigger may have been put on any table.
+		 * The chain columns are read as int2, int8 and bytea: check their
+		 * types once per leaf (until its relcache entry changes), as the
+		 * seal trigger may have been put on any table.
 		 */
 		ac_check_chain_columns(rel);
-		indexoid = ac_chain_index(rel, &att_lane, &att_seq, &att_hash, true);
-		li = hash_search(leaf_indexes, &leaf, HASH_ENTER, NULL);
-		li->indexoid = indexoid;
-		li->att_lane = att_lane;
-		li->att_seq = att_seq;
-		li->att_hash = att_hash;
+		li->relid = leaf;
+		li->indexoid = ac_chain_index(rel, &li->att_lane, &li->att_seq,
+									  &li->att_hash, true);
+		cached = hash_search(leaf_indexes, &leaf, HASH_ENTER, NULL);
+		*cached = *li;
 	}
-	if (!OidIsValid(indexoid) && count != NULL)
-		(void) ac_chain_index(rel, &att_lane, &att_seq, &att_hash, false);
-	slot = table_slot_create(rel, NULL);
+	return rel;
+}
 
-	if (OidIsValid(indexoid))
+/*
+ * begin_lane_scan
+ *		A scan of the chain index irel of rel, with SnapshotSelf, over the
+ *		rows of one lane with seq > after_seq, in seq order.
+ */
+static IndexScanDesc
+begin_lane_scan(Relation rel, Relation irel, int16 lane, int64 after_seq)
+{
+	IndexScanDesc scan;
+	ScanKeyData keys[2];
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT2EQ,
+				Int16GetDatum(lane));
+	ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT8GT,
+				Int64GetDatum(after_seq));
+	scan = index_beginscan(rel, irel, SnapshotSelf, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	return scan;
+}
+
+/*
+ * read_leaf_head
+ *		The row with the highest seq above after_seq in one lane of one leaf
+ *		table, read with SnapshotSelf: returns true with *seq and hash set,
+ *		or false if this leaf has none.
+ *
+ * On the chain index this is a backward scan, which stops at after_seq, so
+ * a known head makes it cheap.
+ */
+static bool
+read_leaf_head(Oid leaf, int16 lane, int64 after_seq, int64 *seq,
+			   uint8 *hash)
+{
+	LeafIndex	li;
+	Relation	rel = open_lane_leaf(leaf, &li);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	bool		found = false;
+	bool		isnull;
+	Datum		d;
+	bytea	   *b;
+
+	if (OidIsValid(li.indexoid))
 	{
-		Relation	irel = index_open(indexoid, AccessShareLock);
-		IndexScanDesc scan;
-		ScanKeyData keys[2];
+		Relation	irel = index_open(li.indexoid, AccessShareLock);
+		IndexScanDesc scan = begin_lane_scan(rel, irel, lane, after_seq);
 
-		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT2EQ,
-					Int16GetDatum(lane));
-		ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT8GT,
-					Int64GetDatum(after_seq));
-		scan = index_beginscan(rel, irel, SnapshotSelf, 2, 0);
-		index_rescan(scan, keys, 2, NULL, 0);
-
-		if (count != NULL)
+		if (index_getnext_slot(scan, BackwardScanDirection, slot))
 		{
-			while (index_getnext_slot(scan, ForwardScanDirection, slot))
-				(*count)++;
-		}
-		else if (index_getnext_slot(scan, BackwardScanDirection, slot))
-		{
-			d = slot_getattr(slot, att_seq, &isnull);
+			d = slot_getattr(slot, li.att_seq, &isnull);
 			*seq = isnull ? 0 : DatumGetInt64(d);
 			found = true;
 		}
@@ -416,45 +329,43 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 	else
 	{
 		/*
-		 * Only for reading a head when someone dropped the chain index (a
-		 * superuser with event triggers off): scan the heap, keep the highest
-		 * seq, and leave the slot holding that row.
+		 * Only when someone dropped the chain index (a superuser with event
+		 * triggers off): scan the heap, keep the highest seq, and leave the
+		 * slot holding that row.
 		 */
 		TableScanDesc scan = table_beginscan(rel, SnapshotSelf, 0, NULL);
 		TupleTableSlot *cur = table_slot_create(rel, NULL);
+		int64		best = 0;
 
 		while (table_scan_getnextslot(scan, ForwardScanDirection, cur))
 		{
 			int64		s;
 
-			d = slot_getattr(cur, att_lane, &isnull);
+			d = slot_getattr(cur, li.att_lane, &isnull);
 			if (isnull || DatumGetInt16(d) != lane)
 				continue;
-			d = slot_getattr(cur, att_seq, &isnull);
+			d = slot_getattr(cur, li.att_seq, &isnull);
 			if (isnull)
 				continue;
 			s = DatumGetInt64(d);
 			if (s <= after_seq)
 				continue;
-			if (count != NULL)
+			if (!found || s > best)
 			{
-				(*count)++;
-				continue;
-			}
-			if (!found || s > *seq)
-			{
-				*seq = s;
+				best = s;
 				ExecCopySlot(slot, cur);
 				found = true;
 			}
 		}
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(cur);
+		if (found)
+			*seq = best;
 	}
 
 	if (found)
 	{
-		d = slot_getattr(slot, att_hash, &isnull);
+		d = slot_getattr(slot, li.att_hash, &isnull);
 		b = isnull ? NULL : DatumGetByteaPP(d);
 		if (b == NULL || VARSIZE_ANY_EXHDR(b) != AC_HASH_LEN)
 			ereport(ERROR,
@@ -468,6 +379,37 @@ scan_lane(Oid leaf, int16 lane, int64 after_seq, int64 *count,
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
 	return found;
+}
+
+/*
+ * count_leaf_rows
+ *		The number of rows with seq > after_seq in one lane of one leaf
+ *		table, read with SnapshotSelf on the chain index, which the leaf must
+ *		have.
+ */
+static int64
+count_leaf_rows(Oid leaf, int16 lane, int64 after_seq)
+{
+	LeafIndex	li;
+	Relation	rel = open_lane_leaf(leaf, &li);
+	TupleTableSlot *slot;
+	Relation	irel;
+	IndexScanDesc scan;
+	int64		count = 0;
+
+	if (!OidIsValid(li.indexoid))
+		li.indexoid = ac_chain_index(rel, &li.att_lane, &li.att_seq,
+									 &li.att_hash, false);
+	slot = table_slot_create(rel, NULL);
+	irel = index_open(li.indexoid, AccessShareLock);
+	scan = begin_lane_scan(rel, irel, lane, after_seq);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		count++;
+	index_endscan(scan);
+	index_close(irel, AccessShareLock);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+	return count;
 }
 
 /*
@@ -522,7 +464,7 @@ ac_lane_read_head(Oid root, int16 lane, int64 after_seq, int64 *seq,
 		int64		s;
 		uint8		h[AC_HASH_LEN];
 
-		if (scan_lane(lfirst_oid(lc), lane, after_seq, NULL, &s, h) &&
+		if (read_leaf_head(lfirst_oid(lc), lane, after_seq, &s, h) &&
 			(!found || s > *seq))
 		{
 			*seq = s;
@@ -697,139 +639,101 @@ ac_lane_advance(LaneState *state, int64 seq, const uint8 *hash)
 }
 
 /*
- * check_lanes_complete
- *		Before commit: every seq this transaction sealed must be in the table.
+ * ac_lane_count_rows
+ *		The number of rows with seq > after_seq in one lane, over every leaf
+ *		of the chained table, read with SnapshotSelf: committed rows and
+ *		this transaction's own.  Every leaf must have its chain index.
  */
-static void
-check_lanes_complete(void)
+int64
+ac_lane_count_rows(Oid root, int16 lane, int64 after_seq)
 {
-	HASH_SEQ_STATUS status;
-	LaneState  *state;
+	List	   *leaves = ac_chain_leaves(root);
+	ListCell   *lc;
+	int64		count = 0;
 
-	hash_seq_init(&status, held_lanes);
-	while ((state = hash_seq_search(&status)) != NULL)
-	{
-		List	   *leaves;
-		ListCell   *lc;
-		int64		count = 0;
-		int64		head_seq;
-		uint8		head_hash[AC_HASH_LEN];
-
-		if (!state->head_valid)
-			load_head(state);
-		if (state->head_seq == state->base_seq)
-			continue;
-
-		leaves = ac_chain_leaves(state->root);
-		foreach(lc, leaves)
-			(void) scan_lane(lfirst_oid(lc), state->lane, state->base_seq,
-							 &count, &head_seq, head_hash);
-		list_free(leaves);
-
-		if (count != state->head_seq - state->base_seq)
-		{
-			int64		sealed = state->head_seq - state->base_seq;
-			const char *relname = get_rel_name(state->root);
-
-			hash_seq_term(&status);
-			if (count < sealed)
-				ereport(ERROR,
-						(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-						 errmsg("%lld sealed row(s) of lane %d of chained table \"%s\" were not inserted",
-								(long long) (sealed - count), state->lane,
-								relname ? relname : "?"),
-						 errdetail("A row was sealed into the chain and then skipped, which would leave a gap in the chain."),
-						 errhint("INSERT ... ON CONFLICT DO NOTHING and BEFORE ROW triggers that sort after \"zz_audit_chain_seal\" and return NULL cannot be used on chained tables.")));
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("lane %d of chained table \"%s\" holds %lld row(s) this transaction did not seal",
-							state->lane, relname ? relname : "?",
-							(long long) (count - sealed)),
-					 errdetail("Rows were written into the lane while this transaction held its lock, bypassing the seal trigger."),
-					 errhint("Run audit_chain.verify_chain() on the table.")));
-		}
-	}
+	foreach(lc, leaves)
+		count += count_leaf_rows(lfirst_oid(lc), lane, after_seq);
+	list_free(leaves);
+	return count;
 }
 
 /*
- * forget_held_lanes
- *		The transaction ended: its lane locks are gone.
+ * ac_lane_held
+ *		The lanes the current transaction holds, as a list of LaneState
+ *		pointers, which stay valid until the transaction ends (or a
+ *		subtransaction that took one of the locks aborts).
  */
-static void
-forget_held_lanes(void)
+List *
+ac_lane_held(void)
+{
+	HASH_SEQ_STATUS status;
+	LaneState  *state;
+	List	   *result = NIL;
+
+	hash_seq_init(&status, held_lanes);
+	while ((state = hash_seq_search(&status)) != NULL)
+		result = lappend(result, state);
+	return result;
+}
+
+/*
+ * ac_lane_sealed
+ *		How many seqs this transaction has sealed into a lane it holds: its
+ *		head now, less its head when the lock was taken.  The head is read
+ *		again if a subtransaction abort left it stale.
+ */
+int64
+ac_lane_sealed(LaneState *state)
+{
+	if (!state->head_valid)
+		load_head(state);
+	return state->head_seq - state->base_seq;
+}
+
+/*
+ * ac_lane_at_eoxact
+ *		The transaction ended, and its lane locks with it: after a commit,
+ *		remember the heads of the lanes it held (committed rows now), then
+ *		forget the lanes.
+ */
+void
+ac_lane_at_eoxact(bool is_commit)
 {
 	HASH_SEQ_STATUS status;
 	LaneState  *state;
 
+	if (hash_get_num_entries(held_lanes) == 0)
+		return;
+	if (is_commit)
+		remember_heads();
 	hash_seq_init(&status, held_lanes);
 	while ((state = hash_seq_search(&status)) != NULL)
 		(void) hash_search(held_lanes, &state->root, HASH_REMOVE, NULL);
 }
 
 /*
- * lane_xact_callback
- *		Check lanes before commit; remember their heads after it; forget
- *		them at the end of the transaction.
- */
-static void
-lane_xact_callback(XactEvent event, void *arg)
-{
-	if (hash_get_num_entries(held_lanes) == 0)
-	{
-		if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
-			xact_may_skip_rows = false;
-		return;
-	}
-
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
-			if (xact_may_skip_rows)
-				check_lanes_complete();
-			break;
-		case XACT_EVENT_COMMIT:
-			remember_heads();
-			forget_held_lanes();
-			xact_may_skip_rows = false;
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			forget_held_lanes();
-			xact_may_skip_rows = false;
-			break;
-		default:
-			break;
-	}
-}
-
-/*
- * lane_subxact_callback
- *		Keep held lanes in step with subtransactions.
+ * ac_lane_at_eosubxact
+ *		Keep held lanes in step with the end of a subtransaction.
  *
  * On abort, the rows the subtransaction sealed are gone, so the cached head
  * is stale; if the subtransaction took the lock, the lock is gone as well
  * and the lane is forgotten.  On commit, a lock taken by the subtransaction
  * now belongs to its parent.
  */
-static void
-lane_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					  SubTransactionId parentSubid, void *arg)
+void
+ac_lane_at_eosubxact(bool is_commit, SubTransactionId mySubid,
+					 SubTransactionId parentSubid)
 {
 	HASH_SEQ_STATUS status;
 	LaneState  *state;
 
 	if (hash_get_num_entries(held_lanes) == 0)
 		return;
-	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
-		return;
 
 	hash_seq_init(&status, held_lanes);
 	while ((state = hash_seq_search(&status)) != NULL)
 	{
-		if (event == SUBXACT_EVENT_COMMIT_SUB)
+		if (is_commit)
 		{
 			if (state->lock_subid == mySubid)
 				state->lock_subid = parentSubid;

@@ -12,6 +12,7 @@
 #define AUDIT_CHAIN_LANE_H
 
 #include "access/xact.h"
+#include "nodes/pg_list.h"
 #include "utils/relcache.h"
 
 #include "hash.h"
@@ -37,13 +38,19 @@ typedef struct LaneState
 } LaneState;
 
 extern void ac_lane_init(void);
+extern void ac_lane_at_eoxact(bool is_commit);
+extern void ac_lane_at_eosubxact(bool is_commit, SubTransactionId mySubid,
+								 SubTransactionId parentSubid);
+extern void ac_lane_relcache_callback(Datum arg, Oid relid);
 extern LaneState *ac_lane_acquire(Oid root, int lanes, int forced_lane);
-extern void ac_lane_note_may_skip(void);
 extern void ac_lane_forget(Oid root);
 extern void ac_lane_advance(LaneState *state, int64 seq, const uint8 *hash);
 extern void ac_lane_boundary(Oid root, int16 lane, int64 *seq, uint8 *hash);
 extern bool ac_lane_read_head(Oid root, int16 lane, int64 after_seq,
 							  int64 *seq, uint8 *hash);
+extern List *ac_lane_held(void);
+extern int64 ac_lane_sealed(LaneState *state);
+extern int64 ac_lane_count_rows(Oid root, int16 lane, int64 after_seq);
 extern Oid	ac_chain_index(Relation rel, AttrNumber *att_lane,
 						   AttrNumber *att_seq, AttrNumber *att_hash,
 						   bool missing_ok);

@@ -32,6 +32,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "complete.h"
 #include "hash.h"
 #include "lane.h"
 #include "seal.h"
@@ -54,21 +55,13 @@ static HTAB *seal_infos = NULL;
 /* Set while protect() seals pre-existing rows of this table */
 static Oid	backfill_root = InvalidOid;
 
-static void seal_relcache_callback(Datum arg, Oid relid);
-
 /*
- * ac_seal_init
- *		Register the relcache callback that keeps cached row descriptions
- *		in step with ALTER TABLE.
+ * ac_seal_relcache_callback
+ *		Relcache callback (registered by _PG_init) that keeps cached row
+ *		descriptions in step with ALTER TABLE.
  */
 void
-ac_seal_init(void)
-{
-	CacheRegisterRelcacheCallback(seal_relcache_callback, (Datum) 0);
-}
-
-static void
-seal_relcache_callback(Datum arg, Oid relid)
+ac_seal_relcache_callback(Datum arg, Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	SealInfo   *info;
@@ -400,7 +393,7 @@ seal_row(PG_FUNCTION_ARGS)
 		}
 		if (SessionReplicationRole != SESSION_REPLICATION_ROLE_ORIGIN ||
 			info->trigger_follows)
-			ac_lane_note_may_skip();
+			ac_complete_note_may_skip();
 		return PointerGetDatum(seal_tuple(rel, info, tuple, lanes, -1));
 	}
 

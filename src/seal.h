@@ -15,7 +15,7 @@
 
 #include "hash.h"
 
-extern void ac_seal_init(void);
+extern void ac_seal_relcache_callback(Datum arg, Oid relid);
 extern void ac_seal_backfill_begin(Oid root);
 extern void ac_seal_backfill_end(void);
 
