@@ -358,6 +358,11 @@ column_digest(AcColumn *col, Datum value, uint8 *digest)
  * values and isnull are indexed by attnum - 1 of the tuple layout that desc
  * was built for.  This is what audit_chain.canonical_row() returns, and what
  * an external verifier must rebuild.
+ *
+ * The canonical settings are entered here, and only when the row has a
+ * non-NULL value whose text depends on them (a date under the output
+ * function, say): callers need not switch them, and the rows of most tables
+ * are hashed without any settings switch at all.
  */
 void
 ac_row_input(AcRowDesc *desc, const Datum *values, const bool *isnull,

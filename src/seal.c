@@ -318,7 +318,6 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 	bytea	   *hash;
 	int16		lane;
 	uint8		computed[AC_HASH_LEN];
-	int			nestlevel;
 	bool		result;
 
 	if (heap_attisnull(tuple, desc->att_lane, tupdesc) ||
@@ -339,11 +338,9 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 		VARSIZE_ANY_EXHDR(hash) != AC_HASH_LEN)
 		return false;
 
-	nestlevel = ac_enter_canonical_settings();
 	ac_row_hash(desc, values, isnull, DatumGetInt64(values[desc->att_seq - 1]),
 				DatumGetTimestampTz(values[desc->att_at - 1]),
 				(const uint8 *) VARDATA_ANY(prev), computed);
-	ac_leave_canonical_settings(nestlevel);
 	result = memcmp(computed, VARDATA_ANY(hash), AC_HASH_LEN) == 0;
 	pfree(values);
 	pfree(isnull);
