@@ -32,6 +32,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -463,4 +464,32 @@ ac_chain_leaves(Oid root)
 	}
 	list_free(all);
 	return leaves;
+}
+
+/*
+ * ac_is_chain_trigger
+ *		True if a trigger name is one the extension gives its triggers.
+ */
+bool
+ac_is_chain_trigger(const char *tgname)
+{
+	return tgname != NULL &&
+		strncmp(tgname, AC_TRIGGER_PREFIX, strlen(AC_TRIGGER_PREFIX)) == 0;
+}
+
+/*
+ * ac_trigger_fires_after_seal
+ *		True if a trigger of type tgtype named tgname is a BEFORE ROW trigger
+ *		that fires after the seal trigger, whose name is seal_name (normally
+ *		AC_SEAL_TRIGGER): BEFORE ROW triggers fire in name order, and one that
+ *		fires after the seal trigger could change or drop the row after it
+ *		was hashed.  The one rule behind protect()'s refusal, the DDL guard's
+ *		and the seal trigger's note that a sealed row may yet be dropped.
+ */
+bool
+ac_trigger_fires_after_seal(int16 tgtype, const char *tgname,
+							const char *seal_name)
+{
+	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
+		strcmp(tgname, seal_name) > 0;
 }

@@ -73,12 +73,10 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "chaintable.h"
 #include "ddl.h"
 #include "hash.h"
 #include "lane.h"
-
-#define SEAL_TRIGGER_NAME		"zz_audit_chain_seal"
-#define TRUNCATE_TRIGGER_NAME	"zz_audit_chain_truncate"
 
 static void refuse_foreign_partition(Oid parent, const char *part);
 
@@ -533,16 +531,6 @@ check_add_column(Oid relid, ColumnDef *def)
 }
 
 /*
- * is_chain_trigger
- *		True if a trigger name is one of the triggers protect() installs.
- */
-static bool
-is_chain_trigger(const char *name)
-{
-	return name != NULL && strncmp(name, "zz_audit_chain_", 15) == 0;
-}
-
-/*
  * is_tracked_column
  *		True if track() was called on relid with a column list naming colname:
  *		renaming or dropping that column would silently end its tracking.
@@ -564,7 +552,7 @@ is_tracked_column(Oid relid, const char *colname)
 	{
 		Trigger    *tg = &trigdesc->triggers[i];
 
-		if (strcmp(tg->tgname, "zz_audit_chain_track") != 0)
+		if (strcmp(tg->tgname, AC_TRACK_TRIGGER) != 0)
 			continue;
 		for (int a = 1; a < tg->tgnargs && !result; a++)
 			result = strcmp(tg->tgargs[a], colname) == 0;
@@ -627,7 +615,7 @@ check_chained_subcommand(Oid relid, AlterTableCmd *cmd)
 			break;
 		case AT_DisableTrig:
 		case AT_EnableReplicaTrig:
-			if (is_chain_trigger(cmd->name))
+			if (ac_is_chain_trigger(cmd->name))
 				refuse(relid, "disable a chain trigger of",
 					   "The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.",
 					   NULL);
@@ -901,9 +889,9 @@ refuse_late_trigger(Oid relid, const char *trigname)
 			 errmsg("BEFORE ROW trigger \"%s\" on chained table \"%s\" would fire after the seal trigger",
 					trigname, get_rel_name(relid)),
 			 errdetail("BEFORE ROW triggers fire in name order; \"%s\" must see the final row.",
-					   SEAL_TRIGGER_NAME),
+					   AC_SEAL_TRIGGER),
 			 errhint("Give the trigger a name that sorts before \"%s\".",
-					 SEAL_TRIGGER_NAME)));
+					 AC_SEAL_TRIGGER)));
 }
 
 /*
@@ -936,19 +924,6 @@ find_trigger(Oid relid, const char *trigname, int16 *tgtype)
 }
 
 /*
- * trigger_is_before_row
- *		True if relid has a BEFORE ROW trigger of that name.
- */
-static bool
-trigger_is_before_row(Oid relid, const char *trigname)
-{
-	int16		tgtype = 0;
-
-	return find_trigger(relid, trigname, &tgtype) &&
-		TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype);
-}
-
-/*
  * check_rename
  *		Column names are hashed; the seal trigger's name fixes its order; the
  *		extension's tables keep their names.  A rename on a parent reaches its
@@ -960,6 +935,7 @@ check_rename(RenameStmt *stmt)
 	Oid			relid;
 	List	   *targets;
 	ListCell   *lc;
+	int16		tgtype;
 
 	if (stmt->relation == NULL)
 		return;
@@ -991,12 +967,12 @@ check_rename(RenameStmt *stmt)
 		if (stmt->renameType == OBJECT_COLUMN || stmt->renameType == OBJECT_ATTRIBUTE)
 			refuse(target, "rename a column of",
 				   "Column names are part of every row's hash.", NULL);
-		if (is_chain_trigger(stmt->subname))
+		if (ac_is_chain_trigger(stmt->subname))
 			refuse(target, "rename a chain trigger of",
 				   "The seal trigger's name makes it fire after every other BEFORE ROW trigger.",
 				   NULL);
-		if (strcmp(stmt->newname, SEAL_TRIGGER_NAME) > 0 &&
-			trigger_is_before_row(target, stmt->subname))
+		if (find_trigger(target, stmt->subname, &tgtype) &&
+			ac_trigger_fires_after_seal(tgtype, stmt->newname, AC_SEAL_TRIGGER))
 			refuse_late_trigger(target, stmt->newname);
 	}
 	guard_via = InvalidOid;
@@ -1011,8 +987,9 @@ static void
 check_create_trigger(CreateTrigStmt *stmt)
 {
 	Oid			relid;
+	int16		tgtype;
 
-	if (is_chain_trigger(stmt->trigname))
+	if (ac_is_chain_trigger(stmt->trigname))
 	{
 		/* protect() makes these; replacing one would switch sealing off */
 		if (!stmt->replace)
@@ -1024,9 +1001,12 @@ check_create_trigger(CreateTrigStmt *stmt)
 				   NULL);
 		return;
 	}
-	if (stmt->timing != TRIGGER_TYPE_BEFORE || !stmt->row)
-		return;
-	if (strcmp(stmt->trigname, SEAL_TRIGGER_NAME) <= 0)
+	/* the trigger's type, as CreateTrigger() will make it */
+	TRIGGER_CLEAR_TYPE(tgtype);
+	if (stmt->row)
+		TRIGGER_SETT_ROW(tgtype);
+	tgtype |= stmt->timing;
+	if (!ac_trigger_fires_after_seal(tgtype, stmt->trigname, AC_SEAL_TRIGGER))
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid) || !OidIsValid(chain_root_of(relid)))
@@ -1417,7 +1397,7 @@ drop_guard(PG_FUNCTION_ARGS)
 			Oid			nsp;
 			Oid			relid;
 
-			if (nspname == NULL || relname == NULL || !is_chain_trigger(tgname))
+			if (nspname == NULL || relname == NULL || !ac_is_chain_trigger(tgname))
 				continue;
 			/* the table is gone too if it was dropped with its triggers */
 			nsp = get_namespace_oid(nspname, true);
@@ -1456,7 +1436,7 @@ add_truncate_trigger(Oid relid)
 
 	stmt->replace = false;
 	stmt->isconstraint = false;
-	stmt->trigname = TRUNCATE_TRIGGER_NAME;
+	stmt->trigname = AC_TRUNCATE_TRIGGER;
 	stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
 								  get_rel_name(relid), -1);
 	stmt->funcname = list_make2(makeString("audit_chain"),
@@ -1588,7 +1568,7 @@ partition_guard(PG_FUNCTION_ARGS)
 			relkind = get_rel_relkind(part);
 			if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
 				!get_rel_relispartition(part) ||
-				find_trigger(part, TRUNCATE_TRIGGER_NAME, NULL))
+				find_trigger(part, AC_TRUNCATE_TRIGGER, NULL))
 				continue;
 
 			/*

@@ -54,9 +54,6 @@
 #include "registry.h"
 #include "seal.h"
 
-#define SEAL_TRIGGER		"zz_audit_chain_seal"
-#define TRUNCATE_TRIGGER	"zz_audit_chain_truncate"
-
 /* What protect() and unprotect() need to know of the table */
 typedef struct ProtectTarget
 {
@@ -287,16 +284,15 @@ check_no_late_trigger(Oid relid)
 			Trigger    *t = &td->triggers[i];
 
 			if (!t->tgisinternal &&
-				TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) &&
-				strcmp(t->tgname, SEAL_TRIGGER) > 0)
+				ac_trigger_fires_after_seal(t->tgtype, t->tgname, AC_SEAL_TRIGGER))
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("BEFORE ROW trigger \"%s\" on \"%s\" would fire after the seal trigger",
 								t->tgname, display_name(RelationGetRelid(rel))),
 						 errdetail("BEFORE ROW triggers fire in name order; \"%s\" must see the final row.",
-								   SEAL_TRIGGER),
+								   AC_SEAL_TRIGGER),
 						 errhint("Rename the trigger so that it sorts before \"%s\".",
-								 SEAL_TRIGGER)));
+								 AC_SEAL_TRIGGER)));
 		}
 		table_close(rel, NoLock);
 	}
@@ -438,7 +434,7 @@ create_triggers(const ProtectTarget *target, int lanes)
 	List	   *rels;
 	ListCell   *lc;
 
-	run_ddl(psprintf("CREATE TRIGGER " SEAL_TRIGGER
+	run_ddl(psprintf("CREATE TRIGGER " AC_SEAL_TRIGGER
 					 " BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW"
 					 " EXECUTE FUNCTION audit_chain.seal_row('%d')",
 					 target->qualname, lanes));
@@ -447,7 +443,7 @@ create_triggers(const ProtectTarget *target, int lanes)
 	{
 		Oid			relid = lfirst_oid(lc);
 
-		run_ddl(psprintf("CREATE TRIGGER " TRUNCATE_TRIGGER
+		run_ddl(psprintf("CREATE TRIGGER " AC_TRUNCATE_TRIGGER
 						 " BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
 						 " EXECUTE FUNCTION audit_chain.refuse_truncate()",
 						 display_name(relid)));
@@ -749,15 +745,15 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 						 "WHERE tbl OPERATOR(pg_catalog.=) $1",
 						 1, argtypes, args, NULL);
 
-	run_ddl(psprintf("DROP TRIGGER IF EXISTS " SEAL_TRIGGER " ON %s",
+	run_ddl(psprintf("DROP TRIGGER IF EXISTS " AC_SEAL_TRIGGER " ON %s",
 					 target.qualname));
 	rels = find_all_inheritors(target.relid, AccessShareLock, NULL);
 	foreach(lc, rels)
 	{
 		Oid			relid = lfirst_oid(lc);
 
-		if (OidIsValid(get_trigger_oid(relid, TRUNCATE_TRIGGER, true)))
-			run_ddl(psprintf("DROP TRIGGER " TRUNCATE_TRIGGER " ON %s",
+		if (OidIsValid(get_trigger_oid(relid, AC_TRUNCATE_TRIGGER, true)))
+			run_ddl(psprintf("DROP TRIGGER " AC_TRUNCATE_TRIGGER " ON %s",
 							 display_name(relid)));
 	}
 	list_free(rels);

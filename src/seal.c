@@ -32,6 +32,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "chaintable.h"
 #include "hash.h"
 #include "lane.h"
 #include "seal.h"
@@ -156,24 +157,20 @@ trigger_lanes(TriggerData *trigdata)
 
 /*
  * before_trigger_follows
- *		True if a BEFORE ROW INSERT trigger of rel fires after ours (triggers
- *		fire in name order), and so could drop a row we sealed.
+ *		True if an enabled BEFORE ROW INSERT trigger of rel fires after ours,
+ *		and so could drop a row we sealed.
  */
 static bool
 before_trigger_follows(Relation rel, Trigger *ours)
 {
 	TriggerDesc *td = rel->trigdesc;
-	bool		after_ours = false;
 
 	for (int i = 0; i < td->numtriggers; i++)
 	{
 		Trigger    *t = &td->triggers[i];
 
-		if (t->tgoid == ours->tgoid)
-			after_ours = true;
-		else if (after_ours && t->tgenabled != TRIGGER_DISABLED &&
-				 TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) &&
-				 TRIGGER_FOR_INSERT(t->tgtype))
+		if (t->tgenabled != TRIGGER_DISABLED && TRIGGER_FOR_INSERT(t->tgtype) &&
+			ac_trigger_fires_after_seal(t->tgtype, t->tgname, ours->tgname))
 			return true;
 	}
 	return false;
