@@ -42,6 +42,7 @@
 
 #include "chaintable.h"
 #include "lane.h"
+#include "relname.h"
 
 /* The chain columns and the types protect() gives them */
 static const struct
@@ -224,36 +225,6 @@ make_problem(int sqlerrcode, char *message, char *detail, char *hint)
 }
 
 /*
- * relkind_name
- *		What a relation of a kind that cannot be chained is, for a message.
- */
-static const char *
-relkind_name(char relkind)
-{
-	switch (relkind)
-	{
-		case RELKIND_VIEW:
-			return "a view";
-		case RELKIND_MATVIEW:
-			return "a materialized view";
-		case RELKIND_FOREIGN_TABLE:
-			return "a foreign table";
-		case RELKIND_SEQUENCE:
-			return "a sequence";
-		case RELKIND_INDEX:
-			return "an index";
-		case RELKIND_PARTITIONED_INDEX:
-			return "a partitioned index";
-		case RELKIND_COMPOSITE_TYPE:
-			return "a composite type";
-		case RELKIND_TOASTVALUE:
-			return "a TOAST table";
-		default:
-			return "a relation that is not a table";
-	}
-}
-
-/*
  * column_problem
  *		Whether one table (the chained table or one of its leaves) has the
  *		five chain columns with their types.
@@ -331,7 +302,7 @@ ac_chained_table_problem(Oid relid, LOCKMODE lockmode, int *nlanes)
 		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
 		problem = make_problem(ERRCODE_WRONG_OBJECT_TYPE,
 							   psprintf("\"%s\" is not a table", name),
-							   psprintf("It is %s.", relkind_name(rel->rd_rel->relkind)),
+							   psprintf("It is %s.", ac_relkind_name(rel->rd_rel->relkind)),
 							   pstrdup("Only ordinary and partitioned tables can be chained."));
 	else if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
 		problem = make_problem(ERRCODE_FEATURE_NOT_SUPPORTED,

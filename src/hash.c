@@ -126,6 +126,21 @@ ac_sha256(const void *data, size_t len, uint8 *out)
 }
 
 /*
+ * ac_hash_bytea
+ *		A hash (32 bytes at hash) as a palloc'd bytea, for a chain column or
+ *		a function's result.
+ */
+bytea *
+ac_hash_bytea(const uint8 *hash)
+{
+	bytea	   *result = palloc(VARHDRSZ + AC_HASH_LEN);
+
+	SET_VARSIZE(result, VARHDRSZ + AC_HASH_LEN);
+	memcpy(VARDATA(result), hash, AC_HASH_LEN);
+	return result;
+}
+
+/*
  * ac_is_chain_column
  *		True if attname is one of the five chain columns.
  */

@@ -257,6 +257,7 @@ seal_tuple(Relation rel, SealInfo *info, HeapTuple tuple, int lanes,
 	bool	   *isnull;
 	bytea	   *prev;
 	bytea	   *hash;
+	uint8		rowhash[AC_HASH_LEN];
 	int64		seq;
 	TimestampTz at;
 	HeapTuple	result;
@@ -265,18 +266,13 @@ seal_tuple(Relation rel, SealInfo *info, HeapTuple tuple, int lanes,
 	seq = lane->head_seq + 1;
 	at = GetCurrentTimestamp();
 
-	prev = palloc(VARHDRSZ + AC_HASH_LEN);
-	SET_VARSIZE(prev, VARHDRSZ + AC_HASH_LEN);
-	memcpy(VARDATA(prev), lane->head_hash, AC_HASH_LEN);
-	hash = palloc(VARHDRSZ + AC_HASH_LEN);
-	SET_VARSIZE(hash, VARHDRSZ + AC_HASH_LEN);
-
 	values = palloc(sizeof(Datum) * tupdesc->natts);
 	isnull = palloc(sizeof(bool) * tupdesc->natts);
 	heap_deform_tuple(tuple, tupdesc, values, isnull);
 
-	ac_row_hash(desc, values, isnull, seq, at, lane->head_hash,
-				(uint8 *) VARDATA(hash));
+	ac_row_hash(desc, values, isnull, seq, at, lane->head_hash, rowhash);
+	prev = ac_hash_bytea(lane->head_hash);
+	hash = ac_hash_bytea(rowhash);
 
 	/* The row is deformed already: set the chain columns and form it once */
 	values[desc->att_lane - 1] = Int16GetDatum(lane->lane);
@@ -290,7 +286,7 @@ seal_tuple(Relation rel, SealInfo *info, HeapTuple tuple, int lanes,
 	result->t_self = tuple->t_self;
 	result->t_tableOid = tuple->t_tableOid;
 
-	ac_lane_advance(lane, seq, (uint8 *) VARDATA(hash));
+	ac_lane_advance(lane, seq, rowhash);
 
 	pfree(values);
 	pfree(isnull);
