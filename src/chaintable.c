@@ -42,6 +42,7 @@
 
 #include "chaintable.h"
 #include "lane.h"
+#include "registry.h"
 #include "relname.h"
 
 /* The chain columns and the types protect() gives them */
@@ -58,35 +59,61 @@ static const struct
 	{AC_COL_HASH, BYTEAOID},
 };
 
+/* Attribute numbers of the columns of audit_chain.chains read here */
+typedef struct RegistryColumns
+{
+	AttrNumber	tbl;
+	AttrNumber	lane;
+	AttrNumber	genesis;
+	AttrNumber	archived_seq;
+	AttrNumber	archived_hash;
+} RegistryColumns;
+
 /*
  * open_registry
  *		Open audit_chain.chains, and find the attribute numbers of the
- *		columns read here.
+ *		columns read here.  If it does not exist (while the extension is
+ *		being created or dropped): NULL if missing_ok, else an error.
  */
 static Relation
-open_registry(AttrNumber *att_tbl, AttrNumber *att_lane,
-			  AttrNumber *att_genesis, AttrNumber *att_archived_seq,
-			  AttrNumber *att_archived_hash)
+open_registry(RegistryColumns *cols, bool missing_ok)
 {
-	Oid			nsp = get_namespace_oid("audit_chain", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("chains", nsp) : InvalidOid;
+	Oid			relid = ac_extension_relid("chains");
 
 	if (!OidIsValid(relid))
+	{
+		if (missing_ok)
+			return NULL;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"audit_chain.chains\" does not exist"),
 				 errhint("Install the extension with CREATE EXTENSION audit_chain.")));
-	*att_tbl = get_attnum(relid, "tbl");
-	*att_lane = get_attnum(relid, "lane");
-	*att_genesis = get_attnum(relid, "genesis");
-	*att_archived_seq = get_attnum(relid, "archived_seq");
-	*att_archived_hash = get_attnum(relid, "archived_hash");
-	if (*att_tbl == InvalidAttrNumber || *att_lane == InvalidAttrNumber ||
-		*att_genesis == InvalidAttrNumber ||
-		*att_archived_seq == InvalidAttrNumber ||
-		*att_archived_hash == InvalidAttrNumber)
+	}
+	cols->tbl = get_attnum(relid, "tbl");
+	cols->lane = get_attnum(relid, "lane");
+	cols->genesis = get_attnum(relid, "genesis");
+	cols->archived_seq = get_attnum(relid, "archived_seq");
+	cols->archived_hash = get_attnum(relid, "archived_hash");
+	if (cols->tbl == InvalidAttrNumber || cols->lane == InvalidAttrNumber ||
+		cols->genesis == InvalidAttrNumber ||
+		cols->archived_seq == InvalidAttrNumber ||
+		cols->archived_hash == InvalidAttrNumber)
 		elog(ERROR, "audit_chain.chains lacks one of its columns");
 	return table_open(relid, AccessShareLock);
+}
+
+/*
+ * register_registry_snapshot
+ *		Register the snapshot to read the registry with: snapshot, or the
+ *		active or transaction snapshot if InvalidSnapshot.  The caller
+ *		unregisters it.
+ */
+static Snapshot
+register_registry_snapshot(Snapshot snapshot)
+{
+	if (snapshot == InvalidSnapshot)
+		snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	return RegisterSnapshot(snapshot);
 }
 
 /*
@@ -102,13 +129,8 @@ int
 ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 				  bool *numbered)
 {
-	AttrNumber	att_tbl,
-				att_lane,
-				att_genesis,
-				att_aseq,
-				att_ahash;
-	Relation	reg = open_registry(&att_tbl, &att_lane, &att_genesis,
-									&att_aseq, &att_ahash);
+	RegistryColumns cols;
+	Relation	reg = open_registry(&cols, false);
 	TupleDesc	tupdesc = RelationGetDescr(reg);
 	bool		seen[AC_MAX_LANES];
 	int			nrows = 0;
@@ -118,18 +140,16 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 
 	memset(seen, 0, sizeof(seen));
 	*numbered = true;
-	if (snapshot == InvalidSnapshot)
-		snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
-	snapshot = RegisterSnapshot(snapshot);
+	snapshot = register_registry_snapshot(snapshot);
 
-	ScanKeyInit(&key, att_tbl, BTEqualStrategyNumber, F_OIDEQ,
+	ScanKeyInit(&key, cols.tbl, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(root));
 	scan = systable_beginscan(reg, RelationGetPrimaryKeyIndex(reg), true,
 							  snapshot, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
-		int16		lane = DatumGetInt16(heap_getattr(tup, att_lane, tupdesc, &isnull));
+		int16		lane = DatumGetInt16(heap_getattr(tup, cols.lane, tupdesc, &isnull));
 		Datum		d;
 		bytea	   *b;
 
@@ -143,11 +163,11 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 		if (starts == NULL)
 			continue;
 
-		d = heap_getattr(tup, att_aseq, tupdesc, &isnull);
+		d = heap_getattr(tup, cols.archived_seq, tupdesc, &isnull);
 		starts[lane].seq = isnull ? 0 : DatumGetInt64(d);
-		d = heap_getattr(tup, att_ahash, tupdesc, &isnull);
+		d = heap_getattr(tup, cols.archived_hash, tupdesc, &isnull);
 		if (isnull)
-			d = heap_getattr(tup, att_genesis, tupdesc, &isnull);
+			d = heap_getattr(tup, cols.genesis, tupdesc, &isnull);
 		b = isnull ? NULL : DatumGetByteaPP(d);
 		starts[lane].valid = b != NULL && VARSIZE_ANY_EXHDR(b) == AC_HASH_LEN;
 		if (starts[lane].valid)
@@ -166,6 +186,42 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 }
 
 /*
+ * ac_registry_tables_as_of
+ *		Every table registered in audit_chain.chains, dropped ones included,
+ *		each once, in the registry's storage order, read with snapshot (the
+ *		active or transaction snapshot if InvalidSnapshot) by a plain heap
+ *		scan: no SQL, so no privilege on the registry is needed and no
+ *		search_path is involved.  NIL if the registry does not exist and
+ *		missing_ok.  The list is made in CurrentMemoryContext.
+ */
+List *
+ac_registry_tables_as_of(Snapshot snapshot, bool missing_ok)
+{
+	RegistryColumns cols;
+	Relation	reg = open_registry(&cols, missing_ok);
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *result = NIL;
+
+	if (reg == NULL)
+		return NIL;
+	snapshot = register_registry_snapshot(snapshot);
+	scan = systable_beginscan(reg, InvalidOid, false, snapshot, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, cols.tbl, RelationGetDescr(reg), &isnull);
+
+		if (!isnull)
+			result = list_append_unique_oid(result, DatumGetObjectId(d));
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(reg, AccessShareLock);
+	return result;
+}
+
+/*
  * ac_registry_tables
  *		Every table registered in audit_chain.chains, dropped ones included,
  *		in OID order, each once.
@@ -178,32 +234,8 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 List *
 ac_registry_tables(void)
 {
-	AttrNumber	att_tbl,
-				att_lane,
-				att_genesis,
-				att_aseq,
-				att_ahash;
-	Relation	reg = open_registry(&att_tbl, &att_lane, &att_genesis,
-									&att_aseq, &att_ahash);
-	Snapshot	snapshot;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	List	   *result = NIL;
+	List	   *result = ac_registry_tables_as_of(InvalidSnapshot, false);
 
-	snapshot = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() :
-								GetTransactionSnapshot());
-	scan = systable_beginscan(reg, InvalidOid, false, snapshot, 0, NULL);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, att_tbl, RelationGetDescr(reg), &isnull);
-
-		if (!isnull)
-			result = list_append_unique_oid(result, DatumGetObjectId(d));
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(reg, AccessShareLock);
 	list_sort(result, list_oid_cmp);
 	return result;
 }
@@ -355,6 +387,21 @@ ac_chained_table_problem(Oid relid, LOCKMODE lockmode, int *nlanes)
 }
 
 /*
+ * ac_raise_table_problem
+ *		Raise a problem ac_chained_table_problem() or the like found, as the
+ *		error it describes.
+ */
+void
+ac_raise_table_problem(const AcTableProblem *p)
+{
+	ereport(ERROR,
+			(errcode(p->sqlerrcode),
+			 errmsg_internal("%s", p->message),
+			 p->detail ? errdetail_internal("%s", p->detail) : 0,
+			 p->hint ? errhint("%s", p->hint) : 0));
+}
+
+/*
  * ac_check_chained_table
  *		Raise the error of ac_chained_table_problem(), if any; else return
  *		the number of lanes.  The relation stays locked in lockmode.
@@ -366,11 +413,7 @@ ac_check_chained_table(Oid relid, LOCKMODE lockmode)
 	AcTableProblem *p = ac_chained_table_problem(relid, lockmode, &nlanes);
 
 	if (p != NULL)
-		ereport(ERROR,
-				(errcode(p->sqlerrcode),
-				 errmsg_internal("%s", p->message),
-				 p->detail ? errdetail_internal("%s", p->detail) : 0,
-				 p->hint ? errhint("%s", p->hint) : 0));
+		ac_raise_table_problem(p);
 	return nlanes;
 }
 
@@ -388,11 +431,7 @@ ac_check_chain_columns(Relation rel)
 	AcTableProblem *p = column_problem(rel);
 
 	if (p != NULL)
-		ereport(ERROR,
-				(errcode(p->sqlerrcode),
-				 errmsg_internal("%s", p->message),
-				 p->detail ? errdetail_internal("%s", p->detail) : 0,
-				 p->hint ? errhint("%s", p->hint) : 0));
+		ac_raise_table_problem(p);
 }
 
 /*

@@ -54,9 +54,12 @@ typedef struct AcTableProblem
 
 extern int	ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 							  bool *numbered);
+extern List *ac_registry_tables_as_of(Snapshot snapshot, bool missing_ok);
 extern List *ac_registry_tables(void);
 extern AcTableProblem *ac_chained_table_problem(Oid relid, LOCKMODE lockmode,
 												int *nlanes);
+extern void ac_raise_table_problem(const AcTableProblem *p)
+			pg_attribute_noreturn();
 extern int	ac_check_chained_table(Oid relid, LOCKMODE lockmode);
 extern void ac_check_chain_columns(Relation rel);
 extern Relation ac_open_chained_table(Oid relid, LOCKMODE lockmode, int *nlanes);

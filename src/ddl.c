@@ -77,6 +77,7 @@
 #include "ddl.h"
 #include "hash.h"
 #include "lane.h"
+#include "registry.h"
 
 static void refuse_foreign_partition(Oid parent, const char *part);
 
@@ -108,69 +109,20 @@ guard_begin(void)
 }
 
 /*
- * chains_relid
- *		The OID of audit_chain.chains, or InvalidOid if it does not exist
- *		(while the extension is being created or dropped).
- */
-static Oid
-chains_relid(void)
-{
-	Oid			nsp = get_namespace_oid("audit_chain", true);
-
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	return get_relname_relid("chains", nsp);
-}
-
-/*
  * load_chained
- *		Read the chained tables from audit_chain.chains with a plain heap scan
- *		under the transaction snapshot: no SQL, so no privilege on the registry
- *		is needed and no search_path is involved.
+ *		Read the chained tables from audit_chain.chains (none while the
+ *		extension is being created or dropped), without SQL, so that no
+ *		privilege on the registry is needed and no search_path is involved.
+ *
+ * The newest committed registry, not the transaction's snapshot: under
+ * REPEATABLE READ a table protected after the snapshot was taken is chained
+ * all the same.
  */
 static void
 load_chained(void)
 {
-	Oid			relid = chains_relid();
-	Relation	rel;
-	TupleDesc	tupdesc;
-	Snapshot	snapshot;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-
 	guard_loaded = true;
-	guard_chained = NIL;
-	if (!OidIsValid(relid))
-		return;
-
-	rel = table_open(relid, AccessShareLock);
-	tupdesc = RelationGetDescr(rel);
-	if (tupdesc->natts < 1 ||
-		TupleDescAttr(tupdesc, 0)->atttypid != REGCLASSOID ||
-		strcmp(NameStr(TupleDescAttr(tupdesc, 0)->attname), "tbl") != 0)
-		elog(ERROR, "audit_chain.chains does not start with column tbl of type regclass");
-
-	/*
-	 * The newest committed registry, not the transaction's snapshot: under
-	 * REPEATABLE READ a table protected after the snapshot was taken is
-	 * chained all the same.
-	 */
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = table_beginscan(rel, snapshot, 0, NULL);
-	slot = table_slot_create(rel, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		bool		isnull;
-		Datum		tbl = slot_getattr(slot, 1, &isnull);
-
-		if (!isnull)
-			guard_chained = list_append_unique_oid(guard_chained,
-												   DatumGetObjectId(tbl));
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	table_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
+	guard_chained = ac_registry_tables_as_of(GetLatestSnapshot(), true);
 }
 
 /*
@@ -1423,16 +1375,9 @@ static void
 add_truncate_trigger(Oid relid)
 {
 	CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
-	HeapTuple	tup;
-	Oid			owner;
+	Oid			owner = ac_rel_owner(ac_extension_relid("chains"));
 	Oid			save_userid;
 	int			save_sec_context;
-
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(chains_relid()));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for audit_chain.chains");
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
 
 	stmt->replace = false;
 	stmt->isconstraint = false;
