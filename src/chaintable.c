@@ -30,6 +30,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
@@ -474,6 +475,54 @@ ac_chain_leaves(Oid root)
 	}
 	list_free(all);
 	return leaves;
+}
+
+/*
+ * ac_chain_root
+ *		The chained table a relation's rows belong to, for the seal trigger:
+ *		the relation itself, or the top of its partition tree.
+ */
+Oid
+ac_chain_root(Relation rel)
+{
+	if (rel->rd_rel->relispartition)
+	{
+		List	   *ancestors = get_partition_ancestors(RelationGetRelid(rel));
+		Oid			root = llast_oid(ancestors);
+
+		list_free(ancestors);
+		return root;
+	}
+	return RelationGetRelid(rel);
+}
+
+/*
+ * ac_partition_ancestor
+ *		relid itself, or else the nearest of its partition ancestors, for
+ *		which test(relid, arg) is true; InvalidOid if none is.
+ */
+Oid
+ac_partition_ancestor(Oid relid, bool (*test) (Oid relid, void *arg), void *arg)
+{
+	List	   *ancestors;
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	if (test(relid, arg))
+		return relid;
+	if (!get_rel_relispartition(relid))
+		return InvalidOid;
+	ancestors = get_partition_ancestors(relid);
+	foreach(lc, ancestors)
+	{
+		if (test(lfirst_oid(lc), arg))
+		{
+			result = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(ancestors);
+	return result;
 }
 
 /*

@@ -64,6 +64,10 @@ extern int	ac_check_chained_table(Oid relid, LOCKMODE lockmode);
 extern void ac_check_chain_columns(Relation rel);
 extern Relation ac_open_chained_table(Oid relid, LOCKMODE lockmode, int *nlanes);
 extern List *ac_chain_leaves(Oid root);
+extern Oid	ac_chain_root(Relation rel);
+extern Oid	ac_partition_ancestor(Oid relid,
+								  bool (*test) (Oid relid, void *arg),
+								  void *arg);
 extern bool ac_is_chain_trigger(const char *tgname);
 extern bool ac_trigger_fires_after_seal(int16 tgtype, const char *tgname,
 										const char *seal_name);

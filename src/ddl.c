@@ -138,6 +138,16 @@ is_chained(Oid relid)
 }
 
 /*
+ * is_chained_test
+ *		is_chained() for ac_partition_ancestor().
+ */
+static bool
+is_chained_test(Oid relid, void *arg)
+{
+	return is_chained(relid);
+}
+
+/*
  * chain_root_of
  *		The chained table relid belongs to (itself or a partition ancestor),
  *		or InvalidOid if it belongs to none.
@@ -145,25 +155,7 @@ is_chained(Oid relid)
 static Oid
 chain_root_of(Oid relid)
 {
-	ListCell   *lc;
-	List	   *ancestors;
-	Oid			result = InvalidOid;
-
-	if (is_chained(relid))
-		return relid;
-	if (!get_rel_relispartition(relid))
-		return InvalidOid;
-	ancestors = get_partition_ancestors(relid);
-	foreach(lc, ancestors)
-	{
-		if (is_chained(lfirst_oid(lc)))
-		{
-			result = lfirst_oid(lc);
-			break;
-		}
-	}
-	list_free(ancestors);
-	return result;
+	return ac_partition_ancestor(relid, is_chained_test, NULL);
 }
 
 /*

@@ -17,7 +17,6 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "catalog/partition.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -82,25 +81,6 @@ seal_relcache_callback(Datum arg, Oid relid)
 		if (relid == InvalidOid || info->relid == relid || info->root == relid)
 			info->valid = false;
 	}
-}
-
-/*
- * ac_chain_root
- *		The chained table a relation's rows belong to: the relation itself, or
- *		the top of its partition tree.
- */
-static Oid
-ac_chain_root(Relation rel)
-{
-	if (rel->rd_rel->relispartition)
-	{
-		List	   *ancestors = get_partition_ancestors(RelationGetRelid(rel));
-		Oid			root = llast_oid(ancestors);
-
-		list_free(ancestors);
-		return root;
-	}
-	return RelationGetRelid(rel);
 }
 
 /*
