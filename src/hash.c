@@ -45,6 +45,7 @@
 #include "common/hashfn.h"
 #include "mb/pg_wchar.h"
 #include "port/pg_bswap.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
 #include "encode.h"
@@ -138,6 +139,20 @@ ac_hash_bytea(const uint8 *hash)
 	SET_VARSIZE(result, VARHDRSZ + AC_HASH_LEN);
 	memcpy(VARDATA(result), hash, AC_HASH_LEN);
 	return result;
+}
+
+/*
+ * ac_hash_hex
+ *		A hash (32 bytes at hash) as 64 lower-case hex digits, palloc'd.
+ */
+char *
+ac_hash_hex(const uint8 *hash)
+{
+	char	   *hex = palloc(AC_HASH_LEN * 2 + 1);
+
+	hex_encode((const char *) hash, AC_HASH_LEN, hex);
+	hex[AC_HASH_LEN * 2] = '\0';
+	return hex;
 }
 
 /*

@@ -637,11 +637,8 @@ lane_heads_json(Oid relid, int lanes)
 
 		if (!ac_lane_read_head(relid, (int16) lane, 0, &seq, hash))
 			ac_lane_boundary(relid, (int16) lane, &seq, hash);
-		appendStringInfo(&buf, "%s{\"lane\": %d, \"seq\": " INT64_FORMAT ", \"hash\": \"",
-						 lane > 0 ? ", " : "", lane, seq);
-		for (int i = 0; i < AC_HASH_LEN; i++)
-			appendStringInfo(&buf, "%02x", hash[i]);
-		appendStringInfoString(&buf, "\"}");
+		appendStringInfo(&buf, "%s{\"lane\": %d, \"seq\": " INT64_FORMAT ", \"hash\": \"%s\"}",
+						 lane > 0 ? ", " : "", lane, seq, ac_hash_hex(hash));
 	}
 	appendStringInfoChar(&buf, ']');
 	return buf.data;
