@@ -13,9 +13,17 @@
  * that is not a bytea would be read as a pointer), so a relation that fails
  * these checks never gets that far.
  *
- * The registry is read here by a direct index scan, not through SQL: the
- * seal trigger runs as the inserting role, verify_chain as the auditor, and
- * neither needs (or gets) SELECT on audit_chain.chains.
+ * The registry is read here by a direct scan, not through SQL: the seal
+ * trigger runs as the inserting role, verify_chain as the auditor, the DDL
+ * guard as whoever runs the DDL, and none needs (or gets) SELECT on
+ * audit_chain.chains.
+ *
+ * Also here, what holds for every chained table: where a partition's rows
+ * are chained (ac_chain_root, ac_partition_ancestor), its leaves, the
+ * triggers the extension puts on it, and the one rule about other triggers:
+ * no BEFORE ROW trigger may fire after the seal trigger
+ * (ac_trigger_fires_after_seal), which protect(), the DDL guard and the seal
+ * trigger all apply.
  *
  * IDENTIFICATION
  *	  src/chaintable.c
@@ -29,7 +37,6 @@
 #include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
-#include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
