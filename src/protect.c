@@ -253,23 +253,6 @@ check_no_late_trigger(Oid relid)
 }
 
 /*
- * partition_has_rules
- *		Whether relation relid has rules (pg_class.relhasrules).
- */
-static bool
-partition_has_rules(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	bool		result;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	result = ((Form_pg_class) GETSTRUCT(tup))->relhasrules;
-	ReleaseSysCache(tup);
-	return result;
-}
-
-/*
  * check_partitions
  *		What protect() refuses of a table it refuses in a partition too: an
  *		unlogged partition is emptied after a crash just as an unlogged table
@@ -288,23 +271,32 @@ check_partitions(const ProtectTarget *target)
 	foreach(lc, rels)
 	{
 		Oid			part = lfirst_oid(lc);
+		Relation	prel;
+		char		relkind;
+		char		relpersistence;
+		bool		relhasrules;
 
 		if (part == target->relid)
 			continue;
-		if (get_rel_relkind(part) == RELKIND_FOREIGN_TABLE)
+		prel = table_open(part, NoLock);
+		relkind = prel->rd_rel->relkind;
+		relpersistence = prel->rd_rel->relpersistence;
+		relhasrules = prel->rd_rel->relhasrules;
+		table_close(prel, NoLock);
+		if (relkind == RELKIND_FOREIGN_TABLE)
 			ereport(ERROR,
 					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 					 errmsg("cannot protect \"%s\", whose partition \"%s\" is a foreign table",
 							target->display, ac_display_relname(part)),
 					 errdetail("The rows of a chained table must be stored in the database.")));
-		if (get_rel_persistence(part) == RELPERSISTENCE_UNLOGGED)
+		if (relpersistence == RELPERSISTENCE_UNLOGGED)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("cannot protect \"%s\", whose partition \"%s\" is unlogged",
 							target->display, ac_display_relname(part)),
 					 errdetail("An unlogged partition is emptied after a crash, and the audit trail in it with it."),
 					 errhint("Make the partition logged first with ALTER TABLE ... SET LOGGED.")));
-		if (partition_has_rules(part))
+		if (relhasrules)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("cannot protect \"%s\", whose partition \"%s\" has rules",
