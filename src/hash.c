@@ -390,9 +390,9 @@ column_digest(AcColumn *col, Datum value, uint8 *digest)
  * an external verifier must rebuild.
  *
  * The canonical settings are entered here, and only when the row has a
- * non-NULL value whose text depends on them (a date under the output
- * function, say): callers need not switch them, and the rows of most tables
- * are hashed without any settings switch at all.
+ * non-NULL value whose text depends on them (an interval or a float8, say):
+ * callers need not switch them, and the rows of most tables are hashed
+ * without any settings switch at all.
  */
 void
 ac_row_input(AcRowDesc *desc, const Datum *values, const bool *isnull,
