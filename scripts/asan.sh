@@ -265,7 +265,9 @@ N_PG=0
 OURS=()
 PGONLY=()
 declare -A SITES=() SITE_KIND=()
-# reports the runtimes wrote to stderr (the server log) since the canaries
+# reports the runtimes wrote to stderr (the server log) since the canaries;
+# san/ exists only if a runtime wrote a report since the canaries moved
+mkdir -p "$LOGDIR/san"
 tail -c +"$((LOG_START + 1))" "$SERVER_LOG" |
     grep -E 'runtime error:|==[0-9]+==ERROR:|^ +#[0-9]+ |^SUMMARY: ' >"$LOGDIR/san/server-log.txt" || true
 [[ -s $LOGDIR/san/server-log.txt ]] || rm -f "$LOGDIR/san/server-log.txt"

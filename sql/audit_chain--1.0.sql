@@ -8,6 +8,7 @@
 
 CREATE TABLE audit_chain.chains (
     tbl             regclass    NOT NULL,
+    -- 64 is AC_MAX_LANES (src/lane.h), the C code's limit on lanes
     lane            smallint    NOT NULL CHECK (lane >= 0 AND lane < 64),
     genesis         bytea       NOT NULL CHECK (pg_catalog.length(genesis) = 32),
     archived_seq    bigint      NOT NULL DEFAULT 0 CHECK (archived_seq >= 0),

@@ -13,9 +13,17 @@
  * that is not a bytea would be read as a pointer), so a relation that fails
  * these checks never gets that far.
  *
- * The registry is read here by a direct index scan, not through SQL: the
- * seal trigger runs as the inserting role, verify_chain as the auditor, and
- * neither needs (or gets) SELECT on audit_chain.chains.
+ * The registry is read here by a direct scan, not through SQL: the seal
+ * trigger runs as the inserting role, verify_chain as the auditor, the DDL
+ * guard as whoever runs the DDL, and none needs (or gets) SELECT on
+ * audit_chain.chains.
+ *
+ * Also here, what holds for every chained table: where a partition's rows
+ * are chained (ac_chain_root, ac_partition_ancestor), its leaves, the
+ * triggers the extension puts on it, and the one rule about other triggers:
+ * no BEFORE ROW trigger may fire after the seal trigger
+ * (ac_trigger_fires_after_seal), which protect(), the DDL guard and the seal
+ * trigger all apply.
  *
  * IDENTIFICATION
  *	  src/chaintable.c
@@ -29,9 +37,10 @@
 #include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
-#include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -41,6 +50,8 @@
 
 #include "chaintable.h"
 #include "lane.h"
+#include "registry.h"
+#include "relname.h"
 
 /* The chain columns and the types protect() gives them */
 static const struct
@@ -56,35 +67,61 @@ static const struct
 	{AC_COL_HASH, BYTEAOID},
 };
 
+/* Attribute numbers of the columns of audit_chain.chains read here */
+typedef struct RegistryColumns
+{
+	AttrNumber	tbl;
+	AttrNumber	lane;
+	AttrNumber	genesis;
+	AttrNumber	archived_seq;
+	AttrNumber	archived_hash;
+} RegistryColumns;
+
 /*
  * open_registry
  *		Open audit_chain.chains, and find the attribute numbers of the
- *		columns read here.
+ *		columns read here.  If it does not exist (while the extension is
+ *		being created or dropped): NULL if missing_ok, else an error.
  */
 static Relation
-open_registry(AttrNumber *att_tbl, AttrNumber *att_lane,
-			  AttrNumber *att_genesis, AttrNumber *att_archived_seq,
-			  AttrNumber *att_archived_hash)
+open_registry(RegistryColumns *cols, bool missing_ok)
 {
-	Oid			nsp = get_namespace_oid("audit_chain", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("chains", nsp) : InvalidOid;
+	Oid			relid = ac_extension_relid("chains");
 
 	if (!OidIsValid(relid))
+	{
+		if (missing_ok)
+			return NULL;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"audit_chain.chains\" does not exist"),
 				 errhint("Install the extension with CREATE EXTENSION audit_chain.")));
-	*att_tbl = get_attnum(relid, "tbl");
-	*att_lane = get_attnum(relid, "lane");
-	*att_genesis = get_attnum(relid, "genesis");
-	*att_archived_seq = get_attnum(relid, "archived_seq");
-	*att_archived_hash = get_attnum(relid, "archived_hash");
-	if (*att_tbl == InvalidAttrNumber || *att_lane == InvalidAttrNumber ||
-		*att_genesis == InvalidAttrNumber ||
-		*att_archived_seq == InvalidAttrNumber ||
-		*att_archived_hash == InvalidAttrNumber)
+	}
+	cols->tbl = get_attnum(relid, "tbl");
+	cols->lane = get_attnum(relid, "lane");
+	cols->genesis = get_attnum(relid, "genesis");
+	cols->archived_seq = get_attnum(relid, "archived_seq");
+	cols->archived_hash = get_attnum(relid, "archived_hash");
+	if (cols->tbl == InvalidAttrNumber || cols->lane == InvalidAttrNumber ||
+		cols->genesis == InvalidAttrNumber ||
+		cols->archived_seq == InvalidAttrNumber ||
+		cols->archived_hash == InvalidAttrNumber)
 		elog(ERROR, "audit_chain.chains lacks one of its columns");
 	return table_open(relid, AccessShareLock);
+}
+
+/*
+ * register_registry_snapshot
+ *		Register the snapshot to read the registry with: snapshot, or the
+ *		active or transaction snapshot if InvalidSnapshot.  The caller
+ *		unregisters it.
+ */
+static Snapshot
+register_registry_snapshot(Snapshot snapshot)
+{
+	if (snapshot == InvalidSnapshot)
+		snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	return RegisterSnapshot(snapshot);
 }
 
 /*
@@ -100,13 +137,8 @@ int
 ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 				  bool *numbered)
 {
-	AttrNumber	att_tbl,
-				att_lane,
-				att_genesis,
-				att_aseq,
-				att_ahash;
-	Relation	reg = open_registry(&att_tbl, &att_lane, &att_genesis,
-									&att_aseq, &att_ahash);
+	RegistryColumns cols;
+	Relation	reg = open_registry(&cols, false);
 	TupleDesc	tupdesc = RelationGetDescr(reg);
 	bool		seen[AC_MAX_LANES];
 	int			nrows = 0;
@@ -116,18 +148,16 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 
 	memset(seen, 0, sizeof(seen));
 	*numbered = true;
-	if (snapshot == InvalidSnapshot)
-		snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
-	snapshot = RegisterSnapshot(snapshot);
+	snapshot = register_registry_snapshot(snapshot);
 
-	ScanKeyInit(&key, att_tbl, BTEqualStrategyNumber, F_OIDEQ,
+	ScanKeyInit(&key, cols.tbl, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(root));
 	scan = systable_beginscan(reg, RelationGetPrimaryKeyIndex(reg), true,
 							  snapshot, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
-		int16		lane = DatumGetInt16(heap_getattr(tup, att_lane, tupdesc, &isnull));
+		int16		lane = DatumGetInt16(heap_getattr(tup, cols.lane, tupdesc, &isnull));
 		Datum		d;
 		bytea	   *b;
 
@@ -141,11 +171,11 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 		if (starts == NULL)
 			continue;
 
-		d = heap_getattr(tup, att_aseq, tupdesc, &isnull);
+		d = heap_getattr(tup, cols.archived_seq, tupdesc, &isnull);
 		starts[lane].seq = isnull ? 0 : DatumGetInt64(d);
-		d = heap_getattr(tup, att_ahash, tupdesc, &isnull);
+		d = heap_getattr(tup, cols.archived_hash, tupdesc, &isnull);
 		if (isnull)
-			d = heap_getattr(tup, att_genesis, tupdesc, &isnull);
+			d = heap_getattr(tup, cols.genesis, tupdesc, &isnull);
 		b = isnull ? NULL : DatumGetByteaPP(d);
 		starts[lane].valid = b != NULL && VARSIZE_ANY_EXHDR(b) == AC_HASH_LEN;
 		if (starts[lane].valid)
@@ -164,6 +194,42 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 }
 
 /*
+ * ac_registry_tables_as_of
+ *		Every table registered in audit_chain.chains, dropped ones included,
+ *		each once, in the registry's storage order, read with snapshot (the
+ *		active or transaction snapshot if InvalidSnapshot) by a plain heap
+ *		scan: no SQL, so no privilege on the registry is needed and no
+ *		search_path is involved.  NIL if the registry does not exist and
+ *		missing_ok.  The list is made in CurrentMemoryContext.
+ */
+List *
+ac_registry_tables_as_of(Snapshot snapshot, bool missing_ok)
+{
+	RegistryColumns cols;
+	Relation	reg = open_registry(&cols, missing_ok);
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *result = NIL;
+
+	if (reg == NULL)
+		return NIL;
+	snapshot = register_registry_snapshot(snapshot);
+	scan = systable_beginscan(reg, InvalidOid, false, snapshot, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, cols.tbl, RelationGetDescr(reg), &isnull);
+
+		if (!isnull)
+			result = list_append_unique_oid(result, DatumGetObjectId(d));
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(reg, AccessShareLock);
+	return result;
+}
+
+/*
  * ac_registry_tables
  *		Every table registered in audit_chain.chains, dropped ones included,
  *		in OID order, each once.
@@ -176,32 +242,8 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 List *
 ac_registry_tables(void)
 {
-	AttrNumber	att_tbl,
-				att_lane,
-				att_genesis,
-				att_aseq,
-				att_ahash;
-	Relation	reg = open_registry(&att_tbl, &att_lane, &att_genesis,
-									&att_aseq, &att_ahash);
-	Snapshot	snapshot;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	List	   *result = NIL;
+	List	   *result = ac_registry_tables_as_of(InvalidSnapshot, false);
 
-	snapshot = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() :
-								GetTransactionSnapshot());
-	scan = systable_beginscan(reg, InvalidOid, false, snapshot, 0, NULL);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, att_tbl, RelationGetDescr(reg), &isnull);
-
-		if (!isnull)
-			result = list_append_unique_oid(result, DatumGetObjectId(d));
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(reg, AccessShareLock);
 	list_sort(result, list_oid_cmp);
 	return result;
 }
@@ -220,36 +262,6 @@ make_problem(int sqlerrcode, char *message, char *detail, char *hint)
 	p->detail = detail;
 	p->hint = hint;
 	return p;
-}
-
-/*
- * relkind_name
- *		What a relation of a kind that cannot be chained is, for a message.
- */
-static const char *
-relkind_name(char relkind)
-{
-	switch (relkind)
-	{
-		case RELKIND_VIEW:
-			return "a view";
-		case RELKIND_MATVIEW:
-			return "a materialized view";
-		case RELKIND_FOREIGN_TABLE:
-			return "a foreign table";
-		case RELKIND_SEQUENCE:
-			return "a sequence";
-		case RELKIND_INDEX:
-			return "an index";
-		case RELKIND_PARTITIONED_INDEX:
-			return "a partitioned index";
-		case RELKIND_COMPOSITE_TYPE:
-			return "a composite type";
-		case RELKIND_TOASTVALUE:
-			return "a TOAST table";
-		default:
-			return "a relation that is not a table";
-	}
 }
 
 /*
@@ -330,7 +342,7 @@ ac_chained_table_problem(Oid relid, LOCKMODE lockmode, int *nlanes)
 		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
 		problem = make_problem(ERRCODE_WRONG_OBJECT_TYPE,
 							   psprintf("\"%s\" is not a table", name),
-							   psprintf("It is %s.", relkind_name(rel->rd_rel->relkind)),
+							   psprintf("It is %s.", ac_relkind_name(rel->rd_rel->relkind)),
 							   pstrdup("Only ordinary and partitioned tables can be chained."));
 	else if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
 		problem = make_problem(ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -384,7 +396,8 @@ ac_chained_table_problem(Oid relid, LOCKMODE lockmode, int *nlanes)
 
 /*
  * ac_raise_table_problem
- *		Raise the error that problem p describes.
+ *		Raise a problem ac_chained_table_problem() or the like found, as the
+ *		error it describes.
  */
 void
 ac_raise_table_problem(const AcTableProblem *p)
@@ -469,4 +482,80 @@ ac_chain_leaves(Oid root)
 	}
 	list_free(all);
 	return leaves;
+}
+
+/*
+ * ac_chain_root
+ *		The chained table a relation's rows belong to, for the seal trigger:
+ *		the relation itself, or the top of its partition tree.
+ */
+Oid
+ac_chain_root(Relation rel)
+{
+	if (rel->rd_rel->relispartition)
+	{
+		List	   *ancestors = get_partition_ancestors(RelationGetRelid(rel));
+		Oid			root = llast_oid(ancestors);
+
+		list_free(ancestors);
+		return root;
+	}
+	return RelationGetRelid(rel);
+}
+
+/*
+ * ac_partition_ancestor
+ *		relid itself, or else the nearest of its partition ancestors, for
+ *		which test(relid, arg) is true; InvalidOid if none is.
+ */
+Oid
+ac_partition_ancestor(Oid relid, bool (*test) (Oid relid, void *arg), void *arg)
+{
+	List	   *ancestors;
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	if (test(relid, arg))
+		return relid;
+	if (!get_rel_relispartition(relid))
+		return InvalidOid;
+	ancestors = get_partition_ancestors(relid);
+	foreach(lc, ancestors)
+	{
+		if (test(lfirst_oid(lc), arg))
+		{
+			result = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(ancestors);
+	return result;
+}
+
+/*
+ * ac_is_chain_trigger
+ *		True if a trigger name is one the extension gives its triggers.
+ */
+bool
+ac_is_chain_trigger(const char *tgname)
+{
+	return tgname != NULL &&
+		strncmp(tgname, AC_TRIGGER_PREFIX, strlen(AC_TRIGGER_PREFIX)) == 0;
+}
+
+/*
+ * ac_trigger_fires_after_seal
+ *		True if a trigger of type tgtype named tgname is a BEFORE ROW trigger
+ *		that fires after the seal trigger, whose name is seal_name (normally
+ *		AC_SEAL_TRIGGER): BEFORE ROW triggers fire in name order, and one that
+ *		fires after the seal trigger could change or drop the row after it
+ *		was hashed.  The one rule behind protect()'s refusal, the DDL guard's
+ *		and the seal trigger's note that a sealed row may yet be dropped.
+ */
+bool
+ac_trigger_fires_after_seal(int16 tgtype, const char *tgname,
+							const char *seal_name)
+{
+	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
+		strcmp(tgname, seal_name) > 0;
 }

@@ -73,12 +73,11 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "chaintable.h"
 #include "ddl.h"
 #include "hash.h"
 #include "lane.h"
-
-#define SEAL_TRIGGER_NAME		"zz_audit_chain_seal"
-#define TRUNCATE_TRIGGER_NAME	"zz_audit_chain_truncate"
+#include "registry.h"
 
 static void refuse_foreign_partition(Oid parent, const char *part);
 
@@ -110,69 +109,20 @@ guard_begin(void)
 }
 
 /*
- * chains_relid
- *		The OID of audit_chain.chains, or InvalidOid if it does not exist
- *		(while the extension is being created or dropped).
- */
-static Oid
-chains_relid(void)
-{
-	Oid			nsp = get_namespace_oid("audit_chain", true);
-
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	return get_relname_relid("chains", nsp);
-}
-
-/*
  * load_chained
- *		Read the chained tables from audit_chain.chains with a plain heap scan
- *		under the transaction snapshot: no SQL, so no privilege on the registry
- *		is needed and no search_path is involved.
+ *		Read the chained tables from audit_chain.chains (none while the
+ *		extension is being created or dropped), without SQL, so that no
+ *		privilege on the registry is needed and no search_path is involved.
+ *
+ * The newest committed registry, not the transaction's snapshot: under
+ * REPEATABLE READ a table protected after the snapshot was taken is chained
+ * all the same.
  */
 static void
 load_chained(void)
 {
-	Oid			relid = chains_relid();
-	Relation	rel;
-	TupleDesc	tupdesc;
-	Snapshot	snapshot;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-
 	guard_loaded = true;
-	guard_chained = NIL;
-	if (!OidIsValid(relid))
-		return;
-
-	rel = table_open(relid, AccessShareLock);
-	tupdesc = RelationGetDescr(rel);
-	if (tupdesc->natts < 1 ||
-		TupleDescAttr(tupdesc, 0)->atttypid != REGCLASSOID ||
-		strcmp(NameStr(TupleDescAttr(tupdesc, 0)->attname), "tbl") != 0)
-		elog(ERROR, "audit_chain.chains does not start with column tbl of type regclass");
-
-	/*
-	 * The newest committed registry, not the transaction's snapshot: under
-	 * REPEATABLE READ a table protected after the snapshot was taken is
-	 * chained all the same.
-	 */
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = table_beginscan(rel, snapshot, 0, NULL);
-	slot = table_slot_create(rel, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		bool		isnull;
-		Datum		tbl = slot_getattr(slot, 1, &isnull);
-
-		if (!isnull)
-			guard_chained = list_append_unique_oid(guard_chained,
-												   DatumGetObjectId(tbl));
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	table_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
+	guard_chained = ac_registry_tables_as_of(GetLatestSnapshot(), true);
 }
 
 /*
@@ -188,6 +138,16 @@ is_chained(Oid relid)
 }
 
 /*
+ * is_chained_test
+ *		is_chained() for ac_partition_ancestor().
+ */
+static bool
+is_chained_test(Oid relid, void *arg)
+{
+	return is_chained(relid);
+}
+
+/*
  * chain_root_of
  *		The chained table relid belongs to (itself or a partition ancestor),
  *		or InvalidOid if it belongs to none.
@@ -195,25 +155,7 @@ is_chained(Oid relid)
 static Oid
 chain_root_of(Oid relid)
 {
-	ListCell   *lc;
-	List	   *ancestors;
-	Oid			result = InvalidOid;
-
-	if (is_chained(relid))
-		return relid;
-	if (!get_rel_relispartition(relid))
-		return InvalidOid;
-	ancestors = get_partition_ancestors(relid);
-	foreach(lc, ancestors)
-	{
-		if (is_chained(lfirst_oid(lc)))
-		{
-			result = lfirst_oid(lc);
-			break;
-		}
-	}
-	list_free(ancestors);
-	return result;
+	return ac_partition_ancestor(relid, is_chained_test, NULL);
 }
 
 /*
@@ -533,16 +475,6 @@ check_add_column(Oid relid, ColumnDef *def)
 }
 
 /*
- * is_chain_trigger
- *		True if a trigger name is one of the triggers protect() installs.
- */
-static bool
-is_chain_trigger(const char *name)
-{
-	return name != NULL && strncmp(name, "zz_audit_chain_", 15) == 0;
-}
-
-/*
  * is_tracked_column
  *		True if track() was called on relid with a column list naming colname:
  *		renaming or dropping that column would silently end its tracking.
@@ -564,7 +496,7 @@ is_tracked_column(Oid relid, const char *colname)
 	{
 		Trigger    *tg = &trigdesc->triggers[i];
 
-		if (strcmp(tg->tgname, "zz_audit_chain_track") != 0)
+		if (strcmp(tg->tgname, AC_TRACK_TRIGGER) != 0)
 			continue;
 		for (int a = 1; a < tg->tgnargs && !result; a++)
 			result = strcmp(tg->tgargs[a], colname) == 0;
@@ -627,7 +559,7 @@ check_chained_subcommand(Oid relid, AlterTableCmd *cmd)
 			break;
 		case AT_DisableTrig:
 		case AT_EnableReplicaTrig:
-			if (is_chain_trigger(cmd->name))
+			if (ac_is_chain_trigger(cmd->name))
 				refuse(relid, "disable a chain trigger of",
 					   "The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.",
 					   NULL);
@@ -901,9 +833,9 @@ refuse_late_trigger(Oid relid, const char *trigname)
 			 errmsg("BEFORE ROW trigger \"%s\" on chained table \"%s\" would fire after the seal trigger",
 					trigname, get_rel_name(relid)),
 			 errdetail("BEFORE ROW triggers fire in name order; \"%s\" must see the final row.",
-					   SEAL_TRIGGER_NAME),
+					   AC_SEAL_TRIGGER),
 			 errhint("Give the trigger a name that sorts before \"%s\".",
-					 SEAL_TRIGGER_NAME)));
+					 AC_SEAL_TRIGGER)));
 }
 
 /*
@@ -936,19 +868,6 @@ find_trigger(Oid relid, const char *trigname, int16 *tgtype)
 }
 
 /*
- * trigger_is_before_row
- *		True if relid has a BEFORE ROW trigger of that name.
- */
-static bool
-trigger_is_before_row(Oid relid, const char *trigname)
-{
-	int16		tgtype = 0;
-
-	return find_trigger(relid, trigname, &tgtype) &&
-		TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype);
-}
-
-/*
  * check_rename
  *		Column names are hashed; the seal trigger's name fixes its order; the
  *		extension's tables keep their names.  A rename on a parent reaches its
@@ -960,6 +879,7 @@ check_rename(RenameStmt *stmt)
 	Oid			relid;
 	List	   *targets;
 	ListCell   *lc;
+	int16		tgtype;
 
 	if (stmt->relation == NULL)
 		return;
@@ -991,12 +911,12 @@ check_rename(RenameStmt *stmt)
 		if (stmt->renameType == OBJECT_COLUMN || stmt->renameType == OBJECT_ATTRIBUTE)
 			refuse(target, "rename a column of",
 				   "Column names are part of every row's hash.", NULL);
-		if (is_chain_trigger(stmt->subname))
+		if (ac_is_chain_trigger(stmt->subname))
 			refuse(target, "rename a chain trigger of",
 				   "The seal trigger's name makes it fire after every other BEFORE ROW trigger.",
 				   NULL);
-		if (strcmp(stmt->newname, SEAL_TRIGGER_NAME) > 0 &&
-			trigger_is_before_row(target, stmt->subname))
+		if (find_trigger(target, stmt->subname, &tgtype) &&
+			ac_trigger_fires_after_seal(tgtype, stmt->newname, AC_SEAL_TRIGGER))
 			refuse_late_trigger(target, stmt->newname);
 	}
 	guard_via = InvalidOid;
@@ -1011,8 +931,9 @@ static void
 check_create_trigger(CreateTrigStmt *stmt)
 {
 	Oid			relid;
+	int16		tgtype;
 
-	if (is_chain_trigger(stmt->trigname))
+	if (ac_is_chain_trigger(stmt->trigname))
 	{
 		/* protect() makes these; replacing one would switch sealing off */
 		if (!stmt->replace)
@@ -1024,9 +945,12 @@ check_create_trigger(CreateTrigStmt *stmt)
 				   NULL);
 		return;
 	}
-	if (stmt->timing != TRIGGER_TYPE_BEFORE || !stmt->row)
-		return;
-	if (strcmp(stmt->trigname, SEAL_TRIGGER_NAME) <= 0)
+	/* the trigger's type, as CreateTrigger() will make it */
+	TRIGGER_CLEAR_TYPE(tgtype);
+	if (stmt->row)
+		TRIGGER_SETT_ROW(tgtype);
+	tgtype |= stmt->timing;
+	if (!ac_trigger_fires_after_seal(tgtype, stmt->trigname, AC_SEAL_TRIGGER))
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid) || !OidIsValid(chain_root_of(relid)))
@@ -1417,7 +1341,7 @@ drop_guard(PG_FUNCTION_ARGS)
 			Oid			nsp;
 			Oid			relid;
 
-			if (nspname == NULL || relname == NULL || !is_chain_trigger(tgname))
+			if (nspname == NULL || relname == NULL || !ac_is_chain_trigger(tgname))
 				continue;
 			/* the table is gone too if it was dropped with its triggers */
 			nsp = get_namespace_oid(nspname, true);
@@ -1443,20 +1367,13 @@ static void
 add_truncate_trigger(Oid relid)
 {
 	CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
-	HeapTuple	tup;
-	Oid			owner;
+	Oid			owner = ac_rel_owner(ac_extension_relid("chains"));
 	Oid			save_userid;
 	int			save_sec_context;
 
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(chains_relid()));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for audit_chain.chains");
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-
 	stmt->replace = false;
 	stmt->isconstraint = false;
-	stmt->trigname = TRUNCATE_TRIGGER_NAME;
+	stmt->trigname = AC_TRUNCATE_TRIGGER;
 	stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
 								  get_rel_name(relid), -1);
 	stmt->funcname = list_make2(makeString("audit_chain"),
@@ -1588,7 +1505,7 @@ partition_guard(PG_FUNCTION_ARGS)
 			relkind = get_rel_relkind(part);
 			if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
 				!get_rel_relispartition(part) ||
-				find_trigger(part, TRUNCATE_TRIGGER_NAME, NULL))
+				find_trigger(part, AC_TRUNCATE_TRIGGER, NULL))
 				continue;
 
 			/*

@@ -1,13 +1,32 @@
 /*-------------------------------------------------------------------------
  *
  * encode.c
- *	  Direct canonical encoders for numeric, inet/cidr and jsonb.
+ *	  The canonical text of a value, format audit_chain/v1: which types can
+ *	  be hashed, how each is written, and the settings it is written under.
  *
- * Each writes exactly the bytes the type's output function writes
- * (numeric_out, inet_out, cidr_out, jsonb_out), reading the value's stored
- * form in place: no function-call interface, no iterator, no copy of every
- * string to terminate it, and JSON strings escaped in runs rather than a
- * byte at a time.  None of these types' output depends on a setting.  The
+ * A column value's canonical text is its type's output function result under
+ * the canonical settings (DateStyle 'ISO, YMD', IntervalStyle 'postgres',
+ * TimeZone 'UTC', extra_float_digits 1, bytea_output 'hex'), as UTF-8; hash.c
+ * hashes it.  This file decides, for each column type:
+ *
+ *	- whether it can be hashed at all: not if its text depends on more than
+ *	  the value, as money's, the reg* types' and aclitem's do
+ *	  (ac_check_column_type);
+ *	- what writes its text (ac_encoder_for_type): the output function, or a
+ *	  direct encoder for a common type, which writes the very same bytes
+ *	  without a function call, an allocation or a settings switch;
+ *	- whether that text depends on the session's settings, so that they must
+ *	  be switched first (ac_type_needs_settings, ac_enter_canonical_settings),
+ *	  and whether it depends on the value's bytes alone, so that hash.c may
+ *	  remember its digest (ac_type_text_is_value_only);
+ *
+ * and writes the text (ac_canonical_value).
+ *
+ * The direct encoders for numeric, inet/cidr and jsonb write exactly the
+ * bytes of numeric_out, inet_out, cidr_out and jsonb_out, reading the value's
+ * stored form in place: no function-call interface, no iterator, no copy of
+ * every string to terminate it, and JSON strings escaped in runs rather than
+ * a byte at a time.  None of these types' output depends on a setting.  The
  * regression test "encoders" holds every encoder to its output function.
  *
  * The stored forms read here are those that pg_upgrade carries over
@@ -20,15 +39,418 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "pgtime.h"
 #include "port.h"
+#include "utils/builtins.h"
+#include "utils/bytea.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/inet.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "utils/uuid.h"
 
 #include "encode.h"
 
+/*
+ * type_output_is_stable
+ *		True if the type's output function ignores every canonical setting
+ *		(see ac_enter_canonical_settings), so it can run under the session's
+ *		settings unchanged.
+ *
+ * Anything not listed here (dates and times, floats, bytea, geometric
+ * types, arrays, composites, ranges and types from other extensions) is
+ * treated as sensitive, which is always safe: it only costs a settings
+ * switch.
+ */
+static bool
+type_output_is_stable(Oid typid)
+{
+	switch (typid)
+	{
+		case BOOLOID:
+		case CHAROID:
+		case NAMEOID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NUMERICOID:
+		case UUIDOID:
+		case JSONOID:
+		case JSONBOID:
+		case INETOID:
+		case CIDROID:
+		case MACADDROID:
+		case MACADDR8OID:
+		case BITOID:
+		case VARBITOID:
+		case XMLOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * ac_encoder_for_type
+ *		The direct encoder for values of a type (looking through domains), or
+ *		AC_ENC_OUTPUT if its output function must run.
+ */
+AcEncoder
+ac_encoder_for_type(Oid typid)
+{
+	switch (getBaseType(typid))
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case JSONOID:			/* json_out returns the stored text */
+			return AC_ENC_TEXT;
+		case NUMERICOID:
+			return AC_ENC_NUMERIC;
+		case INETOID:
+			return AC_ENC_INET;
+		case CIDROID:
+			return AC_ENC_CIDR;
+		case JSONBOID:
+			return AC_ENC_JSONB;
+		case BOOLOID:
+			return AC_ENC_BOOL;
+		case INT2OID:
+			return AC_ENC_INT2;
+		case INT4OID:
+			return AC_ENC_INT4;
+		case INT8OID:
+			return AC_ENC_INT8;
+		case OIDOID:
+			return AC_ENC_OID;
+		case UUIDOID:
+			return AC_ENC_UUID;
+		case BYTEAOID:
+			return AC_ENC_BYTEA;
+		case DATEOID:
+			return AC_ENC_DATE;
+		case TIMESTAMPOID:
+			return AC_ENC_TIMESTAMP;
+		case TIMESTAMPTZOID:
+			return AC_ENC_TIMESTAMPTZ;
+		default:
+			return AC_ENC_OUTPUT;
+	}
+}
+
+/*
+ * ac_type_needs_settings
+ *		True if the canonical text of a value of the type, written by
+ *		encoder, depends on the session's settings, so that the canonical
+ *		settings must be entered before it is made.  The direct encoders
+ *		never do.
+ */
+bool
+ac_type_needs_settings(Oid typid, AcEncoder encoder)
+{
+	return encoder == AC_ENC_OUTPUT && !type_output_is_stable(getBaseType(typid));
+}
+
+/*
+ * ac_type_text_is_value_only
+ *		True if the canonical text of a value of the type, written by
+ *		encoder, depends on the value's bytes alone (under the canonical
+ *		settings), so that its digest can be remembered: not an enum label,
+ *		which can be renamed, nor a role name in an aclitem, nor anything
+ *		from another extension.
+ */
+bool
+ac_type_text_is_value_only(Oid typid, AcEncoder encoder)
+{
+	Oid			base = getBaseType(typid);
+
+	if (encoder != AC_ENC_OUTPUT || type_output_is_stable(base))
+		return true;
+	switch (base)
+	{
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case INTERVALOID:
+		case TIMEOID:
+		case TIMETZOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * type_text_needs_names
+ *		True if the text form of a value of this base type depends on more
+ *		than the value: money on lc_monetary, the reg* types on search_path
+ *		and object names, aclitem on role names.
+ */
+static bool
+type_text_needs_names(Oid base)
+{
+	switch (base)
+	{
+		case MONEYOID:
+		case REGCLASSOID:
+		case REGTYPEOID:
+		case REGPROCOID:
+		case REGPROCEDUREOID:
+		case REGOPEROID:
+		case REGOPERATOROID:
+		case REGCONFIGOID:
+		case REGDICTIONARYOID:
+		case REGNAMESPACEOID:
+		case REGROLEOID:
+		case REGCOLLATIONOID:
+		case ACLITEMOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * find_in_type
+ *		The first type within typid (itself, or looked for through domains,
+ *		arrays, composite attributes, range subtypes and multiranges, to any
+ *		depth) that is target, or that type_text_needs_names() refuses when
+ *		target is InvalidOid.  InvalidOid if none.  *nested is set to true if
+ *		the type was found inside a composite, range or multirange.
+ */
+static Oid
+find_in_type(Oid typid, Oid target, bool *nested)
+{
+	Oid			base;
+	Oid			inner;
+	Oid			found = InvalidOid;
+	char		typtype;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+
+	/* a domain itself may be the target (ALTER DOMAIN, not used today) */
+	if (OidIsValid(target) && typid == target)
+		return typid;
+	base = getBaseType(typid);
+	if (OidIsValid(target) ? base == target : type_text_needs_names(base))
+		return base;
+
+	inner = get_element_type(base);
+	if (OidIsValid(inner))
+		return find_in_type(inner, target, nested);
+
+	typtype = get_typtype(base);
+	if (typtype == TYPTYPE_COMPOSITE)
+	{
+		TupleDesc	tupdesc = lookup_rowtype_tupdesc(base, -1);
+
+		for (int i = 0; i < tupdesc->natts && !OidIsValid(found); i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+			if (!att->attisdropped)
+				found = find_in_type(att->atttypid, target, nested);
+		}
+		ReleaseTupleDesc(tupdesc);
+	}
+	else if (typtype == TYPTYPE_RANGE)
+		found = find_in_type(get_range_subtype(base), target, nested);
+	else if (typtype == TYPTYPE_MULTIRANGE)
+		found = find_in_type(get_multirange_range(base), target, nested);
+	if (OidIsValid(found))
+		*nested = true;
+	return found;
+}
+
+/*
+ * ac_type_contains
+ *		True if values of typid contain values of target: typid is target,
+ *		or a domain, array, composite, range or multirange built on it, to any
+ *		depth.  For the DDL guard: a change to target changes the text of
+ *		typid's values.
+ */
+bool
+ac_type_contains(Oid typid, Oid target)
+{
+	bool		nested = false;
+
+	return OidIsValid(find_in_type(typid, target, &nested));
+}
+
+/*
+ * ac_check_column_type
+ *		Refuse a column type whose text form depends on more than the value:
+ *		money (lc_monetary), the reg* types (search_path and object names) and
+ *		aclitem (role names), also where they hide inside domains, arrays,
+ *		composites, ranges and multiranges, to any depth.  Such a column would
+ *		report false alarms after a rename or a settings change.
+ *		relname NULL: a bare value.
+ */
+void
+ac_check_column_type(Oid typid, const char *attname, const char *relname)
+{
+	bool		nested = false;
+	Oid			bad = find_in_type(typid, InvalidOid, &nested);
+	const char *why;
+	const char *hint;
+
+	if (!OidIsValid(bad))
+		return;
+
+	if (bad == MONEYOID)
+	{
+		why = "The text form of money depends on lc_monetary, so the same value could hash differently on another server.";
+		hint = "Store amounts as numeric, with the currency in a separate column.";
+	}
+	else if (bad == ACLITEMOID)
+	{
+		why = "The text form of aclitem names roles, which can be renamed.";
+		hint = "Store privileges as text.";
+	}
+	else
+	{
+		why = "The text form of object identifier types depends on search_path and on object names, which can change.";
+		hint = "Store the object's name as text, or its OID as oid.";
+	}
+
+	if (nested)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 relname ?
+				 errmsg("column \"%s\" of table \"%s\" has type %s, which contains type %s and cannot be hashed canonically",
+						attname, relname, format_type_be(typid), format_type_be(bad)) :
+				 errmsg("values of type %s contain type %s and cannot be hashed canonically",
+						format_type_be(typid), format_type_be(bad)),
+				 errdetail("%s", why),
+				 errhint("%s", hint)));
+	/* the type itself, a domain over it or an array of it */
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 relname ?
+			 errmsg("column \"%s\" of table \"%s\" has type %s, which cannot be hashed canonically",
+					attname, relname,
+					bad == MONEYOID ? "money" : format_type_be(typid)) :
+			 errmsg("values of type %s cannot be hashed canonically",
+					bad == MONEYOID ? "money" : format_type_be(typid)),
+			 errdetail("%s", why),
+			 errhint("%s", hint)));
+}
+/*
+ * settings_are_canonical
+ *		True if the session's settings already give canonical text.
+ *
+ * DateOrder does not matter in ISO style, so 'ISO, MDY' (the default) is as
+ * good as 'ISO, YMD'.  Any zone that is UTC under another name gives the
+ * same ISO output, with a +00 offset.
+ */
+static bool
+settings_are_canonical(void)
+{
+	const char *tz;
+
+	if (DateStyle != USE_ISO_DATES ||
+		IntervalStyle != INTSTYLE_POSTGRES ||
+		extra_float_digits != 1 ||
+		bytea_output != BYTEA_OUTPUT_HEX ||
+		session_timezone == NULL)
+		return false;
+
+	tz = pg_get_timezone_name(session_timezone);
+	return tz != NULL &&
+		(strcmp(tz, "UTC") == 0 || strcmp(tz, "Etc/UTC") == 0 ||
+		 strcmp(tz, "Etc/UCT") == 0 || strcmp(tz, "UCT") == 0 ||
+		 strcmp(tz, "Etc/Universal") == 0 || strcmp(tz, "Universal") == 0 ||
+		 strcmp(tz, "Etc/Zulu") == 0 || strcmp(tz, "Zulu") == 0);
+}
+
+/*
+ * ac_enter_canonical_settings
+ *		Switch to the canonical settings if the session's differ: DateStyle
+ *		'ISO, YMD', IntervalStyle 'postgres', TimeZone 'UTC',
+ *		extra_float_digits 1 and bytea_output 'hex'.
+ *
+ * Returns a GUC nest level to hand to ac_leave_canonical_settings, or -1 if
+ * nothing had to change.  If an error is raised in between, transaction or
+ * subtransaction abort restores the settings, as for a function with SET
+ * clauses.
+ */
+int
+ac_enter_canonical_settings(void)
+{
+	int			nestlevel;
+	GucContext	ctx = superuser() ? PGC_SUSET : PGC_USERSET;
+
+	if (settings_are_canonical())
+		return -1;
+
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("datestyle", "ISO, YMD", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("timezone", "UTC", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "1", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("bytea_output", "hex", ctx, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * ac_leave_canonical_settings
+ *		Undo ac_enter_canonical_settings.
+ */
+void
+ac_leave_canonical_settings(int nestlevel)
+{
+	if (nestlevel >= 0)
+		AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * server_to_utf8
+ *		n bytes of text in the server encoding, as UTF-8: the same bytes when
+ *		the server encoding is UTF-8 (or the text is plain ASCII), else a
+ *		converted, NUL-terminated copy.  Sets *len to the result's length.
+ */
+static char *
+server_to_utf8(const char *s, int n, int *len)
+{
+	char	   *utf8 = pg_server_to_any(s, n, PG_UTF8);
+
+	*len = (utf8 == s) ? n : strlen(utf8);
+	return utf8;
+}
+
+/*
+ * ac_canonical_text
+ *		The canonical text of one non-NULL value, as UTF-8, with its length.
+ *
+ * The caller must have entered the canonical settings if the type is
+ * settings-sensitive.  The result is palloc'd (or the output function's own
+ * string, when the server encoding is already UTF-8).
+ */
+char *
+ac_canonical_text(FmgrInfo *outfunc, Datum value, int *len)
+{
+	char	   *text = OutputFunctionCall(outfunc, value);
+
+	return server_to_utf8(text, strlen(text), len);
+}
 /*
  * The stored numeric: a uint16 header, for the long form an int16 weight,
  * then base-10000 digits (int16).  The header's top two bits: 00 positive,
@@ -61,6 +483,11 @@ typedef struct StoredNumeric
 	const char *digits;			/* int16 each, maybe unaligned */
 } StoredNumeric;
 
+/*
+ * read_numeric
+ *		Read the size bytes of a stored numeric at p (after its varlena
+ *		header) into n; the digits are left in place.
+ */
 static void
 read_numeric(const char *p, int size, StoredNumeric *n)
 {
@@ -93,6 +520,7 @@ read_numeric(const char *p, int size, StoredNumeric *n)
 	}
 }
 
+/* Base-10000 digit d of n (0 outside the stored digits) */
 static inline int
 numeric_digit(const StoredNumeric *n, int d)
 {
@@ -191,13 +619,13 @@ numeric_write(const StoredNumeric *n, char *out)
 }
 
 /*
- * ac_encode_numeric
+ * encode_numeric
  *		numeric_out's text of a stored numeric (with any varlena header, not
  *		compressed or external); buf (AC_ENCODE_BUFLEN bytes) is used if the
  *		text fits.
  */
-const char *
-ac_encode_numeric(const struct varlena *v, char *buf, int *len)
+static const char *
+encode_numeric(const struct varlena *v, char *buf, int *len)
 {
 	StoredNumeric n;
 	char	   *out = buf;
@@ -212,13 +640,13 @@ ac_encode_numeric(const struct varlena *v, char *buf, int *len)
 }
 
 /*
- * ac_encode_inet
+ * encode_inet
  *		inet_out's (or cidr_out's) text of an inet or cidr value, in buf; NULL
  *		if the address cannot be written (the output function then reports
  *		why).
  */
-const char *
-ac_encode_inet(const inet *ip, bool is_cidr, char *buf, int *len)
+static const char *
+encode_inet(const inet *ip, bool is_cidr, char *buf, int *len)
 {
 	StaticAssertStmt(AC_ENCODE_BUFLEN >=
 					 sizeof("xxxx:xxxx:xxxx:xxxx:xxxx:xxxx:255.255.255.255/128"),
@@ -395,11 +823,11 @@ json_put_container(StringInfo out, const JsonbContainer *jc)
 }
 
 /*
- * ac_encode_jsonb
+ * encode_jsonb
  *		jsonb_out's text of a jsonb value, palloc'd, in the server encoding.
  */
-char *
-ac_encode_jsonb(const Jsonb *jb, int *len)
+static char *
+encode_jsonb(const Jsonb *jb, int *len)
 {
 	StringInfoData out;
 
@@ -409,4 +837,147 @@ ac_encode_jsonb(const Jsonb *jb, int *len)
 	json_put_container(&out, &jb->root);
 	*len = out.len;
 	return out.data;
+}
+
+/*
+ * ac_canonical_value
+ *		The canonical text of one non-NULL value, as UTF-8, and its length
+ *		(not necessarily NUL-terminated).
+ *
+ * The direct encoders write exactly what the output function writes under
+ * the canonical settings, whatever the session's settings are; the
+ * regression test "encoders" holds them to that.  buf (AC_ENCODE_BUFLEN
+ * bytes) may be used for the result; so may the value's own storage.  For
+ * AC_ENC_OUTPUT the caller must have entered the canonical settings if the
+ * type is settings-sensitive.
+ */
+const char *
+ac_canonical_value(AcEncoder encoder, FmgrInfo *outfunc, Datum value,
+				   char *buf, int *len)
+{
+	static const char hexdigits[] = "0123456789abcdef";
+
+	switch (encoder)
+	{
+		case AC_ENC_TEXT:
+			{
+				text	   *t = DatumGetTextPP(value);
+
+				return server_to_utf8(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), len);
+			}
+		case AC_ENC_BOOL:
+			buf[0] = DatumGetBool(value) ? 't' : 'f';
+			*len = 1;
+			return buf;
+		case AC_ENC_INT2:
+			*len = pg_itoa(DatumGetInt16(value), buf);
+			return buf;
+		case AC_ENC_INT4:
+			*len = pg_ltoa(DatumGetInt32(value), buf);
+			return buf;
+		case AC_ENC_INT8:
+			*len = pg_lltoa(DatumGetInt64(value), buf);
+			return buf;
+		case AC_ENC_OID:
+			*len = pg_ultoa_n(DatumGetObjectId(value), buf);
+			return buf;
+		case AC_ENC_UUID:
+			{
+				pg_uuid_t  *u = DatumGetUUIDP(value);
+				char	   *p = buf;
+
+				for (int i = 0; i < UUID_LEN; i++)
+				{
+					if (i == 4 || i == 6 || i == 8 || i == 10)
+						*p++ = '-';
+					*p++ = hexdigits[u->data[i] >> 4];
+					*p++ = hexdigits[u->data[i] & 0x0F];
+				}
+				*len = p - buf;
+				return buf;
+			}
+		case AC_ENC_BYTEA:
+			{
+				bytea	   *b = DatumGetByteaPP(value);
+				size_t		n = VARSIZE_ANY_EXHDR(b);
+				char	   *out = buf;
+
+				if (2 + 2 * n > AC_ENCODE_BUFLEN)
+					out = palloc(2 + 2 * n);
+				out[0] = '\\';
+				out[1] = 'x';
+				*len = 2 + (int) hex_encode(VARDATA_ANY(b), n, out + 2);
+				return out;
+			}
+		case AC_ENC_DATE:
+			{
+				DateADT		d = DatumGetDateADT(value);
+				struct pg_tm tm;
+
+				if (DATE_NOT_FINITE(d))
+					EncodeSpecialDate(d, buf);
+				else
+				{
+					j2date(d + POSTGRES_EPOCH_JDATE,
+						   &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+					EncodeDateOnly(&tm, USE_ISO_DATES, buf);
+				}
+				*len = strlen(buf);
+				return buf;
+			}
+		case AC_ENC_TIMESTAMP:
+		case AC_ENC_TIMESTAMPTZ:
+			{
+				Timestamp	ts = DatumGetTimestamp(value);
+				struct pg_tm tm;
+				fsec_t		fsec;
+
+				if (TIMESTAMP_NOT_FINITE(ts))
+				{
+					EncodeSpecialTimestamp(ts, buf);
+					*len = strlen(buf);
+					return buf;
+				}
+
+				/*
+				 * Broken down without a zone, which is UTC; an out-of-range
+				 * value goes to the output function, which reports it.
+				 */
+				if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+					break;
+				if (encoder == AC_ENC_TIMESTAMPTZ)
+				{
+					/* as timestamptz_out in zone UTC: offset +00 */
+					tm.tm_isdst = 0;
+					EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, buf);
+				}
+				else
+					EncodeDateTime(&tm, fsec, false, 0, NULL, USE_ISO_DATES, buf);
+				*len = strlen(buf);
+				return buf;
+			}
+		case AC_ENC_NUMERIC:
+			return encode_numeric((struct varlena *)
+									 PG_DETOAST_DATUM_PACKED(value), buf, len);
+		case AC_ENC_INET:
+		case AC_ENC_CIDR:
+			{
+				const char *s = encode_inet(DatumGetInetPP(value),
+											   encoder == AC_ENC_CIDR,
+											   buf, len);
+
+				if (s != NULL)
+					return s;
+				break;
+			}
+		case AC_ENC_JSONB:
+			{
+				char	   *s = encode_jsonb(DatumGetJsonbP(value), len);
+
+				return server_to_utf8(s, *len, len);
+			}
+		case AC_ENC_OUTPUT:
+			break;
+	}
+	return ac_canonical_text(outfunc, value, len);
 }

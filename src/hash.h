@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * hash.h
- *	  Canonical row encoding and SHA-256 hashing, format audit_chain/v1.
+ *	  The hash of a row, format audit_chain/v1: SHA-256 over the row's
+ *	  header and one term per column.
  *
  * IDENTIFICATION
  *	  src/hash.h
@@ -17,6 +18,8 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+#include "encode.h"
+
 #define AC_HASH_LEN			32
 #define AC_FORMAT_V1		"audit_chain/v1"
 
@@ -30,37 +33,6 @@
 /* Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch) */
 #define AC_UNIX_EPOCH_OFFSET_USEC \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
-
-/*
- * How a column's canonical text is made: by the type's output function, or
- * by a direct encoder for a common type that writes the very same bytes
- * without a function call, an allocation or a settings switch.
- */
-typedef enum AcEncoder
-{
-	AC_ENC_OUTPUT = 0,			/* the type's output function */
-	AC_ENC_TEXT,				/* text, varchar, bpchar: the bytes */
-	AC_ENC_BOOL,
-	AC_ENC_INT2,
-	AC_ENC_INT4,
-	AC_ENC_INT8,
-	AC_ENC_OID,
-	AC_ENC_UUID,
-	AC_ENC_BYTEA,				/* hex form */
-	AC_ENC_DATE,				/* ISO */
-	AC_ENC_TIMESTAMP,			/* ISO */
-	AC_ENC_TIMESTAMPTZ,			/* ISO, in UTC */
-	AC_ENC_NUMERIC,
-	AC_ENC_INET,
-	AC_ENC_CIDR,
-	AC_ENC_JSONB				/* as jsonb_out: ", " and ": " */
-} AcEncoder;
-
-/*
- * Room for the canonical text of any type with a direct encoder but bytea,
- * long numerics and jsonb
- */
-#define AC_ENCODE_BUFLEN	(MAXDATELEN + 1)
 
 /* Column digests remembered per column (a power of two) */
 #define AC_MEMO_SLOTS		32
@@ -112,19 +84,12 @@ typedef struct AcRowDesc
 } AcRowDesc;
 
 extern void ac_sha256(const void *data, size_t len, uint8 *out);
+extern bytea *ac_hash_bytea(const uint8 *hash);
+extern char *ac_hash_hex(const uint8 *hash);
 extern bool ac_is_chain_column(const char *attname);
 extern AcRowDesc *ac_rowdesc_build(TupleDesc tupdesc, const char *relname,
 								   bool require_chain_columns);
 extern void ac_rowdesc_remap(AcRowDesc *desc, TupleDesc from, TupleDesc to);
-extern void ac_check_column_type(Oid typid, const char *attname,
-								 const char *relname);
-extern bool ac_type_contains(Oid typid, Oid target);
-extern int	ac_enter_canonical_settings(void);
-extern void ac_leave_canonical_settings(int nestlevel);
-extern AcEncoder ac_encoder_for_type(Oid typid);
-extern char *ac_canonical_text(FmgrInfo *outfunc, Datum value, int *len);
-extern const char *ac_canonical_value(AcEncoder encoder, FmgrInfo *outfunc,
-									  Datum value, char *buf, int *len);
 extern void ac_row_input(AcRowDesc *desc, const Datum *values,
 						 const bool *isnull, int64 seq, TimestampTz at,
 						 const uint8 *prev, StringInfo buf);

@@ -53,10 +53,8 @@
 #include "hash.h"
 #include "lane.h"
 #include "registry.h"
+#include "relname.h"
 #include "seal.h"
-
-#define SEAL_TRIGGER		"zz_audit_chain_seal"
-#define TRUNCATE_TRIGGER	"zz_audit_chain_truncate"
 
 /* What protect() and unprotect() need to know of the table */
 typedef struct ProtectTarget
@@ -69,52 +67,6 @@ typedef struct ProtectTarget
 	char	   *qualname;		/* schema-qualified, quoted */
 	char	   *display;		/* for messages: as regclass shows it */
 } ProtectTarget;
-
-/*
- * relkind_name
- *		A relation kind in words, for error details.
- */
-static const char *
-relkind_name(char relkind)
-{
-	switch (relkind)
-	{
-		case RELKIND_VIEW:
-			return "a view";
-		case RELKIND_MATVIEW:
-			return "a materialized view";
-		case RELKIND_FOREIGN_TABLE:
-			return "a foreign table";
-		case RELKIND_SEQUENCE:
-			return "a sequence";
-		case RELKIND_INDEX:
-			return "an index";
-		case RELKIND_PARTITIONED_INDEX:
-			return "a partitioned index";
-		case RELKIND_COMPOSITE_TYPE:
-			return "a composite type";
-		case RELKIND_TOASTVALUE:
-			return "a TOAST table";
-		default:
-			return "a relation of another kind";
-	}
-}
-
-/*
- * display_name
- *		A relation's name as regclass shows it under search_path =
- *		pg_catalog, pg_temp: schema-qualified unless temporary.
- */
-static char *
-display_name(Oid relid)
-{
-	Oid			nsp = get_rel_namespace(relid);
-
-	if (isAnyTempNamespace(nsp))
-		return pstrdup(quote_identifier(get_rel_name(relid)));
-	return quote_qualified_identifier(get_namespace_name(nsp),
-									  get_rel_name(relid));
-}
 
 /*
  * fill_target
@@ -138,11 +90,10 @@ fill_target(Oid relid, const char *what, ProtectTarget *target)
 	target->owner = form->relowner;
 	target->relname = pstrdup(NameStr(form->relname));
 	target->nspname = get_namespace_name(form->relnamespace);
-	target->qualname = quote_qualified_identifier(target->nspname,
-												  target->relname);
-	/* regclass output under search_path = pg_catalog, pg_temp */
-	target->display = isAnyTempNamespace(form->relnamespace) ?
-		pstrdup(quote_identifier(target->relname)) : target->qualname;
+	target->qualname = ac_quote_relname(form->relnamespace, target->relname,
+										false);
+	target->display = ac_quote_relname(form->relnamespace, target->relname,
+									   true);
 	ReleaseSysCache(tup);
 
 	if (target->relkind != RELKIND_RELATION &&
@@ -150,7 +101,7 @@ fill_target(Oid relid, const char *what, ProtectTarget *target)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", target->display),
-				 errdetail("It is %s.", relkind_name(target->relkind)),
+				 errdetail("It is %s.", ac_relkind_name(target->relkind)),
 				 errhint("Only ordinary and partitioned tables can be %s.", what)));
 	if (!ac_table_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, target->display);
@@ -214,16 +165,15 @@ register_lanes(Oid relid, int lanes)
 	for (int lane = 0; lane < lanes; lane++)
 	{
 		Datum		args[3];
-		bytea	   *genesis = palloc(VARHDRSZ + AC_HASH_LEN);
+		uint8		genesis[AC_HASH_LEN];
 
-		SET_VARSIZE(genesis, VARHDRSZ + AC_HASH_LEN);
-		if (!pg_strong_random(VARDATA(genesis), AC_HASH_LEN))
+		if (!pg_strong_random(genesis, AC_HASH_LEN))
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("could not generate random bytes for a genesis hash")));
 		args[0] = ObjectIdGetDatum(relid);
 		args[1] = Int16GetDatum((int16) lane);
-		args[2] = PointerGetDatum(genesis);
+		args[2] = PointerGetDatum(ac_hash_bytea(genesis));
 		if (ac_execute_as(owner, plan, NULL, 0, NULL, args, NULL) != SPI_OK_INSERT)
 			elog(ERROR, "could not register lane %d", lane);
 	}
@@ -288,37 +238,19 @@ check_no_late_trigger(Oid relid)
 			Trigger    *t = &td->triggers[i];
 
 			if (!t->tgisinternal &&
-				TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) &&
-				strcmp(t->tgname, SEAL_TRIGGER) > 0)
+				ac_trigger_fires_after_seal(t->tgtype, t->tgname, AC_SEAL_TRIGGER))
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("BEFORE ROW trigger \"%s\" on \"%s\" would fire after the seal trigger",
-								t->tgname, display_name(RelationGetRelid(rel))),
+								t->tgname, ac_display_relname(RelationGetRelid(rel))),
 						 errdetail("BEFORE ROW triggers fire in name order; \"%s\" must see the final row.",
-								   SEAL_TRIGGER),
+								   AC_SEAL_TRIGGER),
 						 errhint("Rename the trigger so that it sorts before \"%s\".",
-								 SEAL_TRIGGER)));
+								 AC_SEAL_TRIGGER)));
 		}
 		table_close(rel, NoLock);
 	}
 	list_free(rels);
-}
-
-/*
- * partition_has_rules
- *		Whether relation relid has rules (pg_class.relhasrules).
- */
-static bool
-partition_has_rules(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	bool		result;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	result = ((Form_pg_class) GETSTRUCT(tup))->relhasrules;
-	ReleaseSysCache(tup);
-	return result;
 }
 
 /*
@@ -340,27 +272,36 @@ check_partitions(const ProtectTarget *target)
 	foreach(lc, rels)
 	{
 		Oid			part = lfirst_oid(lc);
+		Relation	prel;
+		char		relkind;
+		char		relpersistence;
+		bool		relhasrules;
 
 		if (part == target->relid)
 			continue;
-		if (get_rel_relkind(part) == RELKIND_FOREIGN_TABLE)
+		prel = table_open(part, NoLock);
+		relkind = prel->rd_rel->relkind;
+		relpersistence = prel->rd_rel->relpersistence;
+		relhasrules = prel->rd_rel->relhasrules;
+		table_close(prel, NoLock);
+		if (relkind == RELKIND_FOREIGN_TABLE)
 			ereport(ERROR,
 					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 					 errmsg("cannot protect \"%s\", whose partition \"%s\" is a foreign table",
-							target->display, display_name(part)),
+							target->display, ac_display_relname(part)),
 					 errdetail("The rows of a chained table must be stored in the database.")));
-		if (get_rel_persistence(part) == RELPERSISTENCE_UNLOGGED)
+		if (relpersistence == RELPERSISTENCE_UNLOGGED)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("cannot protect \"%s\", whose partition \"%s\" is unlogged",
-							target->display, display_name(part)),
+							target->display, ac_display_relname(part)),
 					 errdetail("An unlogged partition is emptied after a crash, and the audit trail in it with it."),
 					 errhint("Make the partition logged first with ALTER TABLE ... SET LOGGED.")));
-		if (partition_has_rules(part))
+		if (relhasrules)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("cannot protect \"%s\", whose partition \"%s\" has rules",
-							target->display, display_name(part)),
+							target->display, ac_display_relname(part)),
 					 errdetail("A rule can rewrite or swallow the INSERT that would seal a row."),
 					 errhint("Drop the partition's rules first.")));
 	}
@@ -439,7 +380,7 @@ create_triggers(const ProtectTarget *target, int lanes)
 	List	   *rels;
 	ListCell   *lc;
 
-	run_ddl(psprintf("CREATE TRIGGER " SEAL_TRIGGER
+	run_ddl(psprintf("CREATE TRIGGER " AC_SEAL_TRIGGER
 					 " BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW"
 					 " EXECUTE FUNCTION audit_chain.seal_row('%d')",
 					 target->qualname, lanes));
@@ -448,10 +389,10 @@ create_triggers(const ProtectTarget *target, int lanes)
 	{
 		Oid			relid = lfirst_oid(lc);
 
-		run_ddl(psprintf("CREATE TRIGGER " TRUNCATE_TRIGGER
+		run_ddl(psprintf("CREATE TRIGGER " AC_TRUNCATE_TRIGGER
 						 " BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
 						 " EXECUTE FUNCTION audit_chain.refuse_truncate()",
-						 display_name(relid)));
+						 ac_display_relname(relid)));
 	}
 	list_free(rels);
 }
@@ -689,11 +630,8 @@ lane_heads_json(Oid relid, int lanes)
 
 		if (!ac_lane_read_head(relid, (int16) lane, 0, &seq, hash))
 			ac_lane_boundary(relid, (int16) lane, &seq, hash);
-		appendStringInfo(&buf, "%s{\"lane\": %d, \"seq\": " INT64_FORMAT ", \"hash\": \"",
-						 lane > 0 ? ", " : "", lane, seq);
-		for (int i = 0; i < AC_HASH_LEN; i++)
-			appendStringInfo(&buf, "%02x", hash[i]);
-		appendStringInfoString(&buf, "\"}");
+		appendStringInfo(&buf, "%s{\"lane\": %d, \"seq\": " INT64_FORMAT ", \"hash\": \"%s\"}",
+						 lane > 0 ? ", " : "", lane, seq, ac_hash_hex(hash));
 	}
 	appendStringInfoChar(&buf, ']');
 	return buf.data;
@@ -750,16 +688,16 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 						 "WHERE tbl OPERATOR(pg_catalog.=) $1",
 						 1, argtypes, args, NULL);
 
-	run_ddl(psprintf("DROP TRIGGER IF EXISTS " SEAL_TRIGGER " ON %s",
+	run_ddl(psprintf("DROP TRIGGER IF EXISTS " AC_SEAL_TRIGGER " ON %s",
 					 target.qualname));
 	rels = find_all_inheritors(target.relid, AccessShareLock, NULL);
 	foreach(lc, rels)
 	{
 		Oid			relid = lfirst_oid(lc);
 
-		if (OidIsValid(get_trigger_oid(relid, TRUNCATE_TRIGGER, true)))
-			run_ddl(psprintf("DROP TRIGGER " TRUNCATE_TRIGGER " ON %s",
-							 display_name(relid)));
+		if (OidIsValid(get_trigger_oid(relid, AC_TRUNCATE_TRIGGER, true)))
+			run_ddl(psprintf("DROP TRIGGER " AC_TRUNCATE_TRIGGER " ON %s",
+							 ac_display_relname(relid)));
 	}
 	list_free(rels);
 

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * registry.c
- *	  Writes to the extension's registry tables on behalf of table owners.
+ *	  The extension's own tables: finding them, and writing them on behalf
+ *	  of table owners.
  *
  * The extension's tables (the registry audit_chain.chains, protection_log,
  * verification_log, events) are its own record: nobody but their owner may
@@ -29,8 +30,40 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "lane.h"
 #include "registry.h"
+
+/*
+ * ac_extension_relid
+ *		The OID of audit_chain.<relname>, or InvalidOid if there is no such
+ *		table (while the extension is being created or dropped).  Takes no
+ *		lock and ignores search_path.
+ */
+Oid
+ac_extension_relid(const char *relname)
+{
+	Oid			nsp = get_namespace_oid("audit_chain", true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return get_relname_relid(relname, nsp);
+}
+
+/*
+ * ac_rel_owner
+ *		The owner of relation relid, which must exist.
+ */
+Oid
+ac_rel_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
 
 /*
  * ac_table_owner
@@ -42,17 +75,10 @@ ac_table_owner(const char *relname, bool missing_ok)
 {
 	Oid			relid = RangeVarGetRelid(makeRangeVar("audit_chain", (char *) relname, -1),
 										 AccessShareLock, missing_ok);
-	HeapTuple	tup;
-	Oid			owner;
 
 	if (!OidIsValid(relid))
 		return InvalidOid;
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
+	return ac_rel_owner(relid);
 }
 
 /*

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * registry.h
- *	  Writing the extension's own tables on behalf of other roles.
+ *	  The extension's own tables: finding them, and writing them on behalf
+ *	  of other roles.
  *
  * IDENTIFICATION
  *	  src/registry.h
@@ -13,6 +14,8 @@
 
 #include "executor/spi.h"
 
+extern Oid	ac_extension_relid(const char *relname);
+extern Oid	ac_rel_owner(Oid relid);
 extern Oid	ac_table_owner(const char *relname, bool missing_ok);
 extern int	ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
 						  Oid *argtypes, Datum *args, const char *nulls);

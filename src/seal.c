@@ -17,7 +17,6 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "catalog/partition.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -32,6 +31,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "chaintable.h"
 #include "complete.h"
 #include "hash.h"
 #include "lane.h"
@@ -74,25 +74,6 @@ ac_seal_relcache_callback(Datum arg, Oid relid)
 		if (relid == InvalidOid || info->relid == relid || info->root == relid)
 			info->valid = false;
 	}
-}
-
-/*
- * ac_chain_root
- *		The chained table a relation's rows belong to: the relation itself, or
- *		the top of its partition tree.
- */
-static Oid
-ac_chain_root(Relation rel)
-{
-	if (rel->rd_rel->relispartition)
-	{
-		List	   *ancestors = get_partition_ancestors(RelationGetRelid(rel));
-		Oid			root = llast_oid(ancestors);
-
-		list_free(ancestors);
-		return root;
-	}
-	return RelationGetRelid(rel);
 }
 
 /*
@@ -149,24 +130,20 @@ trigger_lanes(TriggerData *trigdata)
 
 /*
  * before_trigger_follows
- *		True if a BEFORE ROW INSERT trigger of rel fires after ours (triggers
- *		fire in name order), and so could drop a row we sealed.
+ *		True if an enabled BEFORE ROW INSERT trigger of rel fires after ours,
+ *		and so could drop a row we sealed.
  */
 static bool
 before_trigger_follows(Relation rel, Trigger *ours)
 {
 	TriggerDesc *td = rel->trigdesc;
-	bool		after_ours = false;
 
 	for (int i = 0; i < td->numtriggers; i++)
 	{
 		Trigger    *t = &td->triggers[i];
 
-		if (t->tgoid == ours->tgoid)
-			after_ours = true;
-		else if (after_ours && t->tgenabled != TRIGGER_DISABLED &&
-				 TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) &&
-				 TRIGGER_FOR_INSERT(t->tgtype))
+		if (t->tgenabled != TRIGGER_DISABLED && TRIGGER_FOR_INSERT(t->tgtype) &&
+			ac_trigger_fires_after_seal(t->tgtype, t->tgname, ours->tgname))
 			return true;
 	}
 	return false;
@@ -253,6 +230,7 @@ seal_tuple(Relation rel, SealInfo *info, HeapTuple tuple, int lanes,
 	bool	   *isnull;
 	bytea	   *prev;
 	bytea	   *hash;
+	uint8		rowhash[AC_HASH_LEN];
 	int64		seq;
 	TimestampTz at;
 	HeapTuple	result;
@@ -261,18 +239,13 @@ seal_tuple(Relation rel, SealInfo *info, HeapTuple tuple, int lanes,
 	seq = lane->head_seq + 1;
 	at = GetCurrentTimestamp();
 
-	prev = palloc(VARHDRSZ + AC_HASH_LEN);
-	SET_VARSIZE(prev, VARHDRSZ + AC_HASH_LEN);
-	memcpy(VARDATA(prev), lane->head_hash, AC_HASH_LEN);
-	hash = palloc(VARHDRSZ + AC_HASH_LEN);
-	SET_VARSIZE(hash, VARHDRSZ + AC_HASH_LEN);
-
 	values = palloc(sizeof(Datum) * tupdesc->natts);
 	isnull = palloc(sizeof(bool) * tupdesc->natts);
 	heap_deform_tuple(tuple, tupdesc, values, isnull);
 
-	ac_row_hash(desc, values, isnull, seq, at, lane->head_hash,
-				(uint8 *) VARDATA(hash));
+	ac_row_hash(desc, values, isnull, seq, at, lane->head_hash, rowhash);
+	prev = ac_hash_bytea(lane->head_hash);
+	hash = ac_hash_bytea(rowhash);
 
 	/* The row is deformed already: set the chain columns and form it once */
 	values[desc->att_lane - 1] = Int16GetDatum(lane->lane);
@@ -286,7 +259,7 @@ seal_tuple(Relation rel, SealInfo *info, HeapTuple tuple, int lanes,
 	result->t_self = tuple->t_self;
 	result->t_tableOid = tuple->t_tableOid;
 
-	ac_lane_advance(lane, seq, (uint8 *) VARDATA(hash));
+	ac_lane_advance(lane, seq, rowhash);
 
 	pfree(values);
 	pfree(isnull);
@@ -311,7 +284,6 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 	bytea	   *hash;
 	int16		lane;
 	uint8		computed[AC_HASH_LEN];
-	int			nestlevel;
 	bool		result;
 
 	if (heap_attisnull(tuple, desc->att_lane, tupdesc) ||
@@ -332,11 +304,9 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 		VARSIZE_ANY_EXHDR(hash) != AC_HASH_LEN)
 		return false;
 
-	nestlevel = ac_enter_canonical_settings();
 	ac_row_hash(desc, values, isnull, DatumGetInt64(values[desc->att_seq - 1]),
 				DatumGetTimestampTz(values[desc->att_at - 1]),
 				(const uint8 *) VARDATA_ANY(prev), computed);
-	ac_leave_canonical_settings(nestlevel);
 	result = memcmp(computed, VARDATA_ANY(hash), AC_HASH_LEN) == 0;
 	pfree(values);
 	pfree(isnull);
