@@ -159,7 +159,7 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 		bool		isnull;
 		int16		lane = DatumGetInt16(heap_getattr(tup, cols.lane, tupdesc, &isnull));
 		Datum		d;
-		bytea	   *b;
+		const uint8 *h;
 
 		nrows++;
 		if (isnull || lane < 0 || lane >= AC_MAX_LANES || seen[lane])
@@ -176,10 +176,10 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 		d = heap_getattr(tup, cols.archived_hash, tupdesc, &isnull);
 		if (isnull)
 			d = heap_getattr(tup, cols.genesis, tupdesc, &isnull);
-		b = isnull ? NULL : DatumGetByteaPP(d);
-		starts[lane].valid = b != NULL && VARSIZE_ANY_EXHDR(b) == AC_HASH_LEN;
-		if (starts[lane].valid)
-			memcpy(starts[lane].hash, VARDATA_ANY(b), AC_HASH_LEN);
+		h = isnull ? NULL : ac_hash_of_bytea(d);
+		starts[lane].valid = h != NULL;
+		if (h != NULL)
+			memcpy(starts[lane].hash, h, AC_HASH_LEN);
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);

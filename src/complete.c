@@ -38,6 +38,7 @@
 #include "nodes/pg_list.h"
 #include "utils/lsyscache.h"
 
+#include "chaintable.h"
 #include "complete.h"
 #include "lane.h"
 
@@ -133,7 +134,8 @@ check_lanes_complete(void)
 							(long long) (sealed - count), state->lane,
 							relname ? relname : "?"),
 					 errdetail("A row was sealed into the chain and then skipped, which would leave a gap in the chain."),
-					 errhint("INSERT ... ON CONFLICT DO NOTHING and BEFORE ROW triggers that sort after \"zz_audit_chain_seal\" and return NULL cannot be used on chained tables.")));
+					 errhint("INSERT ... ON CONFLICT DO NOTHING and BEFORE ROW triggers that sort after \"%s\" and return NULL cannot be used on chained tables.",
+								 AC_SEAL_TRIGGER)));
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("lane %d of chained table \"%s\" holds %lld row(s) this transaction did not seal",

@@ -57,12 +57,16 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "chaintable.h"
 #include "events.h"
 #include "hash.h"
 #include "registry.h"
+#include "relname.h"
 
-/* the triggers audit_chain.track() makes */
-#define TRACK_TRIGGER_NAME "zz_audit_chain_track"
+/*
+ * The truncate trigger audit_chain.track() makes; its row trigger is
+ * AC_TRACK_TRIGGER (chaintable.h).
+ */
 #define TRACK_TRUNCATE_TRIGGER_NAME "zz_audit_chain_track_truncate"
 
 /*
@@ -525,6 +529,17 @@ has_own_trigger(Oid relid, const char *name)
 }
 
 /*
+ * has_track_trigger
+ *		True if relid has the row trigger of audit_chain.track() made on it
+ *		directly (a test for ac_partition_ancestor).
+ */
+static bool
+has_track_trigger(Oid relid, void *arg)
+{
+	return has_own_trigger(relid, AC_TRACK_TRIGGER);
+}
+
+/*
  * tracked_root
  *		The table whose audit_chain.track() covers relid: relid itself, or
  *		the nearest partition ancestor that was tracked, or InvalidOid if
@@ -533,36 +548,7 @@ has_own_trigger(Oid relid, const char *name)
 static Oid
 tracked_root(Oid relid)
 {
-	List	   *ancestors;
-	ListCell   *lc;
-	Oid			result = InvalidOid;
-
-	if (has_own_trigger(relid, TRACK_TRIGGER_NAME))
-		return relid;
-	if (!get_rel_relispartition(relid))
-		return InvalidOid;
-	ancestors = get_partition_ancestors(relid);
-	foreach(lc, ancestors)
-	{
-		if (has_own_trigger(lfirst_oid(lc), TRACK_TRIGGER_NAME))
-		{
-			result = lfirst_oid(lc);
-			break;
-		}
-	}
-	list_free(ancestors);
-	return result;
-}
-
-/*
- * qualified_name
- *		The schema-qualified, quoted name of a relation.
- */
-static char *
-qualified_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
+	return ac_partition_ancestor(relid, has_track_trigger, NULL);
 }
 
 /*
@@ -657,14 +643,14 @@ log_truncate(Relation rel, Oid root)
 
 	if (!OidIsValid(root))
 		return;					/* detached from a tracked table */
-	qualname = qualified_name(root);
+	qualname = ac_qualified_relname(root);
 	initStringInfo(&details);
 	appendStringInfoChar(&details, '{');
 	append_json_field(&details, "table", qualname);
 	append_json_field(&details, "operation", "truncate");
 	if (root != RelationGetRelid(rel))
 		append_json_field(&details, "partition",
-						  qualified_name(RelationGetRelid(rel)));
+						  ac_qualified_relname(RelationGetRelid(rel)));
 	appendStringInfoChar(&details, '}');
 	append_event("row_change", "truncate", qualname, details.data);
 }
@@ -810,7 +796,7 @@ row_change_details(Relation rel, const char *qualname, const char *missing,
 	append_json_field(&details, "operation", rc->op);
 	if (rel->rd_rel->relispartition)
 		append_json_field(&details, "partition",
-						  qualified_name(RelationGetRelid(rel)));
+						  ac_qualified_relname(RelationGetRelid(rel)));
 	append_keys(&details, rel, rc);
 	if (missing != NULL)
 		appendStringInfo(&details, ", \"missing_columns\": %s", missing);
@@ -899,7 +885,7 @@ audit_chain_track_change(PG_FUNCTION_ARGS)
 		log_truncate(rel, root);
 		return PointerGetDatum(NULL);
 	}
-	qualname = qualified_name(OidIsValid(root) ? root : RelationGetRelid(rel));
+	qualname = ac_qualified_relname(OidIsValid(root) ? root : RelationGetRelid(rel));
 	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -950,7 +936,7 @@ track_trigger_args(Oid root)
 	{
 		Trigger    *tg = &trigdesc->triggers[i];
 
-		if (tg->tgisclone || strcmp(tg->tgname, TRACK_TRIGGER_NAME) != 0)
+		if (tg->tgisclone || strcmp(tg->tgname, AC_TRACK_TRIGGER) != 0)
 			continue;
 		for (int a = 0; a < tg->tgnargs; a++)
 			appendStringInfo(&args, "%s%s", a > 0 ? ", " : "",
@@ -1004,7 +990,7 @@ cover_partitions(Oid relid)
 			continue;
 		sql = psprintf("CREATE TRIGGER " TRACK_TRUNCATE_TRIGGER_NAME " AFTER TRUNCATE ON %s "
 					   "FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.track_change(%s)",
-					   qualified_name(leaf), track_trigger_args(root));
+					   ac_qualified_relname(leaf), track_trigger_args(root));
 		ret = ac_execute_as(owner, NULL, sql, 0, NULL, NULL, NULL);
 		if (ret != SPI_OK_UTILITY)
 			elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(ret));

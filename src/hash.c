@@ -142,6 +142,21 @@ ac_hash_bytea(const uint8 *hash)
 }
 
 /*
+ * ac_hash_of_bytea
+ *		Pointer to the 32 bytes of a bytea chain hash, or NULL if the value is
+ *		not 32 bytes long.
+ */
+const uint8 *
+ac_hash_of_bytea(Datum d)
+{
+	bytea	   *b = DatumGetByteaPP(d);
+
+	if (VARSIZE_ANY_EXHDR(b) != AC_HASH_LEN)
+		return NULL;
+	return (const uint8 *) VARDATA_ANY(b);
+}
+
+/*
  * ac_hash_hex
  *		A hash (32 bytes at hash) as 64 lower-case hex digits, palloc'd.
  */

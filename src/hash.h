@@ -85,6 +85,7 @@ typedef struct AcRowDesc
 
 extern void ac_sha256(const void *data, size_t len, uint8 *out);
 extern bytea *ac_hash_bytea(const uint8 *hash);
+extern const uint8 *ac_hash_of_bytea(Datum d);
 extern char *ac_hash_hex(const uint8 *hash);
 extern bool ac_is_chain_column(const char *attname);
 extern AcRowDesc *ac_rowdesc_build(TupleDesc tupdesc, const char *relname,

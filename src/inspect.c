@@ -103,18 +103,16 @@ row_input_bytes(Oid root, int32 lane, int64 seq)
 	StringInfoData buf;
 	bytea	   *result;
 	MemoryContext outer = CurrentMemoryContext;
-	int			nestlevel;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	desc = fetch_row(root, lane, seq, &values, &isnull);
 
-	nestlevel = ac_enter_canonical_settings();
+	/* ac_row_input switches to the canonical settings itself */
 	initStringInfo(&buf);
 	ac_row_input(desc, values, isnull, seq,
 				 DatumGetTimestampTz(values[desc->att_at - 1]),
 				 ac_hash_of_bytea(values[desc->att_prev - 1]), &buf);
-	ac_leave_canonical_settings(nestlevel);
 
 	result = MemoryContextAlloc(outer, VARHDRSZ + buf.len);
 	SET_VARSIZE(result, VARHDRSZ + buf.len);
@@ -147,11 +145,10 @@ row_hash(PG_FUNCTION_ARGS)
 {
 	bytea	   *input = row_input_bytes(PG_GETARG_OID(0), PG_GETARG_INT32(1),
 										PG_GETARG_INT64(2));
-	bytea	   *result = palloc(VARHDRSZ + AC_HASH_LEN);
+	uint8		hash[AC_HASH_LEN];
 
-	SET_VARSIZE(result, VARHDRSZ + AC_HASH_LEN);
-	ac_sha256(VARDATA(input), VARSIZE(input) - VARHDRSZ, (uint8 *) VARDATA(result));
-	PG_RETURN_BYTEA_P(result);
+	ac_sha256(VARDATA(input), VARSIZE(input) - VARHDRSZ, hash);
+	PG_RETURN_BYTEA_P(ac_hash_bytea(hash));
 }
 
 /*
@@ -208,7 +205,6 @@ lane_head(PG_FUNCTION_ARGS)
 	bool		nulls[2] = {false, false};
 	int64		seq;
 	uint8		hash[AC_HASH_LEN];
-	bytea	   *h;
 
 	AclResult	aclresult;
 	int			nlanes;
@@ -247,10 +243,7 @@ lane_head(PG_FUNCTION_ARGS)
 	if (!ac_lane_read_head(root, (int16) lane, 0, &seq, hash))
 		ac_lane_boundary(root, (int16) lane, &seq, hash);
 
-	h = palloc(VARHDRSZ + AC_HASH_LEN);
-	SET_VARSIZE(h, VARHDRSZ + AC_HASH_LEN);
-	memcpy(VARDATA(h), hash, AC_HASH_LEN);
 	values[0] = Int64GetDatum(seq);
-	values[1] = PointerGetDatum(h);
+	values[1] = PointerGetDatum(ac_hash_bytea(hash));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

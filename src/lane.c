@@ -310,7 +310,7 @@ read_leaf_head(Oid leaf, int16 lane, int64 after_seq, int64 *seq,
 	bool		found = false;
 	bool		isnull;
 	Datum		d;
-	bytea	   *b;
+	const uint8 *h;
 
 	if (OidIsValid(li.indexoid))
 	{
@@ -366,14 +366,14 @@ read_leaf_head(Oid leaf, int16 lane, int64 after_seq, int64 *seq,
 	if (found)
 	{
 		d = slot_getattr(slot, li.att_hash, &isnull);
-		b = isnull ? NULL : DatumGetByteaPP(d);
-		if (b == NULL || VARSIZE_ANY_EXHDR(b) != AC_HASH_LEN)
+		h = isnull ? NULL : ac_hash_of_bytea(d);
+		if (h == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("head of lane %d of chained table \"%s\" has no valid chain_hash",
 							lane, RelationGetRelationName(rel)),
 					 errhint("Run audit_chain.verify_chain() on the table.")));
-		memcpy(hash, VARDATA_ANY(b), AC_HASH_LEN);
+		memcpy(hash, h, AC_HASH_LEN);
 	}
 
 	ExecDropSingleTupleTableSlot(slot);

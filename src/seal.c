@@ -280,8 +280,8 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	Datum	   *values;
 	bool	   *isnull;
-	bytea	   *prev;
-	bytea	   *hash;
+	const uint8 *prev;
+	const uint8 *hash;
 	int16		lane;
 	uint8		computed[AC_HASH_LEN];
 	bool		result;
@@ -297,17 +297,14 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 	isnull = palloc(sizeof(bool) * tupdesc->natts);
 	heap_deform_tuple(tuple, tupdesc, values, isnull);
 	lane = DatumGetInt16(values[desc->att_lane - 1]);
-	prev = DatumGetByteaPP(values[desc->att_prev - 1]);
-	hash = DatumGetByteaPP(values[desc->att_hash - 1]);
-	if (lane < 0 || lane >= lanes ||
-		VARSIZE_ANY_EXHDR(prev) != AC_HASH_LEN ||
-		VARSIZE_ANY_EXHDR(hash) != AC_HASH_LEN)
+	prev = ac_hash_of_bytea(values[desc->att_prev - 1]);
+	hash = ac_hash_of_bytea(values[desc->att_hash - 1]);
+	if (lane < 0 || lane >= lanes || prev == NULL || hash == NULL)
 		return false;
 
 	ac_row_hash(desc, values, isnull, DatumGetInt64(values[desc->att_seq - 1]),
-				DatumGetTimestampTz(values[desc->att_at - 1]),
-				(const uint8 *) VARDATA_ANY(prev), computed);
-	result = memcmp(computed, VARDATA_ANY(hash), AC_HASH_LEN) == 0;
+				DatumGetTimestampTz(values[desc->att_at - 1]), prev, computed);
+	result = memcmp(computed, hash, AC_HASH_LEN) == 0;
 	pfree(values);
 	pfree(isnull);
 	return result;

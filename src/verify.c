@@ -53,6 +53,7 @@
 #include "hash.h"
 #include "lane.h"
 #include "registry.h"
+#include "relname.h"
 #include "seal.h"
 #include "verify.h"
 
@@ -131,21 +132,6 @@ typedef struct VerifyState
 } VerifyState;
 
 #define ROWS_PER_FETCH 10000
-
-/*
- * ac_hash_of_bytea
- *		Pointer to the 32 bytes of a bytea chain hash, or NULL if the value is
- *		not 32 bytes long.
- */
-const uint8 *
-ac_hash_of_bytea(Datum d)
-{
-	bytea	   *b = DatumGetByteaPP(d);
-
-	if (VARSIZE_ANY_EXHDR(b) != AC_HASH_LEN)
-		return NULL;
-	return (const uint8 *) VARDATA_ANY(b);
-}
 
 /*
  * lane_problem
@@ -425,9 +411,7 @@ ac_chain_select(StringInfo sql, Relation rel, TupleDesc rootdesc, AcRowDesc *des
 	for (int i = 0; i < desc->ncols; i++)
 		appendStringInfo(sql, ", %s",
 						 quote_identifier(NameStr(TupleDescAttr(rootdesc, desc->cols[i].attnum - 1)->attname)));
-	appendStringInfo(sql, " FROM %s",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)));
+	appendStringInfo(sql, " FROM %s", ac_qualified_relname(RelationGetRelid(rel)));
 }
 
 /*
@@ -857,8 +841,7 @@ resume_lane(VerifyState *vs, LaneCheck *lck)
 	ret = SPI_execute_with_args(psprintf("SELECT chain_hash FROM %s "
 										 "WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
 										 "AND chain_seq OPERATOR(pg_catalog.=) $2",
-										 quote_qualified_identifier(get_namespace_name(get_rel_namespace(root)),
-																	get_rel_name(root))),
+										 ac_qualified_relname(root)),
 								2, argtypes + 1, args, NULL, true, 2);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -914,7 +897,6 @@ log_result(VerifyState *vs, const LaneCheck *lck)
 	Datum		args[10];
 	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	NameData	verifier;
-	bytea	   *h;
 	int			ret;
 	Oid			log_owner = ac_table_owner("verification_log", false);
 
@@ -945,10 +927,7 @@ log_result(VerifyState *vs, const LaneCheck *lck)
 	if (!lck->bad)
 	{
 		args[6] = Int64GetDatum(lck->last_seq);
-		h = palloc(VARHDRSZ + AC_HASH_LEN);
-		SET_VARSIZE(h, VARHDRSZ + AC_HASH_LEN);
-		memcpy(VARDATA(h), lck->prev, AC_HASH_LEN);
-		args[7] = PointerGetDatum(h);
+		args[7] = PointerGetDatum(ac_hash_bytea(lck->prev));
 	}
 	else
 	{
@@ -1142,6 +1121,11 @@ verify_chain(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	roots = tables_to_verify(fcinfo);
 
+	/*
+	 * ac_row_input switches to the canonical settings itself when a row
+	 * needs them; switching once for the whole run here saves doing it row
+	 * by row (it then finds them in force and does nothing).
+	 */
 	nestlevel = ac_enter_canonical_settings();
 	foreach(lc, roots)
 		verify_table(&vs, lfirst_oid(lc));

@@ -16,7 +16,6 @@
 
 #include "hash.h"
 
-extern const uint8 *ac_hash_of_bytea(Datum d);
 extern void ac_chain_select(StringInfo sql, Relation rel, TupleDesc rootdesc,
 							AcRowDesc *desc);
 
