@@ -124,14 +124,14 @@ COMMENT ON FUNCTION audit_chain.version() IS
 CREATE FUNCTION audit_chain.seal_row()
 RETURNS trigger
 LANGUAGE C
-AS 'MODULE_PATHNAME', 'seal_row';
+AS 'MODULE_PATHNAME', 'audit_chain_seal_row';
 COMMENT ON FUNCTION audit_chain.seal_row() IS
     'Row trigger of chained tables: seals inserted rows, refuses UPDATE and DELETE';
 
 CREATE FUNCTION audit_chain.refuse_truncate()
 RETURNS trigger
 LANGUAGE C
-AS 'MODULE_PATHNAME', 'refuse_truncate';
+AS 'MODULE_PATHNAME', 'audit_chain_refuse_truncate';
 COMMENT ON FUNCTION audit_chain.refuse_truncate() IS
     'Statement trigger of chained tables: refuses TRUNCATE';
 
@@ -140,7 +140,7 @@ CREATE FUNCTION audit_chain.lane_head(tbl regclass, lane integer,
 RETURNS record
 LANGUAGE C STRICT VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'lane_head';
+AS 'MODULE_PATHNAME', 'audit_chain_lane_head';
 COMMENT ON FUNCTION audit_chain.lane_head(regclass, integer) IS
     'Last committed seq and hash of a lane (its start point if empty)';
 
@@ -150,7 +150,7 @@ RETURNS TABLE (tbl regclass, lane integer, rows_checked bigint,
                intact boolean, first_bad_seq bigint, problem text)
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'verify_chain';
+AS 'MODULE_PATHNAME', 'audit_chain_verify_chain';
 COMMENT ON FUNCTION audit_chain.verify_chain(regclass, boolean) IS
     'Recomputes and checks every row of one chained table, or of all of them (incremental: only rows after the last intact verification); one row per lane';
 
@@ -158,7 +158,7 @@ CREATE FUNCTION audit_chain.row_hash(tbl regclass, lane integer, seq bigint)
 RETURNS bytea
 LANGUAGE C STRICT STABLE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'row_hash';
+AS 'MODULE_PATHNAME', 'audit_chain_row_hash';
 COMMENT ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) IS
     'The chain_hash of a row recomputed from its stored contents (format audit_chain/v1)';
 
@@ -166,7 +166,7 @@ CREATE FUNCTION audit_chain.canonical_row(tbl regclass, lane integer, seq bigint
 RETURNS bytea
 LANGUAGE C STRICT STABLE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'canonical_row';
+AS 'MODULE_PATHNAME', 'audit_chain_canonical_row';
 COMMENT ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) IS
     'The exact bytes SHA-256 hashes for a row (format audit_chain/v1)';
 
@@ -174,14 +174,14 @@ CREATE FUNCTION audit_chain.canonical_text(value anyelement)
 RETURNS text
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'canonical_text';
+AS 'MODULE_PATHNAME', 'audit_chain_canonical_text';
 COMMENT ON FUNCTION audit_chain.canonical_text(anyelement) IS
     'The canonical text of a value, whose SHA-256 is its col_digest (format audit_chain/v1)';
 
 CREATE FUNCTION audit_chain.ddl_guard()
 RETURNS event_trigger
 LANGUAGE C
-AS 'MODULE_PATHNAME', 'ddl_guard';
+AS 'MODULE_PATHNAME', 'audit_chain_ddl_guard';
 COMMENT ON FUNCTION audit_chain.ddl_guard() IS
     'Event trigger: refuses DDL that would break the verification of a chained table';
 
@@ -322,7 +322,7 @@ CREATE FUNCTION audit_chain.drop_guard()
 RETURNS event_trigger
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'drop_guard';
+AS 'MODULE_PATHNAME', 'audit_chain_drop_guard';
 COMMENT ON FUNCTION audit_chain.drop_guard() IS
     'Event trigger: refuses drops of chained tables, their columns and their triggers';
 
@@ -330,7 +330,7 @@ CREATE FUNCTION audit_chain.partition_guard()
 RETURNS event_trigger
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'partition_guard';
+AS 'MODULE_PATHNAME', 'audit_chain_partition_guard';
 COMMENT ON FUNCTION audit_chain.partition_guard() IS
     'Event trigger: gives new partitions of chained tables the trigger that refuses TRUNCATE';
 

@@ -1206,9 +1206,9 @@ check_set_schema(AlterObjectSchemaStmt *stmt)
  *		break the verification of a chained table.  Runs with the caller's
  *		search_path, which the names in the command are looked up in.
  */
-PG_FUNCTION_INFO_V1(ddl_guard);
+PG_FUNCTION_INFO_V1(audit_chain_ddl_guard);
 Datum
-ddl_guard(PG_FUNCTION_ARGS)
+audit_chain_ddl_guard(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata;
 	Node	   *parsetree;
@@ -1294,9 +1294,9 @@ refuse_drop(const char *kind, const char *identity, const char *detail)
  *		undoes the drop), however they were dropped: DROP TABLE, DROP COLUMN,
  *		DROP TRIGGER, DROP SCHEMA ... CASCADE, DROP TYPE ... CASCADE.
  */
-PG_FUNCTION_INFO_V1(drop_guard);
+PG_FUNCTION_INFO_V1(audit_chain_drop_guard);
 Datum
-drop_guard(PG_FUNCTION_ARGS)
+audit_chain_drop_guard(PG_FUNCTION_ARGS)
 {
 	int			ret;
 
@@ -1425,9 +1425,9 @@ table_has_rows(Oid relid)
  *		partition of a chained table that the command made or attached the
  *		trigger that refuses TRUNCATE.  An attached table must be empty.
  */
-PG_FUNCTION_INFO_V1(partition_guard);
+PG_FUNCTION_INFO_V1(audit_chain_partition_guard);
 Datum
-partition_guard(PG_FUNCTION_ARGS)
+audit_chain_partition_guard(PG_FUNCTION_ARGS)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	EventTriggerData *trigdata;

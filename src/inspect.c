@@ -126,9 +126,9 @@ row_input_bytes(Oid root, int32 lane, int64 seq)
  *		The exact bytes that SHA-256 hashes for one row, recomputed from the
  *		row as stored: for auditors and external verifiers.
  */
-PG_FUNCTION_INFO_V1(canonical_row);
+PG_FUNCTION_INFO_V1(audit_chain_canonical_row);
 Datum
-canonical_row(PG_FUNCTION_ARGS)
+audit_chain_canonical_row(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BYTEA_P(row_input_bytes(PG_GETARG_OID(0), PG_GETARG_INT32(1),
 									  PG_GETARG_INT64(2)));
@@ -139,9 +139,9 @@ canonical_row(PG_FUNCTION_ARGS)
  *		The chain_hash that row (lane, seq) should have, recomputed from its
  *		contents (not the stored chain_hash).
  */
-PG_FUNCTION_INFO_V1(row_hash);
+PG_FUNCTION_INFO_V1(audit_chain_row_hash);
 Datum
-row_hash(PG_FUNCTION_ARGS)
+audit_chain_row_hash(PG_FUNCTION_ARGS)
 {
 	bytea	   *input = row_input_bytes(PG_GETARG_OID(0), PG_GETARG_INT32(1),
 										PG_GETARG_INT64(2));
@@ -156,9 +156,9 @@ row_hash(PG_FUNCTION_ARGS)
  *		The canonical text of a value (doc/hash-format.md, section 3): what
  *		its col_digest hashes.
  */
-PG_FUNCTION_INFO_V1(canonical_text);
+PG_FUNCTION_INFO_V1(audit_chain_canonical_text);
 Datum
-canonical_text(PG_FUNCTION_ARGS)
+audit_chain_canonical_text(PG_FUNCTION_ARGS)
 {
 	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
 	Oid			outfn;
@@ -194,9 +194,9 @@ canonical_text(PG_FUNCTION_ARGS)
  *		The newest committed (or own) row of a lane, or its start point if it
  *		is empty.  Used by checkpoint().
  */
-PG_FUNCTION_INFO_V1(lane_head);
+PG_FUNCTION_INFO_V1(audit_chain_lane_head);
 Datum
-lane_head(PG_FUNCTION_ARGS)
+audit_chain_lane_head(PG_FUNCTION_ARGS)
 {
 	Oid			root = PG_GETARG_OID(0);
 	int32		lane = PG_GETARG_INT32(1);

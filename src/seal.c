@@ -319,9 +319,9 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
  * immutable (but protect() uses UPDATE internally to seal rows that were in
  * the table before it was protected).
  */
-PG_FUNCTION_INFO_V1(seal_row);
+PG_FUNCTION_INFO_V1(audit_chain_seal_row);
 Datum
-seal_row(PG_FUNCTION_ARGS)
+audit_chain_seal_row(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
@@ -383,9 +383,9 @@ seal_row(PG_FUNCTION_ARGS)
  * refuse_truncate
  *		BEFORE TRUNCATE, FOR EACH STATEMENT trigger of a chained table.
  */
-PG_FUNCTION_INFO_V1(refuse_truncate);
+PG_FUNCTION_INFO_V1(audit_chain_refuse_truncate);
 Datum
-refuse_truncate(PG_FUNCTION_ARGS)
+audit_chain_refuse_truncate(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 

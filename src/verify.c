@@ -1099,9 +1099,9 @@ tables_to_verify(FunctionCallInfo fcinfo)
  * One row per lane; one more row, with lane NULL, if the table holds rows
  * that are in no lane at all.
  */
-PG_FUNCTION_INFO_V1(verify_chain);
+PG_FUNCTION_INFO_V1(audit_chain_verify_chain);
 Datum
-verify_chain(PG_FUNCTION_ARGS)
+audit_chain_verify_chain(PG_FUNCTION_ARGS)
 {
 	VerifyState vs;
 	List	   *roots;
