@@ -64,6 +64,9 @@ extern int	ac_check_chained_table(Oid relid, LOCKMODE lockmode);
 extern void ac_check_chain_columns(Relation rel);
 extern Relation ac_open_chained_table(Oid relid, LOCKMODE lockmode, int *nlanes);
 extern List *ac_chain_leaves(Oid root);
+extern Oid	ac_chain_index(Relation rel, AttrNumber *att_lane,
+						   AttrNumber *att_seq, AttrNumber *att_hash,
+						   bool missing_ok);
 extern Oid	ac_chain_root(Relation rel);
 extern Oid	ac_partition_ancestor(Oid relid,
 								  bool (*test) (Oid relid, void *arg),

@@ -36,7 +36,6 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
@@ -169,70 +168,6 @@ lane_locktag(LOCKTAG *tag, Oid root, int16 lane)
 {
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) root, (uint32) lane,
 						 AC_LANE_LOCK_FIELD4);
-}
-
-/*
- * ac_chain_index
- *		The btree index on (chain_lane, chain_seq) of a leaf table, and the
- *		attribute numbers of chain_lane, chain_seq and chain_hash.  If there
- *		is no such index: an error, or InvalidOid if missing_ok.
- */
-Oid
-ac_chain_index(Relation rel, AttrNumber *att_lane, AttrNumber *att_seq,
-			   AttrNumber *att_hash, bool missing_ok)
-{
-	TupleDesc	tupdesc = RelationGetDescr(rel);
-	List	   *indexes;
-	ListCell   *lc;
-	Oid			result = InvalidOid;
-
-	*att_lane = *att_seq = *att_hash = InvalidAttrNumber;
-	for (int i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-
-		if (att->attisdropped)
-			continue;
-		if (strcmp(NameStr(att->attname), AC_COL_LANE) == 0)
-			*att_lane = att->attnum;
-		else if (strcmp(NameStr(att->attname), AC_COL_SEQ) == 0)
-			*att_seq = att->attnum;
-		else if (strcmp(NameStr(att->attname), AC_COL_HASH) == 0)
-			*att_hash = att->attnum;
-	}
-
-	indexes = RelationGetIndexList(rel);
-	foreach(lc, indexes)
-	{
-		Oid			indexoid = lfirst_oid(lc);
-		Relation	irel = index_open(indexoid, AccessShareLock);
-		Form_pg_index idx = irel->rd_index;
-
-		if (irel->rd_rel->relam == BTREE_AM_OID &&
-			idx->indisvalid && idx->indnkeyatts == 2 &&
-			idx->indkey.values[0] == *att_lane &&
-			idx->indkey.values[1] == *att_seq &&
-			RelationGetIndexPredicate(irel) == NIL)
-			result = indexoid;
-		index_close(irel, AccessShareLock);
-		if (OidIsValid(result))
-			break;
-	}
-	list_free(indexes);
-
-	if (*att_lane == InvalidAttrNumber || *att_seq == InvalidAttrNumber ||
-		*att_hash == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("table \"%s\" is missing one of its chain columns",
-						RelationGetRelationName(rel))));
-	if (!OidIsValid(result) && !missing_ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("chained table \"%s\" has no index on (chain_lane, chain_seq)",
-						RelationGetRelationName(rel)),
-				 errhint("The index is made by audit_chain.protect(); it must not be dropped.")));
-	return result;
 }
 
 /*

@@ -51,8 +51,5 @@ extern bool ac_lane_read_head(Oid root, int16 lane, int64 after_seq,
 extern List *ac_lane_held(void);
 extern int64 ac_lane_sealed(LaneState *state);
 extern int64 ac_lane_count_rows(Oid root, int16 lane, int64 after_seq);
-extern Oid	ac_chain_index(Relation rel, AttrNumber *att_lane,
-						   AttrNumber *att_seq, AttrNumber *att_hash,
-						   bool missing_ok);
 
 #endif							/* AUDIT_CHAIN_LANE_H */
