@@ -23,7 +23,7 @@
 #define AC_HASH_LEN			32
 #define AC_FORMAT_V1		"audit_chain/v1"
 
-/* Names of the five chain columns (fixed by the design) */
+/* Names of the five chain columns (fixed by the format: doc/hash-format.md) */
 #define AC_COL_LANE			"chain_lane"
 #define AC_COL_SEQ			"chain_seq"
 #define AC_COL_AT			"chain_at"
