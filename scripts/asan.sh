@@ -140,10 +140,10 @@ restore_build() {
 # PGXS puts COPT on the compile and the link lines, LDFLAGS_SL on the link
 build_install "COPT=$SAN" "LDFLAGS_SL=$OPTS_O $CANARY_O"
 so=$("$PG_CONFIG" --pkglibdir)/audit_chain.so
-if ! ldd "$so" | grep -q libasan; then
+if ! ldd "$so" | grep libasan >/dev/null; then
     ac_die "$so is not linked with libasan: the sanitizer flags did not reach the link"
 fi
-nm -D --defined-only "$so" | grep -q ' __asan_default_options$' ||
+nm -D --defined-only "$so" | grep ' __asan_default_options$' >/dev/null ||
     ac_die "$so does not define __asan_default_options"
 
 start_cluster asan
@@ -272,7 +272,7 @@ tail -c +"$((LOG_START + 1))" "$SERVER_LOG" |
     grep -E 'runtime error:|==[0-9]+==ERROR:|^ +#[0-9]+ |^SUMMARY: ' >"$LOGDIR/san/server-log.txt" || true
 [[ -s $LOGDIR/san/server-log.txt ]] || rm -f "$LOGDIR/san/server-log.txt"
 shopt -s nullglob
-san_files=("$LOGDIR"/san/report.* "$LOGDIR"/san/server-log.txt)
+san_files=("$LOGDIR"/san/report.* "$LOGDIR"/san/server-log.tx[t])   # [t]: a glob, so nullglob drops it when absent
 shopt -u nullglob
 for f in "${san_files[@]}"; do
     symbolize <"$f" >"$f.sym"

@@ -302,7 +302,7 @@ start_cluster() {
     local name=main locale_opt
     if (($#)) && [[ $1 != -* && $1 != *=* ]]; then name=$1; shift; fi
     _ac_register "$name"
-    if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then
+    if locale -a 2>/dev/null | grep -iE '^c\.utf-?8$' >/dev/null; then
         locale_opt=--locale=C.UTF-8
     else
         locale_opt=--no-locale
