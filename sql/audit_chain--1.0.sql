@@ -677,6 +677,80 @@ REVOKE ALL ON FUNCTION audit_chain.untrack(regclass) FROM PUBLIC;
 
 
 --
+-- Retention policies and legal holds
+--
+
+-- How long the rows of each chained table are kept (src/retention.c).
+-- Archiving and purging, which apply the policies, come next; they must
+-- refuse while a legal hold is on (ac_legal_hold_active() in C).
+CREATE TABLE audit_chain.retention_policies (
+    tbl             regclass    PRIMARY KEY,
+    -- how long a row stays in the live table, counted from its chain_at
+    keep            interval    NOT NULL CHECK (keep > interval '0'),
+    framework       text        CHECK (framework IN ('HIPAA', 'SOC 2', 'GDPR')),
+    -- how long an archived row is kept after keep (purged once older than
+    -- keep + archive_keep); NULL: for ever
+    archive_keep    interval    CHECK (archive_keep > interval '0'),
+    set_at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    set_by          name        NOT NULL DEFAULT SESSION_USER
+);
+COMMENT ON TABLE audit_chain.retention_policies IS
+    'The retention policy of each chained table: keep (live), framework, archive_keep; set by set_retention()';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.retention_policies', '');
+
+-- Every hold placed and released; the newest row of a table is its state.
+CREATE TABLE audit_chain.legal_hold_log (
+    id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tbl         regclass    NOT NULL,
+    tbl_name    text        NOT NULL,
+    hold        boolean     NOT NULL,
+    reason      text        CHECK (NOT hold OR pg_catalog.btrim(reason) <> ''),
+    set_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    set_by      name        NOT NULL DEFAULT SESSION_USER
+);
+-- read by ac_legal_hold_active(): the newest row of one table
+CREATE INDEX legal_hold_log_tbl_idx ON audit_chain.legal_hold_log (tbl, id);
+COMMENT ON TABLE audit_chain.legal_hold_log IS
+    'Every legal hold placed (hold) and released (not hold) with legal_hold(): who, when and why';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.legal_hold_log', '');
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.legal_hold_log_id_seq', '');
+
+CREATE VIEW audit_chain.legal_holds AS
+SELECT l.tbl, l.set_at AS held_since, l.set_by AS held_by, l.reason
+  FROM (SELECT DISTINCT ON (g.tbl) g.tbl, g.hold, g.set_at, g.set_by, g.reason
+          FROM audit_chain.legal_hold_log g
+         ORDER BY g.tbl, g.id DESC) l
+ WHERE l.hold;
+COMMENT ON VIEW audit_chain.legal_holds IS
+    'The chained tables under legal hold now: since when, placed by whom, and why';
+
+-- Both run as their caller, who must own the table; they write the tables
+-- above as their owner, after their checks (src/retention.c).
+CREATE FUNCTION audit_chain.set_retention(tbl regclass, keep interval DEFAULT NULL,
+                                          framework text DEFAULT NULL,
+                                          archive_keep interval DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_set_retention';
+COMMENT ON FUNCTION audit_chain.set_retention(regclass, interval, text, interval) IS
+    'Sets the retention policy of a chained table: keep (NULL: the framework''s preset, HIPAA 6 years, SOC 2 1 year), framework, archive_keep';
+
+CREATE FUNCTION audit_chain.legal_hold(tbl regclass, "on" boolean, reason text DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_legal_hold';
+COMMENT ON FUNCTION audit_chain.legal_hold(regclass, boolean, text) IS
+    'Places (true, with a reason) or releases (false) a legal hold on a chained table: no archiving, purging or redaction while on';
+
+REVOKE ALL ON audit_chain.retention_policies, audit_chain.legal_hold_log,
+    audit_chain.legal_hold_log_id_seq, audit_chain.legal_holds FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.set_retention(regclass, interval, text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.legal_hold(regclass, boolean, text) FROM PUBLIC;
+
+
+--
 -- Reports
 --
 
@@ -748,10 +822,22 @@ COMMENT ON PROCEDURE audit_chain.refresh_reports() IS
 CREATE VIEW audit_chain.gdpr_processing_records AS
 SELECT s.purpose, s.legal_bases, s.data_categories, s.recipients, s.subjects, s.events,
        s.first_event, s.last_event,
-       NULL::text AS retention,     -- set_retention() comes with the retention work
+       ret.retention,
        r.refreshed_at
   FROM audit_chain.processing_records_summary s
-  LEFT JOIN audit_chain.report_refreshes r ON r.report = 'gdpr_processing_records';
+  LEFT JOIN audit_chain.report_refreshes r ON r.report = 'gdpr_processing_records'
+  -- the policy of audit_chain.events (set_retention) and its legal hold
+  CROSS JOIN (
+       SELECT NULLIF(concat_ws('; ',
+                  (SELECT 'keep ' || p.keep::text
+                          || coalesce(' (' || p.framework || ')', '')
+                          || '; archive: ' || coalesce(p.archive_keep::text, 'no limit')
+                     FROM audit_chain.retention_policies p
+                    WHERE p.tbl OPERATOR(pg_catalog.=) 'audit_chain.events'::pg_catalog.regclass),
+                  (SELECT 'legal hold'
+                     FROM audit_chain.legal_holds h
+                    WHERE h.tbl OPERATOR(pg_catalog.=) 'audit_chain.events'::pg_catalog.regclass)),
+              '') AS retention) ret;
 COMMENT ON VIEW audit_chain.gdpr_processing_records IS
     'GDPR Art. 30(1): per purpose, the legal bases, categories of data, categories of recipients (AI providers included), subjects and retention, as of refreshed_at';
 

@@ -246,6 +246,20 @@ queue_event(const char *event_type, const char *action, const char *resource,
 }
 
 /*
+ * ac_events_queue_admin
+ *		Record an admin event that the extension's own functions cause
+ *		(set_retention(), legal_hold(), ...), written at commit like the
+ *		events of DDL (see queue_event), attributed to the role that acted.
+ *		details_json is a JSON object's text, or NULL.
+ */
+void
+ac_events_queue_admin(const char *action, const char *resource,
+					  const char *details_json)
+{
+	queue_event("admin", action, resource, details_json);
+}
+
+/*
  * ac_events_flush_pending
  *		Before commit (or PREPARE TRANSACTION): write the queued admin
  *		events, in the order they happened.  complete.c's completeness check

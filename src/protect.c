@@ -54,6 +54,7 @@
 #include "lane.h"
 #include "registry.h"
 #include "relname.h"
+#include "retention.h"
 #include "seal.h"
 
 /* What protect() and unprotect() need to know of the table */
@@ -641,8 +642,9 @@ lane_heads_json(Oid relid, int lanes)
  * unprotect(tbl regclass, reason text DEFAULT NULL) RETURNS void
  *		Stop chaining a table the caller owns: record the head of each lane
  *		in audit_chain.protection_log, remove the lanes from the registry,
- *		drop the chain triggers and let the chain columns be NULL again.  The
- *		rows and their chain columns stay.
+ *		drop the chain triggers and let the chain columns be NULL again, and
+ *		drop the table's retention policy.  The rows and their chain columns
+ *		stay.  Refused while the table is under legal hold.
  */
 PG_FUNCTION_INFO_V1(audit_chain_unprotect);
 Datum
@@ -679,6 +681,8 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is not a chained table", target.display)));
+	/* rows under legal hold stay chained (unchained, they could be dropped) */
+	ac_check_no_legal_hold(target.relid, "unprotect");
 	heads = lane_heads_json(target.relid, lanes);
 
 	/* out of the registry first: the DDL guard then lets the rest through */
@@ -710,5 +714,8 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 	log_protection(&target, "unprotect", lanes, -1, heads,
 				   PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
 	SPI_finish();
+
+	/* nothing is left to archive: the table's retention policy goes */
+	ac_retention_forget(target.relid, target.display);
 	PG_RETURN_VOID();
 }
