@@ -2,8 +2,9 @@
 # test/scenarios/dump_restore.sh -- a database with chained tables survives
 # pg_dump and pg_restore (custom format) and pg_dump | psql (plain format):
 # the restored chains verify with the same rows, audit_chain.chains,
-# checkpoints and the logs come back (pg_extension_config_dump), the restored
-# checkpoint still catches a cut tail, and new rows continue each chain.
+# checkpoints, the logs, retention policies and legal holds come back
+# (pg_extension_config_dump), the restored checkpoint still catches a cut
+# tail, and new rows continue each chain.
 #
 # Uses the cluster in PGHOST/PGPORT if one answers there (databases named
 # ac_dr_*_PID, dropped at exit), else starts its own through scripts/lib.sh.
@@ -94,6 +95,12 @@ CREATE TABLE app.patients (id int PRIMARY KEY, name text);
 SELECT audit_chain.track('app.patients');
 INSERT INTO app.patients VALUES (1, 'Amy'), (2, 'Rory');
 UPDATE app.patients SET name = 'Amy P.' WHERE id = 1;
+-- retention policies and legal holds come back too (the hold's history included)
+SELECT audit_chain.set_retention('app.audit', framework => 'HIPAA');
+SELECT audit_chain.set_retention('audit_chain.events', interval '2 years', 'GDPR', interval '1 year');
+SELECT audit_chain.legal_hold('app.cut', true, 'case 1');
+SELECT audit_chain.legal_hold('app.cut', false, 'case 1 closed');
+SELECT audit_chain.legal_hold('app.access', true, 'subpoena 7');
 SELECT audit_chain.checkpoint();
 INSERT INTO app.audit (actor, action) VALUES ('late', 'after the checkpoint');
 SQL
@@ -120,6 +127,11 @@ SELECT 'protection', id, action, tbl_name, lanes, rows_sealed, heads, reason
   FROM audit_chain.protection_log ORDER BY 2;
 SELECT 'verification', verification_id, tbl::text, lane, rows_checked, intact, last_seq
   FROM audit_chain.verification_log ORDER BY 2;
+SELECT 'retention', tbl::text, keep, framework, archive_keep, set_at, set_by
+  FROM audit_chain.retention_policies ORDER BY 2;
+SELECT 'legal hold', id, tbl::text, tbl_name, hold, reason, set_at, set_by
+  FROM audit_chain.legal_hold_log ORDER BY 2;
+SELECT 'on hold', tbl::text, reason FROM audit_chain.legal_holds ORDER BY 2;
 SELECT 'rows', 'app.audit', count(*), md5(string_agg(t::text, '|' ORDER BY chain_lane, chain_seq)) FROM app.audit t;
 SELECT 'rows', 'app.access', count(*), md5(string_agg(t::text, '|' ORDER BY chain_lane, chain_seq)) FROM app.access t;
 SELECT 'rows', 'app.cut', count(*), md5(string_agg(t::text, '|' ORDER BY chain_lane, chain_seq)) FROM app.cut t;
