@@ -156,17 +156,36 @@ interval_iso(Interval *span)
 }
 
 /*
+ * interval_seconds
+ *		The length of an interval in seconds as extract(epoch) counts it: a
+ *		year is 365.25 days, a month 30 days.
+ *
+ * Not the interval comparison operators, which count a year as 360 days:
+ * by them '364 days' is longer than '1 year', and '2160 days' (five
+ * years and eleven months) as long as '6 years'.
+ */
+static float8
+interval_seconds(Interval *span)
+{
+	return DatumGetFloat8(DirectFunctionCall2(interval_part,
+											  CStringGetTextDatum("epoch"),
+											  IntervalPGetDatum(span)));
+}
+
+/*
  * interval_positive
- *		Whether span is longer than zero, as PostgreSQL compares intervals
- *		(a month is 30 days): '1 month -30 days' is not.
+ *		Whether span is longer than zero both by extract(epoch) and by the
+ *		interval comparison operators (which the tables' CHECK constraints
+ *		use): '1 month -30 days' is not, nor is '1 year -365 days'.
  */
 static bool
 interval_positive(Interval *span)
 {
 	Interval   *zero = palloc0(sizeof(Interval));
 
-	return DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(span),
-											IntervalPGetDatum(zero)));
+	return interval_seconds(span) > 0 &&
+		DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(span),
+										 IntervalPGetDatum(zero)));
 }
 
 /*
@@ -491,8 +510,7 @@ audit_chain_set_retention(PG_FUNCTION_ARGS)
 	{
 		Interval   *minimum = parse_interval(fw->preset);
 
-		if (DatumGetBool(DirectFunctionCall2(interval_lt, IntervalPGetDatum(keep),
-											 IntervalPGetDatum(minimum))))
+		if (interval_seconds(keep) < interval_seconds(minimum))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("keep %s is shorter than the %s retention period of %s",
