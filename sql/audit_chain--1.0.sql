@@ -704,7 +704,7 @@ CREATE TABLE audit_chain.legal_hold_log (
     tbl         regclass    NOT NULL,
     tbl_name    text        NOT NULL,
     hold        boolean     NOT NULL,
-    reason      text        CHECK (NOT hold OR pg_catalog.btrim(reason) <> ''),
+    reason      text        CHECK (NOT hold OR pg_catalog.btrim(coalesce(reason, '')) <> ''),
     set_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     set_by      name        NOT NULL DEFAULT SESSION_USER
 );
