@@ -78,6 +78,7 @@
 #include "hash.h"
 #include "lane.h"
 #include "registry.h"
+#include "retention.h"
 
 static void refuse_foreign_partition(Oid parent, const char *part);
 
@@ -1089,7 +1090,7 @@ check_drop_owned(DropOwnedStmt *stmt)
  *		DROP INDEX of the chain index (its table cannot be read from the
  *		catalog any more at sql_drop time), DROP TABLE of a partition of a
  *		chained table, DROP SCHEMA of a schema holding one, and DROP EXTENSION
- *		while tables are chained.
+ *		while tables are chained or audit_chain.events is under legal hold.
  */
 static void
 check_drop(DropStmt *stmt)
@@ -1104,6 +1105,13 @@ check_drop(DropStmt *stmt)
 
 			if (strcmp(strVal(lfirst(lc)), "audit_chain") != 0)
 				continue;
+			/* the events would go with it, and the record of the hold too */
+			if (ac_legal_hold_active(ac_extension_relid("events")))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot drop extension audit_chain while audit_chain.events is under legal hold"),
+						 errdetail("Dropping the extension drops the events, and the record of the hold with them."),
+						 errhint("Release the hold first with audit_chain.legal_hold('audit_chain.events', false, reason).")));
 			if (!guard_loaded)
 				load_chained();
 			foreach(lc2, guard_chained)

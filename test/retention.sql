@@ -13,7 +13,7 @@ SET LOCAL intervalstyle = postgres;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(72);
+SELECT plan(74);
 
 CREATE SCHEMA tap_ret;
 CREATE TABLE tap_ret.visits (id int, patient text);
@@ -193,6 +193,12 @@ SELECT audit_chain.set_retention('audit_chain.events', interval '18 months', 'GD
 SELECT audit_chain.legal_hold('audit_chain.events', true, 'inquiry 3');
 SELECT is((SELECT retention FROM audit_chain.gdpr_processing_records WHERE purpose = 'tap retention'),
           'keep 1 year 6 mons (GDPR); archive: 6 mons; legal hold', 'and a legal hold on them');
+SELECT throws_ok($$DROP EXTENSION audit_chain$$, '55000',
+                 'cannot drop extension audit_chain while audit_chain.events is under legal hold',
+                 'DROP EXTENSION would drop the events under hold: refused');
+SELECT throws_ok($$DROP EXTENSION audit_chain CASCADE$$, '55000',
+                 'cannot drop extension audit_chain while audit_chain.events is under legal hold',
+                 'also with CASCADE');
 SELECT columns_are('audit_chain', 'gdpr_processing_records',
                    ARRAY['purpose', 'legal_bases', 'data_categories', 'recipients', 'subjects', 'events',
                          'first_event', 'last_event', 'retention', 'refreshed_at'],
