@@ -1,7 +1,8 @@
 -- Attack class 2 (issue 10): no crash from any input by any role.
 --
 -- Every C entry point that takes a regclass (lane_head, row_hash,
--- canonical_row, verify_chain, full and incremental) is called by an
+-- canonical_row, verify_chain, full and incremental, set_retention,
+-- legal_hold) is called by an
 -- unprivileged role on relations that are not chained tables: a temporary
 -- table with chain columns of the wrong types (the issue's SIGSEGV), a view, a
 -- materialized view, a sequence, an index, a composite type, a dropped OID,
@@ -23,14 +24,16 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(73);
+SELECT plan(97);
 
 CREATE ROLE sec_crash_attacker LOGIN;
 CREATE SCHEMA sec_crash AUTHORIZATION sec_crash_attacker;
 GRANT EXECUTE ON FUNCTION audit_chain.row_hash(regclass, integer, bigint),
     audit_chain.lane_head(regclass, integer),
     audit_chain.canonical_row(regclass, integer, bigint),
-    audit_chain.verify_chain(regclass, boolean) TO sec_crash_attacker;
+    audit_chain.verify_chain(regclass, boolean),
+    audit_chain.set_retention(regclass, interval, text, interval),
+    audit_chain.legal_hold(regclass, boolean, text) TO sec_crash_attacker;
 
 -- A good chained table, owned by the superuser
 CREATE TABLE sec_crash.good (id int, note text);
@@ -93,10 +96,12 @@ INSERT INTO sec_crash_calls VALUES
     ('SELECT audit_chain.row_hash(%s, 0, 1)'),
     ('SELECT audit_chain.canonical_row(%s, 0, 1)'),
     ('SELECT * FROM audit_chain.verify_chain(%s)'),
-    ('SELECT * FROM audit_chain.verify_chain(%s, true)');
+    ('SELECT * FROM audit_chain.verify_chain(%s, true)'),
+    ('SELECT audit_chain.set_retention(%s, interval ''1 year'')'),
+    ('SELECT audit_chain.legal_hold(%s, true, ''x'')');
 GRANT SELECT ON sec_crash_cases, sec_crash_calls TO sec_crash_attacker;
 
--- 60 calls by the attacker: each a clear error, none a crash
+-- 84 calls by the attacker: each a clear error, none a crash
 SET SESSION AUTHORIZATION sec_crash_attacker;
 SELECT throws_ok(format(k.call, c.rel || '::pg_catalog.regclass'), c.sqlstate, c.msg,
                  format('attacker: %s on %s: %s', split_part(k.call, '(', 1), c.rel, c.msg))
