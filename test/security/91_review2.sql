@@ -13,7 +13,13 @@
 --    partition could be emptied, and its rows skipped the empty check), a
 --    BEFORE ROW trigger after the seal, a DO INSTEAD NOTHING rule (rows
 --    written to the partition vanished), rows under a genuine-looking trigger;
---  - CREATE SCHEMA making a partition and a late trigger on it at once.
+--  - CREATE SCHEMA making a partition and a late trigger on it at once;
+--  - a partition of a tracked table made by its owner: ddl_log gave it the
+--    truncate trigger with a CREATE TRIGGER statement run as the owner of
+--    audit_chain.events, which fired every event trigger of the database as
+--    that owner, under the table owner's search_path: a DBA's PL/pgSQL event
+--    trigger with "tg_tag LIKE ..." ran the table owner's operator ~~ as a
+--    superuser, and the table owner became one.
 -- Each fails on a5410ce and passes with the fix.
 \set ON_ERROR_STOP true
 \set QUIET 1
@@ -26,7 +32,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(17);
+SELECT plan(21);
 
 CREATE ROLE r2_owner;
 DO $$BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO r2_owner', current_database()); END$$;
@@ -144,6 +150,50 @@ SELECT is((SELECT bool_and(intact) FROM audit_chain.verify_chain('r2.pc')), true
 SELECT is((SELECT bool_and(intact) FROM audit_chain.verify_chain('r2.t')) AND
           (SELECT bool_and(intact) FROM audit_chain.verify_chain('r2.t2')), true,
     'the chains whose column types were attacked are intact');
+
+-- 6. The truncate trigger of a tracked table's new partition is made
+-- without running anybody's code as the owner of audit_chain.events
+CREATE ROLE r2_app;
+CREATE SCHEMA r2a AUTHORIZATION r2_app;
+-- what a DBA may well have: an event trigger that tests the command tag
+CREATE FUNCTION public.r2_dba_note() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF tg_tag LIKE 'CREATE%' THEN NULL; END IF;
+END $$;
+CREATE EVENT TRIGGER r2_dba_note ON ddl_command_end EXECUTE FUNCTION public.r2_dba_note();
+SET SESSION AUTHORIZATION r2_app;
+CREATE TABLE r2a.p (id int, v text) PARTITION BY RANGE (id);
+CREATE TABLE r2a.seen (who name);
+CREATE FUNCTION r2a.like_op(text, text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_user <> 'r2_app' THEN
+        INSERT INTO r2a.seen VALUES (current_user);
+        ALTER ROLE r2_app SUPERUSER;
+    END IF;
+    RETURN pg_catalog.textlike($1, $2);
+END $$;
+CREATE OPERATOR r2a.~~ (leftarg = text, rightarg = text, function = r2a.like_op);
+RESET SESSION AUTHORIZATION;
+SELECT audit_chain.track('r2a.p');
+SET SESSION AUTHORIZATION r2_app;
+SET search_path = r2a, pg_catalog;
+CREATE TABLE r2a.p1 PARTITION OF r2a.p FOR VALUES FROM (0) TO (10);
+RESET search_path;
+INSERT INTO r2a.p VALUES (1, 'one');
+TRUNCATE r2a.p1;
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'r2_app'), false,
+    'the owner of a tracked table does not become superuser by making a partition');
+SELECT is((SELECT count(*) FROM r2a.seen), 0::bigint,
+    'no code of the table owner ran as another role');
+SELECT is((SELECT string_agg(action, ',' ORDER BY chain_at) FROM audit_chain.events
+            WHERE event_type = 'row_change' AND resource = 'r2a.p'), 'insert,truncate',
+    'the new partition''s INSERT and TRUNCATE are recorded');
+SELECT ok(EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                   WHERE tgrelid = 'r2a.p1'::regclass AND tgname = 'zz_audit_chain_track_truncate'
+                     AND tgfoid = 'audit_chain.track_change()'::regprocedure),
+    'the new partition has the truncate trigger of track()');
+DROP EVENT TRIGGER r2_dba_note;
 
 SELECT * FROM finish();
 ROLLBACK;
