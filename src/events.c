@@ -247,8 +247,9 @@ queue_event(const char *event_type, const char *action, const char *resource,
 
 /*
  * ac_events_flush_pending
- *		Before commit (or PREPARE TRANSACTION): write the queued admin
- *		events, in the order they happened.  complete.c's completeness check
+ *		Before commit: write the queued admin events, in the order they
+ *		happened (PREPARE TRANSACTION with events queued is refused, see
+ *		ac_events_refuse_prepare).  complete.c's completeness check
  *		runs after this, so that it covers the rows written here.
  */
 void
@@ -272,6 +273,30 @@ ac_events_flush_pending(void)
 		SPI_finish();
 		PopActiveSnapshot();
 	}
+}
+
+/*
+ * ac_events_refuse_prepare
+ *		Before PREPARE TRANSACTION: refuse to prepare a transaction that has
+ *		admin events to write.
+ *
+ * Written at PREPARE, they would hold a lane of audit_chain.events until
+ * COMMIT PREPARED or ROLLBACK PREPARED, after the session is gone and past
+ * every timeout, and any role can queue them (DDL in a schema of its own,
+ * ALTER ROLE on itself): a few prepared transactions would stall every
+ * writer of events for good.  Nothing else can write them later, so the
+ * transaction is refused instead.
+ */
+void
+ac_events_refuse_prepare(void)
+{
+	if (pending_events == NIL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot prepare a transaction that has audit_chain admin events to record"),
+			 errdetail("Recording them would hold a lane of audit_chain.events until COMMIT PREPARED or ROLLBACK PREPARED, and every writer of events could be made to wait for it."),
+			 errhint("Commit DDL, GRANT and role commands without PREPARE TRANSACTION.")));
 }
 
 /*

@@ -14,6 +14,7 @@
 #include "nodes/nodes.h"
 
 extern void ac_events_flush_pending(void);
+extern void ac_events_refuse_prepare(void);
 extern void ac_events_at_eoxact(void);
 extern void ac_events_at_eosubxact(bool is_commit, SubTransactionId mySubid,
 								   SubTransactionId parentSubid);
