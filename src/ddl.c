@@ -1277,6 +1277,27 @@ check_set_schema(AlterObjectSchemaStmt *stmt)
 }
 
 /*
+ * check_extension_contents
+ *		ALTER EXTENSION audit_chain DROP TABLE of one of its own tables: the
+ *		table would then be a table like any other, which ALTER TABLE could
+ *		change, and pg_dump would dump it whole next to the extension's
+ *		script, which makes it again.
+ */
+static void
+check_extension_contents(AlterExtensionContentsStmt *stmt)
+{
+	Oid			relid;
+
+	if (stmt->action >= 0 || strcmp(stmt->extname, "audit_chain") != 0 ||
+		stmt->objtype != OBJECT_TABLE)
+		return;
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(castNode(List, stmt->object)),
+							 NoLock, true);
+	if (OidIsValid(relid) && is_extension_table(relid) && !in_install_script())
+		refuse_extension_table(relid);
+}
+
+/*
  * ddl_guard
  *		Event trigger function, ddl_command_start: refuses DDL that would
  *		break the verification of a chained table.  Runs with the caller's
@@ -1342,6 +1363,9 @@ audit_chain_ddl_guard(PG_FUNCTION_ARGS)
 			break;
 		case T_CreateForeignTableStmt:
 			check_create_table(&((CreateForeignTableStmt *) parsetree)->base, true);
+			break;
+		case T_AlterExtensionContentsStmt:
+			check_extension_contents((AlterExtensionContentsStmt *) parsetree);
 			break;
 		default:
 			break;

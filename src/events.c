@@ -1080,12 +1080,15 @@ cover_partitions(Oid relid)
  *		was (its events come back with the dump), so it is not recorded
  *		again; recording it would also put fresh events into lanes that the
  *		restored events are about to take.  A superuser could silence the
- *		event triggers anyway, so this hides nothing more.
+ *		event triggers anyway, so this hides nothing more.  The session must
+ *		act as a superuser, not only the function running: anyone may turn
+ *		check_function_bodies off before calling a superuser's SECURITY
+ *		DEFINER function that runs DDL.
  */
 static bool
 replaying_dump(void)
 {
-	return !check_function_bodies && superuser();
+	return !check_function_bodies && superuser() && superuser_arg(GetOuterUserId());
 }
 
 /*

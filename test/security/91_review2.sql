@@ -14,6 +14,8 @@
 --    BEFORE ROW trigger after the seal, a DO INSTEAD NOTHING rule (rows
 --    written to the partition vanished), rows under a genuine-looking trigger;
 --  - CREATE SCHEMA making a partition and a late trigger on it at once;
+--  - ALTER EXTENSION audit_chain DROP TABLE audit_chain.events, after which
+--    ALTER TABLE could change it (as a superuser);
 --  - a partition of a tracked table made by its owner: ddl_log gave it the
 --    truncate trigger with a CREATE TRIGGER statement run as the owner of
 --    audit_chain.events, which fired every event trigger of the database as
@@ -32,7 +34,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(21);
+SELECT plan(22);
 
 CREATE ROLE r2_owner;
 DO $$BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO r2_owner', current_database()); END$$;
@@ -151,7 +153,12 @@ SELECT is((SELECT bool_and(intact) FROM audit_chain.verify_chain('r2.t')) AND
           (SELECT bool_and(intact) FROM audit_chain.verify_chain('r2.t2')), true,
     'the chains whose column types were attacked are intact');
 
--- 6. The truncate trigger of a tracked table's new partition is made
+-- 6. The extension's tables stay its members
+SELECT throws_ok($$ALTER EXTENSION audit_chain DROP TABLE audit_chain.events$$, '55000',
+    'cannot change table "events", which belongs to extension audit_chain',
+    'a superuser cannot take audit_chain.events out of the extension');
+
+-- 7. The truncate trigger of a tracked table's new partition is made
 -- without running anybody's code as the owner of audit_chain.events
 CREATE ROLE r2_app;
 CREATE SCHEMA r2a AUTHORIZATION r2_app;

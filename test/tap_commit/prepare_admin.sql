@@ -5,6 +5,9 @@
 -- run DDL in its own schema or ALTER ROLE on itself, prepare, disconnect,
 -- and keep a lane for good, past every timeout; sixteen such prepared
 -- transactions stalled every writer of events.  Such a PREPARE is refused.
+-- Also: DDL run for a role by a superuser's SECURITY DEFINER function is
+-- recorded even if the role turned check_function_bodies off (which is how
+-- a dump replayed by a superuser is told apart).
 -- Needs real commits: run it with pg_prove outside a transaction.  Creates
 -- and drops role tapc_pa and schema tapc_pa.
 \set ON_ERROR_STOP true
@@ -24,7 +27,7 @@ CREATE EXTENSION IF NOT EXISTS audit_chain;
 DROP SCHEMA IF EXISTS tapc_pa CASCADE;
 DROP ROLE IF EXISTS tapc_pa;
 
-SELECT plan(7);
+SELECT plan(8);
 
 CREATE ROLE tapc_pa;
 CREATE SCHEMA tapc_pa AUTHORIZATION tapc_pa;
@@ -87,6 +90,21 @@ SELECT is((SELECT count(*)::int FROM audit_chain.events
 SELECT is((SELECT count(*)::int FROM audit_chain.events
             WHERE event_type = 'admin' AND resource = 'tapc_pa.u'), 0,
           'the one rolled back is not');
+
+-- a superuser's SECURITY DEFINER function that runs DDL for its caller
+CREATE FUNCTION tapc_pa.make_table() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$BEGIN CREATE TABLE tapc_pa.made_for_caller (a int); END$$;
+GRANT EXECUTE ON FUNCTION tapc_pa.make_table() TO tapc_pa;
+SET SESSION AUTHORIZATION tapc_pa;
+SET check_function_bodies = off;
+SELECT tapc_pa.make_table();
+RESET check_function_bodies;
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT count(*)::int FROM audit_chain.events
+            WHERE event_type = 'admin' AND resource = 'tapc_pa.made_for_caller'
+              AND db_role = 'tapc_pa'), 1,
+          'DDL of a definer function is recorded with check_function_bodies off');
 
 SELECT * FROM finish();
 
