@@ -62,10 +62,11 @@ static void ac_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
  *
  * One transaction callback (ac_xact_callback), which calls the modules in
  * the order they depend on:
- * - at pre-commit (and pre-prepare), first events.c, which writes the
- *	 queued admin events, then complete.c, which checks that every row
- *	 sealed into a lane held is in its table, the admin events' rows
- *	 included, when a statement may have skipped one;
+ * - at pre-commit, first events.c, which writes the queued admin events
+ *	 (at pre-prepare it refuses a transaction that has some), then
+ *	 complete.c, which checks that every row sealed into a lane held is in
+ *	 its table, the admin events' rows included, when a statement may have
+ *	 skipped one;
  * - at the end of the transaction, events.c and complete.c forget what
  *	 the transaction queued and noted, and lane.c remembers the heads of
  *	 the lanes held (after a commit) and forgets the lanes, whose locks are
@@ -110,8 +111,11 @@ ac_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
 			ac_events_flush_pending();
+			ac_complete_pre_commit();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			ac_events_refuse_prepare();
 			ac_complete_pre_commit();
 			break;
 		case XACT_EVENT_COMMIT:

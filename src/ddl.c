@@ -42,6 +42,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -64,11 +65,13 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
 #include "parser/parse_type.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -96,6 +99,15 @@ static bool guard_loaded = false;
  * refuse() says so.
  */
 static Oid	guard_via = InvalidOid;
+
+/*
+ * The tables an ALTER TABLE ... ATTACH PARTITION under a chained table
+ * attaches, resolved by ddl_guard (under the caller's search_path, which
+ * partition_guard does not run under) for partition_guard, which checks
+ * them once they are attached and locked.  In TopMemoryContext; every
+ * ALTER TABLE that ddl_guard sees starts it afresh.
+ */
+static List *guard_attached = NIL;
 
 /*
  * guard_begin
@@ -296,6 +308,43 @@ typed_chained_tables(Oid typrelid)
 			result = lappend_oid(result, lfirst_oid(lc));
 		ReleaseSysCache(tup);
 	}
+	return result;
+}
+
+/*
+ * typed_tables
+ *		Every table of the composite type whose pg_class entry is typrelid,
+ *		and the partitions below them: ALTER TYPE ... CASCADE changes their
+ *		row types.  Reads pg_class through (there is no index on reloftype),
+ *		which only a change to a composite type's attributes does.
+ */
+static List *
+typed_tables(Oid typrelid)
+{
+	Oid			typid = get_rel_type_id(typrelid);
+	Relation	classrel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	List	   *typed = NIL;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	if (!OidIsValid(typid))
+		return NIL;
+	classrel = table_open(RelationRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(classrel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
+
+		if (form->reloftype == typid)
+			typed = lappend_oid(typed, form->oid);
+	}
+	table_endscan(scan);
+	table_close(classrel, AccessShareLock);
+	foreach(lc, typed)
+		result = list_concat_unique_oid(result,
+										inheritance_targets(lfirst_oid(lc), true));
 	return result;
 }
 
@@ -646,6 +695,13 @@ check_attach(Oid parent, PartitionCmd *pcmd)
 	if (get_rel_relkind(part) == RELKIND_FOREIGN_TABLE &&
 		OidIsValid(root = chain_root_of(parent)))
 		refuse_foreign_partition(root, get_rel_name(part));
+	if (OidIsValid(chain_root_of(parent)))
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		guard_attached = lappend_oid(guard_attached, part);
+		MemoryContextSwitchTo(old);
+	}
 	if (!OidIsValid(chain_root_of(part)))
 		return;
 	ereport(ERROR,
@@ -786,10 +842,28 @@ check_alter_table(AlterTableStmt *stmt)
 		}
 	}
 
-	/* a column of a chained table may have this row type */
+	/*
+	 * A column of a chained table may have this row type, or the row type of
+	 * a table the command reaches: a column added to a parent is added to
+	 * its children, an attribute added to a type with CASCADE to its typed
+	 * tables.
+	 */
 	if (changes_rowtype)
+	{
+		List	   *reached;
+
 		refuse_type_change(get_rel_type_id(relid),
 						   stmt->objtype == OBJECT_TYPE ? "type" : "row type");
+		if (stmt->objtype == OBJECT_TYPE)
+			reached = typed_tables(relid);
+		else
+			reached = inheritance_targets(relid, stmt->relation->inh);
+		foreach(lc, reached)
+		{
+			if (lfirst_oid(lc) != relid)
+				refuse_type_change(get_rel_type_id(lfirst_oid(lc)), "row type");
+		}
+	}
 
 	if (is_extension_table(relid) && !in_install_script())
 	{
@@ -934,19 +1008,21 @@ check_create_trigger(CreateTrigStmt *stmt)
 	Oid			relid;
 	int16		tgtype;
 
-	if (ac_is_chain_trigger(stmt->trigname))
+	if (ac_is_chain_trigger(stmt->trigname) && stmt->replace)
 	{
 		/* protect() makes these; replacing one would switch sealing off */
-		if (!stmt->replace)
-			return;
 		relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 		if (OidIsValid(relid) && OidIsValid(chain_root_of(relid)))
 			refuse(relid, "replace a chain trigger of",
 				   "The triggers seal rows into the chain and refuse UPDATE, DELETE and TRUNCATE.",
 				   NULL);
-		return;
 	}
-	/* the trigger's type, as CreateTrigger() will make it */
+
+	/*
+	 * The type of the trigger, as CreateTrigger() will make it.  A name with
+	 * the extension's prefix is no exception: "zz_audit_chain_z" sorts after
+	 * the seal trigger like any other (and drop_guard would keep it).
+	 */
 	TRIGGER_CLEAR_TYPE(tgtype);
 	if (stmt->row)
 		TRIGGER_SETT_ROW(tgtype);
@@ -1209,6 +1285,27 @@ check_set_schema(AlterObjectSchemaStmt *stmt)
 }
 
 /*
+ * check_extension_contents
+ *		ALTER EXTENSION audit_chain DROP TABLE of one of its own tables: the
+ *		table would then be a table like any other, which ALTER TABLE could
+ *		change, and pg_dump would dump it whole next to the extension's
+ *		script, which makes it again.
+ */
+static void
+check_extension_contents(AlterExtensionContentsStmt *stmt)
+{
+	Oid			relid;
+
+	if (stmt->action >= 0 || strcmp(stmt->extname, "audit_chain") != 0 ||
+		stmt->objtype != OBJECT_TABLE)
+		return;
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(castNode(List, stmt->object)),
+							 NoLock, true);
+	if (OidIsValid(relid) && is_extension_table(relid) && !in_install_script())
+		refuse_extension_table(relid);
+}
+
+/*
  * ddl_guard
  *		Event trigger function, ddl_command_start: refuses DDL that would
  *		break the verification of a chained table.  Runs with the caller's
@@ -1234,6 +1331,8 @@ audit_chain_ddl_guard(PG_FUNCTION_ARGS)
 	switch (nodeTag(parsetree))
 	{
 		case T_AlterTableStmt:
+			list_free(guard_attached);
+			guard_attached = NIL;
 			check_alter_table((AlterTableStmt *) parsetree);
 			break;
 		case T_RenameStmt:
@@ -1272,6 +1371,9 @@ audit_chain_ddl_guard(PG_FUNCTION_ARGS)
 			break;
 		case T_CreateForeignTableStmt:
 			check_create_table(&((CreateForeignTableStmt *) parsetree)->base, true);
+			break;
+		case T_AlterExtensionContentsStmt:
+			check_extension_contents((AlterExtensionContentsStmt *) parsetree);
 			break;
 		default:
 			break;
@@ -1341,6 +1443,17 @@ audit_chain_drop_guard(PG_FUNCTION_ARGS)
 							identity ? identity : "?",
 							"Dropping it would make the chain unverifiable.");
 		}
+
+		/*
+		 * A column dropped from a composite type or a table (DROP TYPE or
+		 * DROP DOMAIN ... CASCADE drops the attributes that use the type)
+		 * changes the text of every value of its row type, which a column of
+		 * a chained table may use.  If the relation went too, so did any
+		 * column using its row type, which the above catches.
+		 */
+		if (!isnull && strlen(type) > strlen(" column") &&
+			strcmp(type + strlen(type) - strlen(" column"), " column") == 0)
+			refuse_type_change(get_rel_type_id(objid), "row type");
 		else if (strcmp(type, "trigger") == 0)
 		{
 			char	   *nspname = SPI_getvalue(tup, tupdesc, 4);
@@ -1427,6 +1540,97 @@ table_has_rows(Oid relid)
 }
 
 /*
+ * truncate_trigger_state
+ *		Whether relid has the trigger that refuses TRUNCATE: 0 if it has no
+ *		trigger of that name, 1 if it has audit_chain's (BEFORE TRUNCATE, FOR
+ *		EACH STATEMENT, calling audit_chain.refuse_truncate(), enabled), -1 if
+ *		it has another of the same name, which its owner could have made
+ *		before attaching it.
+ */
+static int
+truncate_trigger_state(Oid relid)
+{
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	int			result = 0;
+
+	ScanKeyInit(&keys[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(AC_TRUNCATE_TRIGGER));
+	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 2, keys);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
+		Oid			func = LookupFuncName(list_make2(makeString("audit_chain"),
+													 makeString("refuse_truncate")),
+										  0, NULL, true);
+
+		result = (OidIsValid(func) && tg->tgfoid == func &&
+				  tg->tgtype == (TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_TRUNCATE) &&
+				  (tg->tgenabled == TRIGGER_FIRES_ON_ORIGIN ||
+				   tg->tgenabled == TRIGGER_FIRES_ALWAYS)) ? 1 : -1;
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	return result;
+}
+
+/*
+ * check_new_partition
+ *		Refuse a partition that is new to chained table root (made by this
+ *		command, or attached by it) if it is something a chained table may
+ *		not be: unlogged, with rules, with a BEFORE ROW trigger that fires
+ *		after the seal trigger, or, for a plain table, with rows.  A table
+ *		made with CREATE TABLE ... PARTITION OF is empty, but CREATE SCHEMA
+ *		can give it rules and triggers in the same command; an attached one
+ *		brings whatever it had.
+ */
+static void
+check_new_partition(Oid part, Oid root)
+{
+	Relation	rel;
+	TriggerDesc *trigdesc;
+
+	/* an unlogged partition is emptied by a crash, its rows with it */
+	if (get_rel_persistence(part) != RELPERSISTENCE_PERMANENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot make unlogged table \"%s\" a partition of chained table \"%s\"",
+						get_rel_name(part), get_rel_name(root)),
+				 errdetail("An unlogged table is emptied after a crash, which would lose the audit trail."),
+				 errhint("Make it logged first with ALTER TABLE ... SET LOGGED.")));
+
+	rel = table_open(part, AccessShareLock);
+	if (rel->rd_rel->relhasrules)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot make table \"%s\", which has rules, a partition of chained table \"%s\"",
+						get_rel_name(part), get_rel_name(root)),
+				 errdetail("A rule can rewrite or swallow the statements that write the table (DO INSTEAD NOTHING drops rows without an error), so rows would go unsealed or unwritten."),
+				 errhint("Drop the rules first.")));
+	trigdesc = rel->trigdesc;
+	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *tg = &trigdesc->triggers[i];
+
+		if (ac_trigger_fires_after_seal(tg->tgtype, tg->tgname, AC_SEAL_TRIGGER))
+			refuse_late_trigger(part, tg->tgname);
+	}
+	table_close(rel, AccessShareLock);
+
+	if (get_rel_relkind(part) == RELKIND_RELATION && table_has_rows(part))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot attach table \"%s\", which has rows, to chained table \"%s\"",
+						get_rel_name(part), get_rel_name(root)),
+				 errdetail("Its rows were not sealed into the chain."),
+				 errhint("Attach an empty table and insert the rows through the chained table.")));
+}
+
+/*
  * partition_guard
  *		Event trigger function, ddl_command_end (CREATE TABLE, ALTER TABLE):
  *		statement triggers are not cloned to partitions, so give every
@@ -1440,6 +1644,7 @@ audit_chain_partition_guard(PG_FUNCTION_ARGS)
 	MemoryContext outer = CurrentMemoryContext;
 	EventTriggerData *trigdata;
 	List	   *relids = NIL;
+	List	   *attached = NIL;
 	ListCell   *lc;
 	bool		attach = false;
 	int			ret;
@@ -1493,6 +1698,21 @@ audit_chain_partition_guard(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
+	/* the tables ATTACH attached, and what they brought along */
+	if (attach)
+	{
+		foreach(lc, guard_attached)
+		{
+			Oid			a = lfirst_oid(lc);
+
+			if (OidIsValid(get_rel_relkind(a)))
+				attached = list_concat_unique_oid(attached,
+												  find_all_inheritors(a, NoLock, NULL));
+		}
+	}
+	list_free(guard_attached);
+	guard_attached = NIL;
+
 	foreach(lc, relids)
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -1509,34 +1729,33 @@ audit_chain_partition_guard(PG_FUNCTION_ARGS)
 		foreach(lc2, tree)
 		{
 			Oid			part = lfirst_oid(lc2);
+			int			state;
 
 			relkind = get_rel_relkind(part);
 			if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
-				!get_rel_relispartition(part) ||
-				find_trigger(part, AC_TRUNCATE_TRIGGER, NULL))
+				!get_rel_relispartition(part))
 				continue;
+			state = truncate_trigger_state(part);
+			if (state < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("trigger \"%s\" on partition \"%s\" of chained table \"%s\" is not audit_chain's",
+								AC_TRUNCATE_TRIGGER, get_rel_name(part),
+								get_rel_name(chain_root_of(part))),
+						 errdetail("The trigger of that name must refuse TRUNCATE with audit_chain.refuse_truncate()."),
+						 errhint("Drop the trigger before making the table a partition.")));
 
 			/*
 			 * A partition without the trigger is new to the chain (protect()
-			 * gives every partition it finds one): its rows, if any, were
-			 * never sealed, yet would read as part of the chain.
+			 * gives every partition it finds one), and so is one this ATTACH
+			 * brought, trigger or not: its rows, if any, were never sealed,
+			 * yet would read as part of the chain.
 			 */
-			/* an unlogged partition is emptied by a crash, its rows with it */
-			if (get_rel_persistence(part) != RELPERSISTENCE_PERMANENT)
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("cannot make unlogged table \"%s\" a partition of chained table \"%s\"",
-								get_rel_name(part), get_rel_name(chain_root_of(part))),
-						 errdetail("An unlogged table is emptied after a crash, which would lose the audit trail."),
-						 errhint("Make it logged first with ALTER TABLE ... SET LOGGED.")));
-			if (relkind == RELKIND_RELATION && table_has_rows(part))
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("cannot attach table \"%s\", which has rows, to chained table \"%s\"",
-								get_rel_name(part), get_rel_name(chain_root_of(part))),
-						 errdetail("Its rows were not sealed into the chain."),
-						 errhint("Attach an empty table and insert the rows through the chained table.")));
-			add_truncate_trigger(part);
+			if (state > 0 && !list_member_oid(attached, part))
+				continue;
+			check_new_partition(part, chain_root_of(part));
+			if (state == 0)
+				add_truncate_trigger(part);
 		}
 	}
 	guard_begin();

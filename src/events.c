@@ -261,8 +261,9 @@ ac_events_queue_admin(const char *action, const char *resource,
 
 /*
  * ac_events_flush_pending
- *		Before commit (or PREPARE TRANSACTION): write the queued admin
- *		events, in the order they happened.  complete.c's completeness check
+ *		Before commit: write the queued admin events, in the order they
+ *		happened (PREPARE TRANSACTION with events queued is refused, see
+ *		ac_events_refuse_prepare).  complete.c's completeness check
  *		runs after this, so that it covers the rows written here.
  */
 void
@@ -286,6 +287,30 @@ ac_events_flush_pending(void)
 		SPI_finish();
 		PopActiveSnapshot();
 	}
+}
+
+/*
+ * ac_events_refuse_prepare
+ *		Before PREPARE TRANSACTION: refuse to prepare a transaction that has
+ *		admin events to write.
+ *
+ * Written at PREPARE, they would hold a lane of audit_chain.events until
+ * COMMIT PREPARED or ROLLBACK PREPARED, after the session is gone and past
+ * every timeout, and any role can queue them (DDL in a schema of its own,
+ * ALTER ROLE on itself): a few prepared transactions would stall every
+ * writer of events for good.  Nothing else can write them later, so the
+ * transaction is refused instead.
+ */
+void
+ac_events_refuse_prepare(void)
+{
+	if (pending_events == NIL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot prepare a transaction that has audit_chain admin events to record"),
+			 errdetail("Recording them would hold a lane of audit_chain.events until COMMIT PREPARED or ROLLBACK PREPARED, and every writer of events could be made to wait for it."),
+			 errhint("Commit DDL, GRANT and role commands without PREPARE TRANSACTION.")));
 }
 
 /*
@@ -935,17 +960,16 @@ audit_chain_track_change(PG_FUNCTION_ARGS)
 
 /*
  * track_trigger_args
- *		The arguments of the track trigger of root, as a list of SQL
- *		literals.
+ *		The arguments of the track trigger of root, as a list of String
+ *		nodes for a CreateTrigStmt.
  */
-static char *
+static List *
 track_trigger_args(Oid root)
 {
 	Relation	rel = table_open(root, AccessShareLock);
 	TriggerDesc *trigdesc = rel->trigdesc;
-	StringInfoData args;
+	List	   *args = NIL;
 
-	initStringInfo(&args);
 	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
 	{
 		Trigger    *tg = &trigdesc->triggers[i];
@@ -953,12 +977,70 @@ track_trigger_args(Oid root)
 		if (tg->tgisclone || strcmp(tg->tgname, AC_TRACK_TRIGGER) != 0)
 			continue;
 		for (int a = 0; a < tg->tgnargs; a++)
-			appendStringInfo(&args, "%s%s", a > 0 ? ", " : "",
-							 quote_literal_cstr(tg->tgargs[a]));
+			args = lappend(args, makeString(pstrdup(tg->tgargs[a])));
 		break;
 	}
 	table_close(rel, AccessShareLock);
-	return args.data;
+	return args;
+}
+
+/*
+ * add_track_truncate_trigger
+ *		Give leaf, under the tracked table root, the truncate trigger of
+ *		track(), as owner (the owner of audit_chain.events), and queue the
+ *		admin event of its creation.
+ *
+ * CreateTrigger() is called directly, not through SQL: a CREATE TRIGGER
+ * statement would fire every event trigger of the database (the DBA's
+ * included) as owner, under the session's search_path, in the middle of
+ * another role's command, and an operator of that role's could then run
+ * with owner's privileges.  Called directly, it runs no code but its own.
+ */
+static void
+add_track_truncate_trigger(Oid leaf, Oid root, Oid owner)
+{
+	CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
+	Oid			save_userid;
+	int			save_sec_context;
+	StringInfoData details;
+
+	stmt->replace = false;
+	stmt->isconstraint = false;
+	stmt->trigname = TRACK_TRUNCATE_TRIGGER_NAME;
+	stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(leaf)),
+								  get_rel_name(leaf), -1);
+	stmt->funcname = list_make2(makeString("audit_chain"),
+								makeString("track_change"));
+	stmt->args = track_trigger_args(root);
+	stmt->row = false;
+	stmt->timing = TRIGGER_TYPE_AFTER;
+	stmt->events = TRIGGER_TYPE_TRUNCATE;
+	stmt->columns = NIL;
+	stmt->whenClause = NULL;
+	stmt->transitionRels = NIL;
+	stmt->deferrable = false;
+	stmt->initdeferred = false;
+	stmt->constrrel = NULL;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	(void) CreateTrigger(stmt, NULL, leaf, InvalidOid, InvalidOid, InvalidOid,
+						 InvalidOid, InvalidOid, NULL, false, false);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	CommandCounterIncrement();
+
+	/* the event the statement would have made */
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	append_json_field(&details, "command_tag", "CREATE TRIGGER");
+	append_json_field(&details, "object_type", "trigger");
+	append_json_field(&details, "schema", NULL);
+	appendStringInfoChar(&details, '}');
+	queue_event("admin", "create trigger",
+				psprintf("%s on %s", quote_identifier(TRACK_TRUNCATE_TRIGGER_NAME),
+						 ac_qualified_relname(leaf)),
+				details.data);
 }
 
 /*
@@ -993,8 +1075,6 @@ cover_partitions(Oid relid)
 	{
 		Oid			leaf = lfirst_oid(lc);
 		Oid			root;
-		char	   *sql;
-		int			ret;
 
 		if (get_rel_relkind(leaf) != RELKIND_RELATION)
 			continue;
@@ -1002,12 +1082,7 @@ cover_partitions(Oid relid)
 		if (!OidIsValid(root) || root == leaf ||
 			has_own_trigger(leaf, TRACK_TRUNCATE_TRIGGER_NAME))
 			continue;
-		sql = psprintf("CREATE TRIGGER " TRACK_TRUNCATE_TRIGGER_NAME " AFTER TRUNCATE ON %s "
-					   "FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.track_change(%s)",
-					   ac_qualified_relname(leaf), track_trigger_args(root));
-		ret = ac_execute_as(owner, NULL, sql, 0, NULL, NULL, NULL);
-		if (ret != SPI_OK_UTILITY)
-			elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(ret));
+		add_track_truncate_trigger(leaf, root, owner);
 	}
 	list_free(tree);
 }
@@ -1019,12 +1094,15 @@ cover_partitions(Oid relid)
  *		was (its events come back with the dump), so it is not recorded
  *		again; recording it would also put fresh events into lanes that the
  *		restored events are about to take.  A superuser could silence the
- *		event triggers anyway, so this hides nothing more.
+ *		event triggers anyway, so this hides nothing more.  The session must
+ *		act as a superuser, not only the function running: anyone may turn
+ *		check_function_bodies off before calling a superuser's SECURITY
+ *		DEFINER function that runs DDL.
  */
 static bool
 replaying_dump(void)
 {
-	return !check_function_bodies && superuser();
+	return !check_function_bodies && superuser() && superuser_arg(GetOuterUserId());
 }
 
 /*
@@ -1056,7 +1134,7 @@ audit_chain_ddl_log(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (dropping)
-		ret = SPI_execute("SELECT 'drop ' || object_type, object_type, object_identity, schema_name, "
+		ret = SPI_execute("SELECT 'drop ' OPERATOR(pg_catalog.||) object_type, object_type, object_identity, schema_name, "
 						  "NULL::pg_catalog.oid "
 						  "FROM pg_catalog.pg_event_trigger_dropped_objects() "
 						  "WHERE original AND NOT is_temporary", true, 0);
@@ -1064,7 +1142,7 @@ audit_chain_ddl_log(PG_FUNCTION_ARGS)
 		ret = SPI_execute("SELECT pg_catalog.lower(command_tag), object_type, object_identity, schema_name, "
 						  "CASE WHEN object_type OPERATOR(pg_catalog.=) 'table' THEN objid END "
 						  "FROM pg_catalog.pg_event_trigger_ddl_commands() "
-						  "WHERE NOT in_extension AND (schema_name IS NULL OR schema_name NOT LIKE 'pg\\_temp%')",
+						  "WHERE NOT in_extension AND (schema_name IS NULL OR NOT schema_name OPERATOR(pg_catalog.~~) 'pg\\_temp%')",
 						  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));

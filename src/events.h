@@ -16,6 +16,7 @@
 extern void ac_events_queue_admin(const char *action, const char *resource,
 								  const char *details_json);
 extern void ac_events_flush_pending(void);
+extern void ac_events_refuse_prepare(void);
 extern void ac_events_at_eoxact(void);
 extern void ac_events_at_eosubxact(bool is_commit, SubTransactionId mySubid,
 								   SubTransactionId parentSubid);
