@@ -1487,35 +1487,10 @@ audit_chain_drop_guard(PG_FUNCTION_ARGS)
 static void
 add_truncate_trigger(Oid relid)
 {
-	CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
-	Oid			owner = ac_rel_owner(ac_extension_relid("chains"));
-	Oid			save_userid;
-	int			save_sec_context;
-
-	stmt->replace = false;
-	stmt->isconstraint = false;
-	stmt->trigname = AC_TRUNCATE_TRIGGER;
-	stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
-								  get_rel_name(relid), -1);
-	stmt->funcname = list_make2(makeString("audit_chain"),
-								makeString("refuse_truncate"));
-	stmt->args = NIL;
-	stmt->row = false;
-	stmt->timing = TRIGGER_TYPE_BEFORE;
-	stmt->events = TRIGGER_TYPE_TRUNCATE;
-	stmt->columns = NIL;
-	stmt->whenClause = NULL;
-	stmt->transitionRels = NIL;
-	stmt->deferrable = false;
-	stmt->initdeferred = false;
-	stmt->constrrel = NULL;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	(void) CreateTrigger(stmt, NULL, relid, InvalidOid, InvalidOid, InvalidOid,
-						 InvalidOid, InvalidOid, NULL, false, false);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	CommandCounterIncrement();
+	ac_create_statement_trigger_as(ac_rel_owner(ac_extension_relid("chains")),
+								   relid, AC_TRUNCATE_TRIGGER, "refuse_truncate",
+								   NIL, TRIGGER_TYPE_BEFORE,
+								   TRIGGER_TYPE_TRUNCATE);
 }
 
 /*

@@ -999,36 +999,11 @@ track_trigger_args(Oid root)
 static void
 add_track_truncate_trigger(Oid leaf, Oid root, Oid owner)
 {
-	CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
-	Oid			save_userid;
-	int			save_sec_context;
 	StringInfoData details;
 
-	stmt->replace = false;
-	stmt->isconstraint = false;
-	stmt->trigname = TRACK_TRUNCATE_TRIGGER_NAME;
-	stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(leaf)),
-								  get_rel_name(leaf), -1);
-	stmt->funcname = list_make2(makeString("audit_chain"),
-								makeString("track_change"));
-	stmt->args = track_trigger_args(root);
-	stmt->row = false;
-	stmt->timing = TRIGGER_TYPE_AFTER;
-	stmt->events = TRIGGER_TYPE_TRUNCATE;
-	stmt->columns = NIL;
-	stmt->whenClause = NULL;
-	stmt->transitionRels = NIL;
-	stmt->deferrable = false;
-	stmt->initdeferred = false;
-	stmt->constrrel = NULL;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	(void) CreateTrigger(stmt, NULL, leaf, InvalidOid, InvalidOid, InvalidOid,
-						 InvalidOid, InvalidOid, NULL, false, false);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	CommandCounterIncrement();
+	ac_create_statement_trigger_as(owner, leaf, TRACK_TRUNCATE_TRIGGER_NAME,
+								   "track_change", track_trigger_args(root),
+								   TRIGGER_TYPE_AFTER, TRIGGER_TYPE_TRUNCATE);
 
 	/* the event the statement would have made */
 	initStringInfo(&details);

@@ -19,9 +19,11 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -115,4 +117,46 @@ ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
 	if (ret < 0)
 		elog(ERROR, "SPI execution failed: %s", SPI_result_code_string(ret));
 	return ret;
+}
+
+/*
+ * ac_create_statement_trigger_as
+ *		Create a FOR EACH STATEMENT trigger on relid calling
+ *		audit_chain.<funcname>(args), as role owner (an owner of the
+ *		extension's tables), in a security-restricted operation.
+ *
+ * CreateTrigger is called directly rather than through a CREATE TRIGGER
+ * statement: a statement would fire every event trigger of the database
+ * as owner, under the caller's search_path, in the middle of the caller's
+ * command, and code of the caller's could then run with owner's
+ * privileges.  Called directly, it runs nothing but itself.
+ */
+void
+ac_create_statement_trigger_as(Oid owner, Oid relid, const char *trigname,
+							   const char *funcname, List *args,
+							   int16 timing, int16 events)
+{
+	CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
+	Oid			save_userid;
+	int			save_sec_context;
+
+	stmt->replace = false;
+	stmt->isconstraint = false;
+	stmt->trigname = (char *) trigname;
+	stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
+								  get_rel_name(relid), -1);
+	stmt->funcname = list_make2(makeString("audit_chain"),
+								makeString((char *) funcname));
+	stmt->args = args;
+	stmt->row = false;
+	stmt->timing = timing;
+	stmt->events = events;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	(void) CreateTrigger(stmt, NULL, relid, InvalidOid, InvalidOid, InvalidOid,
+						 InvalidOid, InvalidOid, NULL, false, false);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	CommandCounterIncrement();
 }

@@ -13,11 +13,17 @@
 #define AUDIT_CHAIN_REGISTRY_H
 
 #include "executor/spi.h"
+#include "nodes/pg_list.h"
 
 extern Oid	ac_extension_relid(const char *relname);
 extern Oid	ac_rel_owner(Oid relid);
 extern Oid	ac_table_owner(const char *relname, bool missing_ok);
 extern int	ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
 						  Oid *argtypes, Datum *args, const char *nulls);
+
+extern void ac_create_statement_trigger_as(Oid owner, Oid relid,
+										   const char *trigname,
+										   const char *funcname, List *args,
+										   int16 timing, int16 events);
 
 #endif							/* AUDIT_CHAIN_REGISTRY_H */
