@@ -31,6 +31,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/typcache.h"
 
 #include "chaintable.h"
 #include "hash.h"
@@ -175,6 +176,22 @@ audit_chain_canonical_text(PG_FUNCTION_ARGS)
 	if (!OidIsValid(typid))
 		elog(ERROR, "could not determine the argument type");
 	ac_check_column_type(typid, NULL, NULL);
+	/* an anonymous record's field types are only known from the value */
+	if (typid == RECORDOID)
+	{
+		HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(0);
+		TupleDesc	rowdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec),
+													 HeapTupleHeaderGetTypMod(rec));
+
+		for (int i = 0; i < rowdesc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(rowdesc, i);
+
+			if (!att->attisdropped)
+				ac_check_column_type(att->atttypid, NULL, NULL);
+		}
+		ReleaseTupleDesc(rowdesc);
+	}
 
 	getTypeOutputInfo(typid, &outfn, &isvarlena);
 	fmgr_info(outfn, &finfo);

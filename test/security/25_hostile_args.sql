@@ -1,0 +1,139 @@
+-- Attack: every SQL-callable function, called by an unprivileged role that
+-- was granted it, with hostile arguments (NULL, OID 0, another session's
+-- kind of object: a temp table with wrong-typed chain columns, a view),
+-- while the role's search_path leads with a schema it owns full of
+-- look-alike operators.  Each call must end in the clear error listed
+-- (SQLSTATE), or succeed where that is the documented answer; none may
+-- crash the server, raise an internal error, or run a look-alike.
+\set ON_ERROR_STOP true
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+
+BEGIN;
+SET LOCAL client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS audit_chain;
+
+SELECT plan(52);
+
+CREATE ROLE sec_args NOLOGIN;
+CREATE SCHEMA sec_args AUTHORIZATION sec_args;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA audit_chain TO sec_args;
+GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA audit_chain TO sec_args;
+CREATE TABLE sec_args_out (n int, q text, result text);
+GRANT INSERT ON sec_args_out TO sec_args;
+
+SET SESSION AUTHORIZATION sec_args;
+CREATE TABLE sec_args.hits (what text);
+CREATE FUNCTION sec_args.int4eq(a int, b int) RETURNS bool LANGUAGE sql
+    AS $$ INSERT INTO sec_args.hits VALUES ('int4 ='); SELECT a OPERATOR(pg_catalog.=) b $$;
+CREATE OPERATOR sec_args.= (LEFTARG = int, RIGHTARG = int, FUNCTION = sec_args.int4eq);
+CREATE FUNCTION sec_args.int4mi(a int, b int) RETURNS int LANGUAGE sql
+    AS $$ INSERT INTO sec_args.hits VALUES ('int4 -'); SELECT a OPERATOR(pg_catalog.-) b $$;
+CREATE OPERATOR sec_args.- (LEFTARG = int, RIGHTARG = int, FUNCTION = sec_args.int4mi);
+CREATE FUNCTION sec_args.regclasseq(a regclass, b regclass) RETURNS bool LANGUAGE sql
+    AS $$ INSERT INTO sec_args.hits VALUES ('regclass ='); SELECT a::oid OPERATOR(pg_catalog.=) b::oid $$;
+CREATE OPERATOR sec_args.= (LEFTARG = regclass, RIGHTARG = regclass, FUNCTION = sec_args.regclasseq);
+CREATE FUNCTION sec_args.texteq(a text, b text) RETURNS bool LANGUAGE sql
+    AS $$ INSERT INTO sec_args.hits VALUES ('text ='); SELECT a OPERATOR(pg_catalog.=) b $$;
+CREATE OPERATOR sec_args.= (LEFTARG = text, RIGHTARG = text, FUNCTION = sec_args.texteq);
+
+CREATE TABLE sec_args.t (id int);
+SELECT audit_chain.protect('sec_args.t');
+CREATE TEMP TABLE tt (chain_lane int, chain_seq text, chain_hash int);
+CREATE VIEW sec_args.v AS SELECT 1 AS chain_lane;
+
+-- Each call in a subtransaction of its own; the path is hostile only inside
+CREATE FUNCTION sec_args.try(n int, q text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    result text := 'ok';
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'sec_args, pg_catalog, pg_temp', true);
+    BEGIN
+        EXECUTE q;
+    EXCEPTION WHEN OTHERS THEN
+        result := SQLSTATE;
+    END;
+    PERFORM pg_catalog.set_config('search_path', 'public, pg_catalog', true);
+    INSERT INTO public.sec_args_out VALUES (n, q, result);
+END $$;
+
+SELECT sec_args.try(n, q) FROM (VALUES
+ (1, 'SELECT audit_chain.protect(NULL, NULL)'),
+ (2, 'SELECT audit_chain.protect(0, 0)'),
+ (3, 'SELECT audit_chain.protect(0, 1)'),
+ (4, 'SELECT audit_chain.protect(''tt'', 1)'),
+ (5, 'SELECT audit_chain.protect(''sec_args.v'', 1)'),
+ (6, 'SELECT audit_chain.unprotect(NULL, NULL)'),
+ (7, 'SELECT audit_chain.unprotect(0)'),
+ (8, 'SELECT audit_chain.unprotect(''tt'')'),
+ (9, 'SELECT audit_chain.unprotect(''sec_args.v'')'),
+ (10, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', NULL)'),
+ (11, 'SELECT * FROM audit_chain.verify_chain(0)'),
+ (12, 'SELECT * FROM audit_chain.verify_chain(''tt'')'),
+ (13, 'SELECT * FROM audit_chain.verify_chain(''sec_args.v'', true)'),
+ (14, 'CALL audit_chain.assert_intact(''sec_args.t'', NULL)'),
+ (15, 'CALL audit_chain.assert_intact(0)'),
+ (16, 'CALL audit_chain.assert_intact(''tt'')'),
+ (17, 'SELECT * FROM audit_chain.lane_head(NULL, NULL)'),
+ (18, 'SELECT * FROM audit_chain.lane_head(0, 0)'),
+ (19, 'SELECT * FROM audit_chain.lane_head(''tt'', 0)'),
+ (20, 'SELECT * FROM audit_chain.lane_head(''sec_args.v'', 0)'),
+ (21, 'SELECT * FROM audit_chain.lane_head(''sec_args.t'', -1)'),
+ (22, 'SELECT audit_chain.row_hash(NULL, NULL, NULL)'),
+ (23, 'SELECT audit_chain.row_hash(0, 0, 0)'),
+ (24, 'SELECT audit_chain.row_hash(''tt'', 0, 1)'),
+ (25, 'SELECT audit_chain.row_hash(''sec_args.t'', 99, 1)'),
+ (26, 'SELECT audit_chain.canonical_row(0, 0, 0)'),
+ (27, 'SELECT audit_chain.canonical_row(''sec_args.v'', 0, 1)'),
+ (28, 'SELECT audit_chain.canonical_text(NULL::int)'),
+ (29, 'SELECT audit_chain.canonical_text(0::regclass)'),
+ (30, 'SELECT audit_chain.canonical_text(ROW(1, 0::regclass))'),
+ (31, 'SELECT audit_chain.set_retention(NULL, NULL, NULL, NULL)'),
+ (32, 'SELECT audit_chain.set_retention(0, ''1 year'')'),
+ (33, 'SELECT audit_chain.set_retention(''tt'', ''1 year'')'),
+ (34, 'SELECT audit_chain.set_retention(''sec_args.v'', ''1 year'')'),
+ (35, 'SELECT audit_chain.set_retention(''sec_args.t'', ''0'')'),
+ (36, 'SELECT audit_chain.set_retention(''sec_args.t'', NULL, ''nope'')'),
+ (37, 'SELECT audit_chain.legal_hold(NULL, NULL, NULL)'),
+ (38, 'SELECT audit_chain.legal_hold(0, true, ''r'')'),
+ (39, 'SELECT audit_chain.legal_hold(''tt'', true, ''r'')'),
+ (40, 'SELECT audit_chain.legal_hold(''sec_args.t'', true, NULL)'),
+ (41, 'SELECT audit_chain.track(NULL, NULL, NULL)'),
+ (42, 'SELECT audit_chain.track(0)'),
+ (43, 'SELECT audit_chain.track(''sec_args.v'')'),
+ (44, 'SELECT audit_chain.untrack(NULL)'),
+ (45, 'SELECT audit_chain.untrack(0)'),
+ (46, 'SELECT audit_chain.export_jsonl(NULL)'),
+ (47, 'SELECT audit_chain.gdpr_subject_access_json(NULL)'),
+ (48, 'SELECT * FROM audit_chain.hipaa_disclosures(NULL, NULL)'),
+ (49, 'SELECT * FROM audit_chain.activity_anomalies(0, NULL)'),
+ (50, 'SELECT audit_chain.checkpoint()')
+) v(n, q);
+RESET SESSION AUTHORIZATION;
+
+SELECT is(o.result, e.result, o.q)
+  FROM sec_args_out o
+  JOIN (VALUES
+    (1, '22004'), (2, '22023'), (3, '42P01'), (4, '0A000'), (5, '42809'),
+    (6, '22004'), (7, '42P01'), (8, '55000'), (9, '42809'),
+    (10, 'ok'), (11, '42P01'), (12, '0A000'), (13, '42809'),
+    (14, 'ok'), (15, '42P01'), (16, '0A000'),
+    (17, 'ok'), (18, '42P01'), (19, '0A000'), (20, '42809'), (21, '22023'),
+    (22, 'ok'), (23, '42P01'), (24, '0A000'), (25, '22023'), (26, '42P01'), (27, '42809'),
+    (28, 'ok'), (29, '0A000'), (30, '0A000'),
+    (31, '22004'), (32, '42P01'), (33, '0A000'), (34, '42809'), (35, '22023'), (36, '22023'),
+    (37, '22004'), (38, '42P01'), (39, '0A000'), (40, '22023'),
+    (41, '22004'), (42, '42P01'), (43, '42809'), (44, '22004'), (45, '55000'),
+    (46, '22023'), (47, '22023'), (48, '22023'), (49, '22023'), (50, 'ok')
+  ) e(n, result) ON e.n = o.n
+ ORDER BY o.n;
+
+SELECT is((SELECT count(*)::int FROM sec_args_out), 50, 'every call ran');
+SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM sec_args.hits), NULL,
+          'no look-alike operator ran inside the extension');
+
+SELECT * FROM finish();
+ROLLBACK;
