@@ -24,6 +24,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -54,6 +55,23 @@ static HTAB *seal_infos = NULL;
 
 /* Set while protect() seals pre-existing rows of this table */
 static Oid	backfill_root = InvalidOid;
+
+/*
+ * Set while archive() deletes the rows it moved (CMD_DELETE) or redact()
+ * sets columns of one row to NULL (CMD_UPDATE): the one kind of change the
+ * seal trigger lets through, and only to rows of this lane in this seq
+ * range.  See ac_seal_permit_begin().
+ */
+typedef struct SealPermit
+{
+	Oid			root;
+	CmdType		cmd;
+	int16		lane;
+	int64		first_seq;
+	int64		last_seq;
+} SealPermit;
+
+static SealPermit seal_permit = {InvalidOid, CMD_UNKNOWN, 0, 0, 0};
 
 /*
  * ac_seal_relcache_callback
@@ -311,6 +329,66 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 }
 
 /*
+ * permitted_change
+ *		Whether the UPDATE or DELETE the trigger fired for is what the current
+ *		permit allows: the permitted command, on a row of the permitted lane
+ *		and seq range, and for an UPDATE nothing but columns set to NULL.
+ */
+static bool
+permitted_change(TriggerData *trigdata)
+{
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	HeapTuple	old = trigdata->tg_trigtuple;
+	int			att_lane = SPI_fnumber(tupdesc, "chain_lane");
+	int			att_seq = SPI_fnumber(tupdesc, "chain_seq");
+	bool		lane_null;
+	bool		seq_null;
+	int16		lane;
+	int64		seq;
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? seal_permit.cmd != CMD_UPDATE :
+		seal_permit.cmd != CMD_DELETE)
+		return false;
+	if (att_lane <= 0 || att_seq <= 0)
+		return false;
+	lane = DatumGetInt16(heap_getattr(old, att_lane, tupdesc, &lane_null));
+	seq = DatumGetInt64(heap_getattr(old, att_seq, tupdesc, &seq_null));
+	if (lane_null || seq_null || lane != seal_permit.lane ||
+		seq < seal_permit.first_seq || seq > seal_permit.last_seq)
+		return false;
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		HeapTuple	new = trigdata->tg_newtuple;
+
+		/* every column keeps its value or becomes NULL */
+		for (int i = 0; i < tupdesc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+			Datum		ov;
+			Datum		nv;
+			bool		onull;
+			bool		nnull;
+
+			if (att->attisdropped)
+				continue;
+			ov = heap_getattr(old, i + 1, tupdesc, &onull);
+			nv = heap_getattr(new, i + 1, tupdesc, &nnull);
+			if (nnull)
+			{
+				if (!onull && ac_is_chain_column(NameStr(att->attname)))
+					return false;
+				continue;
+			}
+			if (onull || !datumIsEqual(ov, nv, att->attbyval, att->attlen))
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
  * seal_row
  *		BEFORE INSERT OR UPDATE OR DELETE, FOR EACH ROW trigger of a chained
  *		table.  Argument: the table's lane count.
@@ -369,6 +447,11 @@ audit_chain_seal_row(PG_FUNCTION_ARGS)
 		info->root == backfill_root)
 		return PointerGetDatum(seal_tuple(rel, info, trigdata->tg_newtuple, lanes, 0));
 
+	if (OidIsValid(seal_permit.root) && seal_permit.root == info->root &&
+		permitted_change(trigdata))
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
+
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("cannot %s rows of chained table \"%s\"",
@@ -424,6 +507,45 @@ ac_seal_backfill_begin(Oid root)
 						get_rel_name(root), get_rel_name(backfill_root)),
 				 errdetail("A trigger of the table being protected called audit_chain.protect().")));
 	backfill_root = root;
+}
+
+/*
+ * ac_seal_permit_begin
+ *		Let the seal trigger of root pass cmd (CMD_DELETE or CMD_UPDATE) on
+ *		the rows of lane with seq first_seq .. last_seq, until
+ *		ac_seal_permit_end().  For an UPDATE, the only change let through is
+ *		columns other than the chain columns set to NULL.  The caller must
+ *		end the permit in PG_FINALLY, and must check that the statement
+ *		changed the rows it meant to: a BEFORE trigger of the table's owner
+ *		can skip a row.
+ */
+void
+ac_seal_permit_begin(Oid root, CmdType cmd, int16 lane, int64 first_seq,
+					 int64 last_seq)
+{
+	Assert(cmd == CMD_DELETE || cmd == CMD_UPDATE);
+	if (OidIsValid(seal_permit.root))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot change rows of table \"%s\" while rows of table \"%s\" are being archived or redacted",
+						get_rel_name(root), get_rel_name(seal_permit.root)),
+				 errdetail("A trigger of the table being archived or redacted called audit_chain.archive() or audit_chain.redact().")));
+	seal_permit.root = root;
+	seal_permit.cmd = cmd;
+	seal_permit.lane = lane;
+	seal_permit.first_seq = first_seq;
+	seal_permit.last_seq = last_seq;
+}
+
+/*
+ * ac_seal_permit_end
+ *		UPDATE and DELETE are refused again.
+ */
+void
+ac_seal_permit_end(void)
+{
+	seal_permit.root = InvalidOid;
+	seal_permit.cmd = CMD_UNKNOWN;
 }
 
 /*
