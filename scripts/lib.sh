@@ -11,6 +11,10 @@
 #   start_cluster [NAME] [-c k=v | k=v]...
 #                                   initdb + start a throwaway cluster (default
 #                                   NAME "main"), unix socket only
+#   start_cron_cluster NAME DB [-c k=v | k=v]...
+#                                   start_cluster with pg_cron preloaded, its
+#                                   jobs in database DB (create DB, then
+#                                   CREATE EXTENSION pg_cron in it)
 #   start_standby PRIMARY NAME [-c k=v]...
 #                                   pg_basebackup -R from PRIMARY, start it
 #   stop_cluster [NAME [MODE]]      pg_ctl stop (MODE fast by default); no NAME:
@@ -74,7 +78,7 @@ AC_PACKAGES=(
     postgresql-15 postgresql-client-15 postgresql-server-dev-15
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
     postgresql-15-pgaudit libssl-dev libpq-dev gcc make openssl util-linux
-    sqlsmith
+    sqlsmith postgresql-15-cron postgresql-15-partman
 )
 
 declare -gA AC_PGDATA=() AC_PORT=() AC_SOCKDIR=() AC_LOGFILE=()
@@ -317,6 +321,19 @@ start_cluster() {
     _ac_pg_ctl_start "$name"
     ac_log "cluster '$name' up: PGHOST=${AC_SOCKDIR[$name]} PGPORT=${AC_PORT[$name]}"
     if [[ -z $AC_CURRENT ]]; then use_cluster "$name"; fi
+}
+
+# start_cron_cluster NAME DB [-c key=value | key=value]...: a cluster with
+# pg_cron (Debian's postgresql-15-cron) preloaded and its scheduler in DB.
+# pg_cron runs a job over libpq, by default to localhost over TCP, which our
+# clusters do not listen on: cron.host points it to the cluster's socket
+# directory instead.  Until DB exists the scheduler logs an error and retries.
+start_cron_cluster() {
+    local name=$1 db=$2
+    shift 2
+    _ac_check_name "$name"
+    start_cluster "$name" shared_preload_libraries=pg_cron "cron.database_name=$db" \
+        "cron.host=$AC_TMP/$name/sock" "$@"
 }
 
 # start_standby PRIMARY NAME [-c key=value]...: hot standby via pg_basebackup -R
