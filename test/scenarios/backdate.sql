@@ -193,4 +193,61 @@ BEGIN
     RETURN n;
 END
 $$;
+
+-- After archiving: where each lane's rows are.  One row per lane of tbl:
+-- rows in the live table and in its archive table (audit_chain.archives;
+-- none if it has none), the seq range of each, the boundaries recorded in
+-- audit_chain.chains, and how many (lane, seq) are in both tables.
+CREATE OR REPLACE FUNCTION ac_test.lane_split(tbl regclass)
+RETURNS TABLE (lane smallint, live bigint, live_first bigint, live_last bigint,
+               archived bigint, arch_first bigint, arch_last bigint,
+               archived_seq bigint, purged_seq bigint, in_both bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    arch regclass;
+BEGIN
+    SELECT a.archive INTO arch FROM audit_chain.archives AS a WHERE a.tbl = lane_split.tbl;
+    RETURN QUERY EXECUTE format(
+        'SELECT ch.lane, coalesce(l.n, 0), l.lo, l.hi, coalesce(a.n, 0), a.lo, a.hi,
+                ch.archived_seq, ch.purged_seq, coalesce(b.n, 0)
+           FROM audit_chain.chains AS ch
+           LEFT JOIN (SELECT chain_lane, count(*) AS n, min(chain_seq) AS lo, max(chain_seq) AS hi
+                        FROM %1$s GROUP BY 1) AS l ON l.chain_lane = ch.lane
+           LEFT JOIN (SELECT chain_lane, count(*) AS n, min(chain_seq) AS lo, max(chain_seq) AS hi
+                        FROM %2$s GROUP BY 1) AS a ON a.chain_lane = ch.lane
+           LEFT JOIN (SELECT x.chain_lane, count(*) AS n FROM %1$s AS x
+                        JOIN %2$s AS y USING (chain_lane, chain_seq) GROUP BY 1) AS b
+                  ON b.chain_lane = ch.lane
+          WHERE ch.tbl = $1 ORDER BY ch.lane',
+        tbl,
+        coalesce(arch::text, format('(SELECT * FROM %s WHERE false)', tbl)))
+    USING tbl;
+END
+$$;
+
+-- What is wrong with the split of tbl's lanes between the live table and the
+-- archive, checked from the rows alone (no verify_chain): a lane's archived
+-- rows are exactly seqs purged_seq + 1 .. archived_seq, its live rows
+-- archived_seq + 1 .. its head with no gap, and no (lane, seq) is in both.
+-- No row: all is well.
+CREATE OR REPLACE FUNCTION ac_test.split_problems(tbl regclass)
+RETURNS SETOF text
+LANGUAGE sql
+AS $$
+    SELECT format('lane %s: %s', s.lane, p)
+      FROM ac_test.lane_split(tbl) AS s,
+           LATERAL (VALUES
+               (CASE WHEN s.in_both > 0 THEN s.in_both || ' rows in both tables' END),
+               (CASE WHEN s.live > 0 AND s.live_first <> s.archived_seq + 1
+                     THEN 'live rows start at ' || s.live_first || ', boundary is ' || s.archived_seq END),
+               (CASE WHEN s.live > 0 AND s.live <> s.live_last - s.live_first + 1
+                     THEN 'gap in the live rows' END),
+               (CASE WHEN s.archived <> s.archived_seq - s.purged_seq
+                     THEN s.archived || ' archived rows, boundaries say ' || (s.archived_seq - s.purged_seq) END),
+               (CASE WHEN s.archived > 0 AND (s.arch_first <> s.purged_seq + 1 OR s.arch_last <> s.archived_seq)
+                     THEN 'archived seqs ' || s.arch_first || '..' || s.arch_last || ', boundaries say '
+                          || (s.purged_seq + 1) || '..' || s.archived_seq END)) AS v(p)
+     WHERE p IS NOT NULL
+$$;
 RESET client_min_messages;
