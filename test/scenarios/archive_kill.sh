@@ -97,16 +97,30 @@ start_archive() {
 }
 
 # wait_progress BASE: until some batch of the running archive committed
-# (archived_seq summed over the lanes above BASE); polls from inside one
-# statement, so that the interruption follows within milliseconds
+# (archived_seq summed over the lanes above BASE) and the backend is in the
+# next one, holding a transaction that has written (backend_xid set); polls
+# from inside one statement, so that the interruption follows within
+# milliseconds.  Sets XID to that transaction's id.
 wait_progress() {
-    psql_db "$DB" -qc "SET statement_timeout = '120s'" -c "DO \$\$
+    XID=$(psql_db "$DB" -qtA -c "SET statement_timeout = '120s'" -c "
+        CREATE TEMP TABLE seen (xid xid8);
+        DO \$\$
+        DECLARE x xid;
         BEGIN
-            WHILE (SELECT sum(archived_seq) FROM audit_chain.chains WHERE tbl = '$TBL'::regclass) <= $1
             LOOP
-                PERFORM pg_sleep(0.002);
+                IF (SELECT sum(archived_seq) FROM audit_chain.chains
+                     WHERE tbl = '$TBL'::regclass) > $1 THEN
+                    -- (pg_stat_activity is read once per transaction otherwise)
+                    PERFORM pg_stat_clear_snapshot();
+                    SELECT backend_xid INTO x FROM pg_stat_activity WHERE pid = $BACKEND;
+                    EXIT WHEN x IS NOT NULL;
+                END IF;
+                PERFORM pg_sleep(0.001);
             END LOOP;
-        END \$\$" || ac_die "archive committed no batch within 120 s: $(cat "$TMP/archive.out")"
+            -- a new cluster: epoch 0, the xid8 is the xid
+            INSERT INTO seen VALUES (x::text::xid8);
+        END \$\$;
+        SELECT xid FROM seen") || ac_die "archive committed no batch within 120 s: $(cat "$TMP/archive.out")"
 }
 
 wait_up() { # until the server accepts connections again
@@ -121,7 +135,7 @@ wait_up() { # until the server accepts connections again
 # round NAME DAYS HOW: archive the rows older than DAYS, interrupt it with
 # HOW (kill9 | cancel | crash), check, rerun to completion, check
 round() {
-    local name=$1 days=$2 how=$3 base want at_stop rc t
+    local name=$1 days=$2 how=$3 base want at_stop rc t status
     base=$(archived)
     want=$(older_than "$days")
     ac_log "round $name: archive('$TBL', '$days days'), $((want - base)) rows to move, interrupted by $how"
@@ -143,6 +157,13 @@ round() {
     ((at_stop > base && at_stop < want)) ||
         ac_die "$name: $((at_stop - base)) of $((want - base)) rows archived when interrupted: not in the middle (raise AC_KILL_PER_DAY)"
     ac_log "$name: $((at_stop - base)) of $((want - base)) rows had been archived"
+    # the batch in progress when it was interrupted left nothing behind
+    status=$(q "SELECT pg_xact_status('$XID')")
+    if [[ $status == aborted ]]; then
+        ac_log "ok: $name: the batch in progress (transaction $XID) was rolled back"
+    else
+        ac_warn "$name: the batch in progress (transaction $XID) is $status: the interruption came after it committed"
+    fi
     psql_db "$DB" -P footer=off -c "SELECT lane, live, live_first, archived, arch_first, arch_last, archived_seq, in_both
                                       FROM ac_test.lane_split('$TBL')"
     check "$name, interrupted"
