@@ -50,6 +50,7 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -57,6 +58,9 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "partitioning/partdesc.h"
+#include "utils/partcache.h"
+#include "utils/syscache.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
@@ -74,6 +78,7 @@
 #include "archive.h"
 #include "chaintable.h"
 #include "compat.h"
+#include "ddl.h"
 #include "encode.h"
 #include "events.h"
 #include "hash.h"
@@ -122,6 +127,7 @@ typedef struct RunTotals
 {
 	int64		rows;
 	int			batches;
+	int			partitions;		/* detached whole */
 	int64		lane_rows[AC_MAX_LANES];
 } RunTotals;
 
@@ -858,6 +864,311 @@ purge_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	return n;
 }
 
+
+/* An old partition that archive() may detach whole */
+typedef struct OldPartition
+{
+	Oid			relid;
+	TimestampTz lower;
+} OldPartition;
+
+/*
+ * bound_as_timestamptz
+ *		A range bound of a timestamptz, timestamp or date partition key as a
+ *		timestamptz (a timestamp in the session's time zone, as a cast does).
+ */
+static TimestampTz
+bound_as_timestamptz(PartitionRangeDatum *prd, Oid typid, bool upper)
+{
+	Const	   *c;
+
+	if (prd->kind == PARTITION_RANGE_DATUM_MINVALUE)
+		return DT_NOBEGIN;
+	if (prd->kind == PARTITION_RANGE_DATUM_MAXVALUE)
+		return DT_NOEND;
+	c = castNode(Const, prd->value);
+	if (c->constisnull)
+		return upper ? DT_NOEND : DT_NOBEGIN;
+	if (typid == TIMESTAMPTZOID)
+		return DatumGetTimestampTz(c->constvalue);
+	if (typid == TIMESTAMPOID)
+		return DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz,
+													   c->constvalue));
+	return DatumGetTimestampTz(DirectFunctionCall1(date_timestamptz,
+												   c->constvalue));
+}
+
+static int
+old_partition_cmp(const ListCell *a, const ListCell *b)
+{
+	const OldPartition *pa = lfirst(a);
+	const OldPartition *pb = lfirst(b);
+
+	return (pa->lower < pb->lower) ? -1 : (pa->lower > pb->lower) ? 1 : 0;
+}
+
+/*
+ * old_partitions
+ *		If relid is partitioned by range on one column of type timestamptz,
+ *		timestamp or date: its partitions (plain tables, not the default
+ *		one) whose upper bound is at or before cutoff, oldest first.  NIL
+ *		otherwise.
+ */
+static List *
+old_partitions(Oid relid, TimestampTz cutoff)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	PartitionKey key;
+	PartitionDesc pd;
+	Oid			typid;
+	List	   *result = NIL;
+
+	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+	{
+		table_close(rel, AccessShareLock);
+		return NIL;
+	}
+	key = RelationGetPartitionKey(rel);
+	typid = key->parttypid[0];
+	if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1 ||
+		key->partattrs[0] == 0 ||
+		(typid != TIMESTAMPTZOID && typid != TIMESTAMPOID && typid != DATEOID))
+	{
+		table_close(rel, AccessShareLock);
+		return NIL;
+	}
+	pd = RelationGetPartitionDesc(rel, true);
+	for (int i = 0; i < pd->nparts; i++)
+	{
+		Oid			part = pd->oids[i];
+		HeapTuple	tup;
+		Datum		d;
+		bool		isnull;
+		PartitionBoundSpec *spec;
+		TimestampTz upper;
+		OldPartition *op;
+
+		if (get_rel_relkind(part) != RELKIND_RELATION)
+			continue;
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(part));
+		if (!HeapTupleIsValid(tup))
+			continue;
+		d = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relpartbound, &isnull);
+		spec = isnull ? NULL :
+			castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(d)));
+		ReleaseSysCache(tup);
+		if (spec == NULL || spec->is_default ||
+			spec->strategy != PARTITION_STRATEGY_RANGE ||
+			list_length(spec->upperdatums) != 1)
+			continue;
+		upper = bound_as_timestamptz(linitial_node(PartitionRangeDatum, spec->upperdatums),
+									 typid, true);
+		if (upper > cutoff)
+			continue;
+		op = palloc(sizeof(OldPartition));
+		op->relid = part;
+		op->lower = bound_as_timestamptz(linitial_node(PartitionRangeDatum, spec->lowerdatums),
+										 typid, false);
+		result = lappend(result, op);
+	}
+	table_close(rel, AccessShareLock);
+	list_sort(result, old_partition_cmp);
+	return result;
+}
+
+/*
+ * lane_range_in
+ *		The lowest and highest seq of lane in table part (false if it has
+ *		no row of the lane), read as role.
+ */
+static bool
+lane_range_in(Oid role, Oid part, int16 lane, int64 *min_seq, int64 *max_seq)
+{
+	Oid			argtypes[1] = {INT2OID};
+	Datum		args[1] = {Int16GetDatum(lane)};
+	bool		isnull;
+
+	run_as(role, SPI_OK_SELECT,
+		   psprintf("SELECT pg_catalog.min(chain_seq), pg_catalog.max(chain_seq) FROM %s "
+					"WHERE chain_lane OPERATOR(pg_catalog.=) $1",
+					ac_qualified_relname(part)),
+		   1, argtypes, args, NULL);
+	*min_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		return false;
+	*max_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 2, &isnull));
+	return true;
+}
+
+/*
+ * detach_batch
+ *		Archive old partition part of partitioned chained table relid whole,
+ *		if it holds, in every lane, the rows right after the lane's boundary
+ *		and no row after a row of another partition: DETACH it, move it into
+ *		audit_chain_archive under the extension's owner with the archive
+ *		guard, make it a child of the archive table, and move each lane's
+ *		boundary to the last row it holds.  Catalog work only: the time does
+ *		not depend on the partition's size.  Its rows are not re-hashed here
+ *		(verify_chain() on the archive table does that).  Returns false,
+ *		having changed nothing, if the partition is not such a prefix.  Must
+ *		be called inside SPI.
+ */
+static bool
+detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
+{
+	int			nlanes;
+	Oid			owner;
+	Oid			ext_owner = ac_table_owner("archives", false);
+	Oid			archive;
+	List	   *leaves;
+	LaneBoundary b[AC_MAX_LANES];
+	int64		maxs[AC_MAX_LANES];
+	uint8		hashes[AC_MAX_LANES][AC_HASH_LEN];
+	bool		has[AC_MAX_LANES];
+	char	   *partname;
+	char	   *newname;
+	char	   *qpart;
+	Oid			nsp = get_namespace_oid(ARCHIVE_SCHEMA, false);
+
+	(void) ac_check_table_owner(relid);
+	nlanes = ac_check_chained_table(relid, AC_RETENTION_LOCKMODE);
+	(void) ac_check_table_owner(relid);
+	ac_check_no_legal_hold(relid, "archive rows of");
+	owner = ac_rel_owner(relid);
+	archive = ensure_archive(relid);
+	leaves = ac_chain_leaves(relid);
+	if (!list_member_oid(leaves, part))
+		return false;
+
+	for (int lane = 0; lane < nlanes; lane++)
+	{
+		int64		minp;
+		ListCell   *lc;
+
+		read_boundary(relid, lane, &b[lane]);
+		has[lane] = lane_range_in(owner, part, lane, &minp, &maxs[lane]);
+		if (!has[lane])
+			continue;
+		if (minp != b[lane].archived_seq + 1)
+			return false;
+		foreach(lc, leaves)
+		{
+			int64		minq;
+			int64		maxq;
+
+			if (lfirst_oid(lc) == part)
+				continue;
+			if (lane_range_in(owner, lfirst_oid(lc), lane, &minq, &maxq) &&
+				minq <= maxs[lane])
+				return false;
+		}
+	}
+
+	/* the hash of each lane's last row in the partition: the new boundary */
+	for (int lane = 0; lane < nlanes; lane++)
+	{
+		Oid			argtypes[2] = {INT2OID, INT8OID};
+		Datum		args[2];
+		bool		isnull;
+		const uint8 *h;
+
+		if (!has[lane])
+			continue;
+		args[0] = Int16GetDatum(lane);
+		args[1] = Int64GetDatum(maxs[lane]);
+		run_as(owner, SPI_OK_SELECT,
+			   psprintf("SELECT chain_hash FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
+						"AND chain_seq OPERATOR(pg_catalog.=) $2", ac_qualified_relname(part)),
+			   2, argtypes, args, NULL);
+		h = SPI_processed == 1 ?
+			ac_hash_of_bytea(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull)) : NULL;
+		if (h == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("cannot archive partition \"%s\": chain_seq %lld of lane %d has no valid chain_hash",
+							get_rel_name(part), (long long) maxs[lane], lane),
+					 errhint("Run audit_chain.verify_chain() on the table.")));
+		memcpy(hashes[lane], h, AC_HASH_LEN);
+	}
+
+	/* detach it, as the table's owner, past the DDL guard */
+	partname = pstrdup(get_rel_name(part));
+	qpart = ac_qualified_relname(part);
+	ac_ddl_permit_detach(relid);
+	PG_TRY();
+	{
+		run_as(owner, SPI_OK_UTILITY,
+			   psprintf("ALTER TABLE %s DETACH PARTITION %s",
+						ac_qualified_relname(relid), qpart),
+			   0, NULL, NULL, NULL);
+	}
+	PG_FINALLY();
+	{
+		ac_ddl_permit_detach(InvalidOid);
+	}
+	PG_END_TRY();
+
+	/* into the archive schema, under a name free there */
+	newname = partname;
+	for (int n = 2; OidIsValid(get_relname_relid(newname, nsp)); n++)
+		newname = psprintf("%.*s_%d", NAMEDATALEN - 12, partname, n);
+	run_as(ext_owner, SPI_OK_UTILITY,
+		   psprintf("ALTER TABLE %s OWNER TO %s", qpart,
+					quote_identifier(GetUserNameFromId(ext_owner, false))),
+		   0, NULL, NULL, NULL);
+	if (strcmp(newname, partname) != 0)
+	{
+		run_as(ext_owner, SPI_OK_UTILITY,
+			   psprintf("ALTER TABLE %s RENAME TO %s", qpart, quote_identifier(newname)),
+			   0, NULL, NULL, NULL);
+		CommandCounterIncrement();
+		qpart = ac_qualified_relname(part);
+	}
+	run_as(ext_owner, SPI_OK_UTILITY,
+		   psprintf("ALTER TABLE %s SET SCHEMA " ARCHIVE_SCHEMA, qpart),
+		   0, NULL, NULL, NULL);
+	CommandCounterIncrement();
+	qpart = ac_qualified_relname(part);
+	run_as(ext_owner, SPI_OK_UTILITY,
+		   psprintf("DROP TRIGGER IF EXISTS " AC_TRUNCATE_TRIGGER " ON %s", qpart),
+		   0, NULL, NULL, NULL);
+	run_as(ext_owner, SPI_OK_UTILITY,
+		   psprintf("CREATE TRIGGER " ARCHIVE_GUARD
+					" BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW"
+					" EXECUTE FUNCTION audit_chain.guard_archive()", qpart),
+		   0, NULL, NULL, NULL);
+	run_as(ext_owner, SPI_OK_UTILITY,
+		   psprintf("CREATE TRIGGER " ARCHIVE_TRUNCATE
+					" BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
+					" EXECUTE FUNCTION audit_chain.guard_archive()", qpart),
+		   0, NULL, NULL, NULL);
+	run_as(ext_owner, SPI_OK_UTILITY,
+		   psprintf("REVOKE ALL ON %s FROM PUBLIC", qpart),
+		   0, NULL, NULL, NULL);
+	run_as(ext_owner, SPI_OK_UTILITY,
+		   psprintf("ALTER TABLE %s INHERIT %s", qpart, ac_qualified_relname(archive)),
+		   0, NULL, NULL, NULL);
+
+	for (int lane = 0; lane < nlanes; lane++)
+	{
+		int64		n;
+
+		if (!has[lane])
+			continue;
+		n = maxs[lane] - b[lane].archived_seq;
+		record_boundary(relid, lane, "detach", &b[lane], b[lane].archived_seq,
+						b[lane].archived_hash, maxs[lane], hashes[lane], n, cutoff);
+		totals->rows += n;
+		totals->lane_rows[lane] += n;
+	}
+	totals->batches++;
+	totals->partitions++;
+	return true;
+}
+
 /*
  * archive_locktag
  *		The session-level lock one archive() or purge of a table holds from
@@ -906,6 +1217,35 @@ run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
 									 ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
+		/* a table partitioned by time: its old partitions first, whole */
+		if (!purge)
+		{
+			List	   *olds = old_partitions(relid, cutoff);
+			ListCell   *lc;
+
+			foreach(lc, olds)
+			{
+				OldPartition *op = lfirst(lc);
+				int			nestlevel;
+				bool		done;
+
+				CHECK_FOR_INTERRUPTS();
+				begin_batch(&nestlevel);
+				old = MemoryContextSwitchTo(batchcxt);
+				done = detach_batch(relid, op->relid, cutoff, totals);
+				MemoryContextSwitchTo(old);
+				end_batch(atomic, nestlevel);
+				MemoryContextReset(batchcxt);
+				if (!done)
+				{
+					ereport(NOTICE,
+							(errmsg("partition \"%s\" does not hold the first rows of every lane: the rest is archived row by row",
+									get_rel_name(op->relid))));
+					break;
+				}
+			}
+		}
+
 		for (int lane = 0; lane < nlanes; lane++)
 		{
 			for (;;)
@@ -955,8 +1295,8 @@ record_run(Oid relid, const char *action, Interval *older_than,
 															  IntervalPGetDatum(older_than))));
 	appendStringInfoString(&details, ", \"cutoff\": ");
 	escape_json(&details, timestamptz_to_str(cutoff));
-	appendStringInfo(&details, ", \"rows\": " INT64_FORMAT ", \"batches\": %d}",
-					 t->rows, t->batches);
+	appendStringInfo(&details, ", \"rows\": " INT64_FORMAT ", \"batches\": %d, \"partitions\": %d}",
+					 t->rows, t->batches, t->partitions);
 	ac_events_queue_admin(action, ac_display_relname(relid), details.data);
 }
 
