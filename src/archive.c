@@ -192,7 +192,8 @@ audit_chain_guard_archive(PG_FUNCTION_ARGS)
 		TRIGGER_FIRED_BEFORE(trigdata->tg_event) &&
 		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
 		OidIsValid(archive_permit.archive) &&
-		archive_root_of(RelationGetRelid(rel)) == archive_permit.archive &&
+		(RelationGetRelid(rel) == archive_permit.archive ||
+		 archive_root_of(RelationGetRelid(rel)) == archive_permit.archive) &&
 		(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ?
 		 archive_permit.cmd == CMD_INSERT : archive_permit.cmd == CMD_DELETE))
 	{
@@ -485,6 +486,10 @@ begin_batch(int *nestlevel)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
+	/* a batch reads a small seq range: the (lane, seq) index, always */
+	(void) set_config_option("enable_seqscan", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 }
 
 static void
@@ -569,6 +574,7 @@ check_moved_rows(Oid relid, int16 lane, Relation layout_rel,
 	Datum	   *values;
 	bool	   *isnull;
 	uint8		prev[AC_HASH_LEN];
+	MemoryContext rowcxt;
 
 	if (n == 0)
 		return 0;
@@ -596,13 +602,18 @@ check_moved_rows(Oid relid, int16 lane, Relation layout_rel,
 	values = palloc(sizeof(Datum) * td->natts);
 	isnull = palloc(sizeof(bool) * td->natts);
 	memcpy(prev, from_hash, AC_HASH_LEN);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "audit_chain archive row",
+								   ALLOCSET_DEFAULT_SIZES);
 	for (uint64 i = 0; i < n; i++)
 	{
 		int64		seq = from_seq + i + 1;
 		const uint8 *rprev;
 		const uint8 *rhash;
 		uint8		computed[AC_HASH_LEN];
+		MemoryContext old;
 
+		MemoryContextReset(rowcxt);
+		old = MemoryContextSwitchTo(rowcxt);
 		heap_deform_tuple(byseq[i], td, values, isnull);
 		rprev = isnull[desc->att_prev - 1] ? NULL : ac_hash_of_bytea(values[desc->att_prev - 1]);
 		rhash = isnull[desc->att_hash - 1] ? NULL : ac_hash_of_bytea(values[desc->att_hash - 1]);
@@ -620,7 +631,9 @@ check_moved_rows(Oid relid, int16 lane, Relation layout_rel,
 					 errdetail("Rows that do not verify are never archived or purged; nothing was moved."),
 					 errhint("Run audit_chain.verify_chain() on the table.")));
 		memcpy(prev, rhash, AC_HASH_LEN);
+		MemoryContextSwitchTo(old);
 	}
+	MemoryContextDelete(rowcxt);
 	*to_seq = from_seq + n;
 	memcpy(to_hash, prev, AC_HASH_LEN);
 	return (int64) n;
@@ -706,6 +719,44 @@ copied_column_list(Relation arch)
 }
 
 /*
+ * prefix_end
+ *		The last seq of the prefix of lane in table tbl (read as role) that a
+ *		batch may take: the rows after after_seq up to upto, stopping before
+ *		the first one whose chain_at is not older than cutoff.  after_seq if
+ *		there is none.
+ */
+static int64
+prefix_end(Oid role, Oid tbl, int16 lane, int64 after_seq, int64 upto,
+		   TimestampTz cutoff)
+{
+	Oid			argtypes[4] = {INT2OID, INT8OID, INT8OID, TIMESTAMPTZOID};
+	Datum		args[4];
+	bool		isnull;
+	int64		first_new;
+	int64		last_row;
+
+	args[0] = Int16GetDatum(lane);
+	args[1] = Int64GetDatum(after_seq);
+	args[2] = Int64GetDatum(upto);
+	args[3] = TimestampTzGetDatum(cutoff);
+	run_as(role, SPI_OK_SELECT,
+		   psprintf("SELECT pg_catalog.min(chain_seq) FILTER (WHERE chain_at OPERATOR(pg_catalog.>=) $4),"
+					" pg_catalog.max(chain_seq)"
+					" FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
+					" AND chain_seq OPERATOR(pg_catalog.>) $2"
+					" AND chain_seq OPERATOR(pg_catalog.<=) $3",
+					ac_qualified_relname(tbl)),
+		   4, argtypes, args, NULL);
+	first_new = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 1, &isnull));
+	if (!isnull)
+		return first_new - 1;
+	last_row = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 2, &isnull));
+	return isnull ? after_seq : last_row;
+}
+
+/*
  * archive_batch
  *		Move the next rows of one lane (at most ARCHIVE_BATCH_ROWS, all with
  *		chain_at < cutoff, the first ones left in the lane) into the archive
@@ -724,6 +775,7 @@ archive_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	int64		to_seq;
 	uint8		to_hash[AC_HASH_LEN];
 	int64		n;
+	int64		last;
 	Oid			owner;
 	volatile int ret = 0;
 
@@ -738,34 +790,39 @@ archive_batch(Oid relid, int16 lane, TimestampTz cutoff)
 
 	arch = table_open(archive, AccessShareLock);
 	cols = copied_column_list(arch);
-	sql = psprintf("WITH lim AS ("
-				   " SELECT COALESCE(pg_catalog.min(chain_seq) OPERATOR(pg_catalog.-) 1,"
-				   " $2 OPERATOR(pg_catalog.+) $3) AS last"
-				   " FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
+	owner = ac_rel_owner(relid);
+	last = prefix_end(owner, relid, lane, b.archived_seq,
+					  b.archived_seq + ARCHIVE_BATCH_ROWS, cutoff);
+	if (last <= b.archived_seq)
+	{
+		table_close(arch, AccessShareLock);
+		return 0;
+	}
+
+	/*
+	 * Rows sealed after prefix_end() looked are newer than the cutoff, and
+	 * chain_at < $4 leaves them out; check_moved_rows() checks that what
+	 * was moved has no gap.
+	 */
+	sql = psprintf("WITH moved AS (DELETE FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
 				   " AND chain_seq OPERATOR(pg_catalog.>) $2"
-				   " AND chain_seq OPERATOR(pg_catalog.<=) ($2 OPERATOR(pg_catalog.+) $3)"
-				   " AND chain_at OPERATOR(pg_catalog.>=) $4),"
-				   " moved AS (DELETE FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
-				   " AND chain_seq OPERATOR(pg_catalog.>) $2"
-				   " AND chain_seq OPERATOR(pg_catalog.<=) (SELECT last FROM lim)"
+				   " AND chain_seq OPERATOR(pg_catalog.<=) $3"
 				   " AND chain_at OPERATOR(pg_catalog.<) $4"
 				   " RETURNING %s)"
 				   " INSERT INTO %s (%s) SELECT %s FROM moved RETURNING *",
-				   ac_qualified_relname(relid), ac_qualified_relname(relid),
-				   cols, ac_qualified_relname(archive), cols, cols);
+				   ac_qualified_relname(relid), cols,
+				   ac_qualified_relname(archive), cols, cols);
 	args[0] = Int16GetDatum(lane);
 	args[1] = Int64GetDatum(b.archived_seq);
-	args[2] = Int64GetDatum(ARCHIVE_BATCH_ROWS);
+	args[2] = Int64GetDatum(last);
 	args[3] = TimestampTzGetDatum(cutoff);
 
-	owner = ac_rel_owner(relid);
-	ac_seal_permit_begin(relid, CMD_DELETE, lane, b.archived_seq + 1,
-						 b.archived_seq + ARCHIVE_BATCH_ROWS);
+	ac_seal_permit_begin(relid, CMD_DELETE, lane, b.archived_seq + 1, last);
 	archive_permit.archive = archive;
 	archive_permit.cmd = CMD_INSERT;
 	archive_permit.lane = lane;
 	archive_permit.first_seq = b.archived_seq + 1;
-	archive_permit.last_seq = b.archived_seq + ARCHIVE_BATCH_ROWS;
+	archive_permit.last_seq = last;
 	PG_TRY();
 	{
 		ret = ac_execute_as(owner, NULL, sql, 4, argtypes, args, NULL);
@@ -820,17 +877,18 @@ purge_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	last = Min(b.purged_seq + ARCHIVE_BATCH_ROWS, b.archived_seq);
 
 	arch = table_open(archive, AccessShareLock);
-	sql = psprintf("WITH lim AS ("
-				   " SELECT COALESCE(pg_catalog.min(chain_seq) OPERATOR(pg_catalog.-) 1, $3) AS last"
-				   " FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
+	last = prefix_end(ac_rel_owner(archive), archive, lane, b.purged_seq,
+					  last, cutoff);
+	if (last <= b.purged_seq)
+	{
+		table_close(arch, AccessShareLock);
+		return 0;
+	}
+	sql = psprintf("DELETE FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
 				   " AND chain_seq OPERATOR(pg_catalog.>) $2"
 				   " AND chain_seq OPERATOR(pg_catalog.<=) $3"
-				   " AND chain_at OPERATOR(pg_catalog.>=) $4)"
-				   " DELETE FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
-				   " AND chain_seq OPERATOR(pg_catalog.>) $2"
-				   " AND chain_seq OPERATOR(pg_catalog.<=) (SELECT last FROM lim)"
 				   " AND chain_at OPERATOR(pg_catalog.<) $4 RETURNING *",
-				   ac_qualified_relname(archive), ac_qualified_relname(archive));
+				   ac_qualified_relname(archive));
 	args[0] = Int16GetDatum(lane);
 	args[1] = Int64GetDatum(b.purged_seq);
 	args[2] = Int64GetDatum(last);
