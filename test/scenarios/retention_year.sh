@@ -19,7 +19,10 @@
 # live rows of a lane and set chains.archived_seq / archived_hash to the
 # first remaining row's seq - 1 and chain_prev; verify_chain must find the
 # lane broken (on an archived lane of patients, and on a lane of billing that
-# was never archived).
+# was never archived); and again with a validly sealed entry appended to
+# audit_chain.boundaries for the forged move: the live table and the archive
+# then disagree, and both say so.  apply_retention's archive and purge
+# events carry the row counts.
 #
 # The backdated rows are evenly spaced (30, 15, 180 minutes) from exactly a
 # year ago, and every cutoff is a whole number of days, so no row crosses a
@@ -185,9 +188,21 @@ for tbl in "${TABLES[@]}"; do
     done
 done
 expect "audit_chain.boundaries intact" "$(intact audit_chain.boundaries)" "1/1"
-expect "apply_retention recorded as events" \
-    "$(q "SELECT count(*) > 0 FROM audit_chain.events WHERE chain_at > (SELECT max(counted_at) FROM expected)
-           AND event_type = 'admin' AND (action ~ 'archiv|retention|purg' OR resource ~ 'archiv')")" t
+# apply_retention records each archive and purge as an event, with its rows
+for tbl in "${TABLES[@]}"; do
+    read -r moved purged at <<<"$(q "SELECT moved, purged, counted_at FROM expected
+                                      WHERE tbl = '$tbl'::regclass" | tr '|' ' ')"
+    expect "$tbl: the archive recorded as an event, with its row count" \
+        "$(q "SELECT string_agg(details->>'rows', ',') FROM audit_chain.events
+               WHERE chain_at > '$at' AND event_type = 'admin' AND action = 'archive'
+                 AND resource = '$tbl'")" "$moved"
+    if ((purged > 0)); then
+        expect "$tbl: the purge recorded as an event, with its row count" \
+            "$(q "SELECT string_agg(details->>'rows', ',') FROM audit_chain.events
+                   WHERE chain_at > '$at' AND event_type = 'admin' AND action = 'purge archive'
+                     AND resource = '$tbl'")" "$purged"
+    fi
+done
 show "events written by apply_retention" "
 SELECT chain_lane, chain_seq, event_type, action, resource, left(details::text, 100) AS details
   FROM audit_chain.events WHERE chain_at > (SELECT max(counted_at) FROM expected) ORDER BY chain_at"
@@ -239,4 +254,35 @@ SELECT lane, archived_seq, substr(encode(archived_hash, 'hex'), 1, 16) AS archiv
     n=$(lanes_of "$tbl")
     expect "$tbl: the other lanes still intact" "$(intact "$tbl")" "$((n - 1))/$n"
 done
+
+# The same cut with the log forged too: the superuser appends to
+# audit_chain.boundaries a validly sealed row (plain SQL, backdate.sql) that
+# records an archive of the 10 deleted rows.  The archive table does not
+# hold them: verification of the live table and of the archive finds it.
+tbl=public.patients lane=1
+forge "$tbl" "$lane"
+psql_db "$DB" -q >/dev/null <<SQL
+CREATE TABLE public.forged AS
+SELECT c.genesis, c.archived_seq, c.archived_hash, b.to_seq, b.to_hash
+  FROM audit_chain.chains c,
+       LATERAL (SELECT to_seq, to_hash FROM audit_chain.boundaries
+                 WHERE lane_genesis = c.genesis ORDER BY chain_seq DESC LIMIT 1) b
+ WHERE c.tbl = '$tbl'::regclass AND c.lane = $lane;
+SELECT ac_test.backdate('audit_chain.boundaries', 1, 1,
+    'kind, tbl_name, lane, lane_genesis, from_seq, from_hash, to_seq, to_hash, row_count, cutoff',
+    \$\$'archive', '$tbl', $lane::smallint, (SELECT genesis FROM forged), (SELECT to_seq FROM forged),
+      (SELECT to_hash FROM forged), (SELECT archived_seq FROM forged), (SELECT archived_hash FROM forged),
+      (SELECT archived_seq - to_seq FROM forged), now()\$\$);
+SQL
+show "forged boundary with a forged, validly sealed log entry: $tbl lane $lane" "
+SELECT chain_seq AS log_seq, kind, tbl_name, lane, from_seq, to_seq, row_count
+  FROM audit_chain.boundaries WHERE lane_genesis = (SELECT genesis FROM forged)"
+expect "audit_chain.boundaries with the forged entry still chains" "$(intact audit_chain.boundaries)" "1/1"
+show "verify_chain('$tbl') and its archive after the forgery" "
+SELECT * FROM audit_chain.verify_chain('$tbl') WHERE lane = $lane
+UNION ALL SELECT * FROM audit_chain.verify_chain(audit_chain.archive_table('$tbl')) WHERE lane = $lane"
+expect "$tbl: forged boundary and log entry of lane $lane found in the live table" \
+    "$(q "SELECT intact FROM audit_chain.verify_chain('$tbl') WHERE lane = $lane")" f
+expect "$tbl: and in the archive" \
+    "$(q "SELECT intact FROM audit_chain.verify_chain(audit_chain.archive_table('$tbl')) WHERE lane = $lane")" f
 ac_log "retention_year: all checks passed"
