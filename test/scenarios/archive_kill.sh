@@ -10,9 +10,11 @@
 #   2. pg_cancel_backend() of CALL audit_chain.archive(tbl, '120 days');
 #   3. a crash of the whole server (pg_ctl -m immediate) during
 #      CALL audit_chain.archive(tbl, '1 day'), then crash recovery.
+# Two pgbench clients insert single rows into the live table meanwhile.
 # After each interruption, and again after the same call rerun to
 # completion: every row is in exactly one of the live and the archive table
-# (their counts add up, no (lane, seq) in both, each lane split at its
+# (their counts add up to the rows backdated plus those the writers
+# committed, no (lane, seq) in both, each lane split at its
 # boundary with no gap), the boundary log accounts for every archived row,
 # and verify_chain finds the live table, the archive table and
 # audit_chain.boundaries intact.  After the rerun the archive holds exactly
@@ -61,10 +63,12 @@ older_than() { echo $(((365 - $1) * PER_DAY + 1)); }   # rows at least DAYS old
 
 # check WHEN: every row in exactly one place, all of it verifying
 check() {
-    local when=$1 live arch logged
+    local when=$1 live arch logged writes
     live=$(q "SELECT count(*) FROM $TBL")
     arch=$(q "SELECT count(*) FROM $ARCH")
-    expect "$when: live + archived = all rows" "$((live + arch))" "$TOTAL" "$live live, $arch archived"
+    writes=$(written)
+    expect "$when: live + archived = all rows" "$((live + arch))" "$((TOTAL + writes))" \
+        "$live live, $arch archived; $writes of all the rows came from the writers"
     expect "$when: each lane split at its boundary, no row in both" \
         "$(q "SELECT string_agg(p, '; ') FROM ac_test.split_problems('$TBL') p")" ""
     logged=$(q "SELECT coalesce(sum(row_count), 0) FROM audit_chain.boundaries
@@ -123,6 +127,27 @@ wait_progress() {
         SELECT xid FROM seen") || ac_die "archive committed no batch within 120 s: $(cat "$TMP/archive.out")"
 }
 
+# Writers: two pgbench clients inserting single rows into the live table
+# (200 a second in all) while archive() runs; their rows are new, never
+# archived, and must chain on at the lanes' tails.
+cat >"$TMP/writer.sql" <<'SQL'
+INSERT INTO public.big (account, action, amount, note) VALUES (:client_id, 'write', 1, 'writer');
+SQL
+WRITERS=
+start_writers() {
+    pgbench -n -c 2 -j 2 -R 200 -T 120 -f "$TMP/writer.sql" "$DB" >>"$TMP/pgbench.out" 2>&1 &
+    WRITERS=$!
+}
+stop_writers() {
+    if [[ -n $WRITERS ]]; then
+        kill -TERM "$WRITERS" 2>/dev/null || true
+        wait "$WRITERS" 2>/dev/null || true
+        WRITERS=
+    fi
+}
+ac_defer stop_writers
+written() { q "SELECT count(*) FROM $TBL WHERE note = 'writer'"; }
+
 wait_up() { # until the server accepts connections again
     local i
     for i in $(seq 1 600); do
@@ -135,11 +160,13 @@ wait_up() { # until the server accepts connections again
 # round NAME DAYS HOW: archive the rows older than DAYS, interrupt it with
 # HOW (kill9 | cancel | crash), check, rerun to completion, check
 round() {
-    local name=$1 days=$2 how=$3 base want at_stop rc t status
+    local name=$1 days=$2 how=$3 base want at_stop rc t status w0 w1
     base=$(archived)
     want=$(older_than "$days")
     ac_log "round $name: archive('$TBL', '$days days'), $((want - base)) rows to move, interrupted by $how"
     t=$(date +%s%N)
+    w0=$(written)
+    start_writers
     start_archive "$days"
     wait_progress "$base"
     case $how in
@@ -151,8 +178,10 @@ round() {
     wait "$ARCHIVER" || rc=$?
     ac_log "$name: interrupted after $(ms "$t") ms; the CALL exited with $rc: $(tr '\n' ' ' <"$TMP/archive.out")"
     ((rc != 0)) || ac_die "$name: the CALL was not interrupted (it exited 0)"
+    stop_writers
     if [[ $how == crash ]]; then restart_cluster kill; fi
     wait_up
+    ac_log "$name: the writers committed $(($(written) - w0)) rows while it ran"
     at_stop=$(archived)
     ((at_stop > base && at_stop < want)) ||
         ac_die "$name: $((at_stop - base)) of $((want - base)) rows archived when interrupted: not in the middle (raise AC_KILL_PER_DAY)"
@@ -169,8 +198,15 @@ round() {
     check "$name, interrupted"
 
     t=$(date +%s%N)
+    w0=$(written)
+    start_writers
     psql_db "$DB" -qc "CALL audit_chain.archive('$TBL', interval '$days days')"
     ac_log "$name: rerun moved $((want - at_stop)) rows in $(ms "$t") ms"
+    sleep 0.2
+    stop_writers
+    w1=$(written)
+    ((w1 > w0)) || ac_die "$name: the writers committed nothing during the rerun"
+    ac_log "$name: the writers committed $((w1 - w0)) rows during the rerun"
     expect "$name: after the rerun, every row older than $days days archived" "$(archived)" "$want"
     check "$name, rerun"
 }
