@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # test/scenarios/pg_cron.sh -- the two ways the README schedules retention,
-# run for real:
+# run for real (the lines are read from README.md; until it has them, the
+# ones below):
 #   cron:     a crontab line, its command run as cron runs it (sh -c, an
-#             environment of its own):
-#             psql -d DB -c 'CALL audit_chain.apply_retention()'
+#             environment of its own; the README's database mydb is ours):
+#             17 3 * * * psql -d mydb -v ON_ERROR_STOP=1 -c 'CALL audit_chain.apply_retention()'
 #   pg_cron:  SELECT cron.schedule('audit-chain-retention', '* * * * *',
-#                                  'CALL audit_chain.apply_retention()');
+#                                  'CALL audit_chain.apply_retention()')
 #             on a cluster with pg_cron (Debian's postgresql-15-cron)
-#             preloaded, waiting for its run in cron.job_run_details (pg_cron
-#             1.4 schedules by the minute).
+#             preloaded, with its schedule made every minute, waiting for
+#             its run in cron.job_run_details (pg_cron 1.4 schedules by the
+#             minute).
 # Each must succeed and do what apply_retention does: a table of a year of
 # backdated rows (test/scenarios/backdate.sql) with keep 300 days, then
 # 200 days, has its boundary moved to exactly the rows older than that, the
@@ -66,7 +68,14 @@ check_archive() { # check_archive WHAT KEEP_DAYS MOVES
 
 # ------------------------------------------------------------------ cron
 q "SELECT audit_chain.set_retention('public.access_log', interval '300 days')" >/dev/null
-CRONTAB_LINE="17 3 * * * psql -d $DB -c 'CALL audit_chain.apply_retention()'"
+# the README's lines when it has them (its database mydb is ours here)
+CRONTAB_LINE=$(grep -m 1 -E "^[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +psql .*apply_retention" \
+    "$AC_ROOT/README.md" || true)
+if [[ -z $CRONTAB_LINE ]]; then
+    CRONTAB_LINE="17 3 * * * psql -d mydb -v ON_ERROR_STOP=1 -c 'CALL audit_chain.apply_retention()'"
+    ac_warn "README.md shows no crontab line with apply_retention: using $CRONTAB_LINE"
+fi
+CRONTAB_LINE=${CRONTAB_LINE//mydb/$DB}
 read -r _ _ _ _ _ command <<<"$CRONTAB_LINE"
 ac_log "crontab: $CRONTAB_LINE"
 out=$(env -i PATH="$AC_PGBIN:/usr/bin:/bin" HOME=/tmp PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
@@ -77,8 +86,17 @@ check_archive cron 300 2
 
 # ------------------------------------------------------------------ pg_cron
 q "SELECT audit_chain.set_retention('public.access_log', interval '200 days')" >/dev/null
-job=$(q "SELECT cron.schedule('audit-chain-retention', '* * * * *', 'CALL audit_chain.apply_retention()')")
-ac_log "pg_cron: job $job scheduled; waiting up to ${WAIT}s for its first run"
+SCHEDULE=$(grep -m 1 -oE "SELECT cron\.schedule\([^;]*apply_retention[^;]*\)" "$AC_ROOT/README.md" || true)
+if [[ -z $SCHEDULE ]]; then
+    SCHEDULE="SELECT cron.schedule('audit-chain-retention', '* * * * *', 'CALL audit_chain.apply_retention()')"
+    ac_warn "README.md shows no cron.schedule line with apply_retention: using $SCHEDULE"
+fi
+# every minute, whatever the README's schedule, so that it runs now
+SCHEDULE=$(sed -E "s/^(SELECT cron\.schedule\('[^']*', *)'[^']*'/\1'* * * * *'/" <<<"$SCHEDULE")
+JOB_NAME=$(sed -E "s/^SELECT cron\.schedule\('([^']*)'.*/\1/" <<<"$SCHEDULE")
+ac_log "pg_cron: $SCHEDULE"
+job=$(q "$SCHEDULE")
+ac_log "pg_cron: job $job ($JOB_NAME) scheduled; waiting up to ${WAIT}s for its first run"
 t=$SECONDS
 status=
 while ((SECONDS - t < WAIT)); do
@@ -90,7 +108,7 @@ done
 psql_db "$DB" -P footer=off -c "SELECT jobid, runid, command, status, return_message, start_time, end_time
                                   FROM cron.job_run_details ORDER BY runid"
 [[ -n $status ]] || ac_die "pg_cron: no run of job $job finished within ${WAIT}s"
-q "SELECT cron.unschedule('audit-chain-retention')" >/dev/null
+q "SELECT cron.unschedule('$JOB_NAME')" >/dev/null
 expect "pg_cron: the run succeeded" "$status" succeeded "after $((SECONDS - t))s"
 expect "pg_cron: its return message" \
     "$(q "SELECT return_message FROM cron.job_run_details WHERE jobid = $job ORDER BY runid LIMIT 1")" CALL
