@@ -1415,19 +1415,20 @@ check_interval(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errmsg("%s must be a positive interval, not %s", name,
 						DatumGetCString(DirectFunctionCall1(interval_out,
 															IntervalPGetDatum(iv)))),
-				 errhint("Rows whose chain_at is older than now() minus %s are archived.", name)));
+				 errhint("Rows whose chain_at is older than statement_timestamp() minus %s are archived.", name)));
 	return iv;
 }
 
 /*
  * cutoff_for
- *		now() minus an interval.
+ *		statement_timestamp() minus an interval: the start of the CALL, so
+ *		that rows written earlier in the same transaction count as older.
  */
 static TimestampTz
 cutoff_for(Interval *iv)
 {
 	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-												   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+												   TimestampTzGetDatum(GetCurrentStatementStartTimestamp()),
 												   IntervalPGetDatum(iv)));
 }
 
