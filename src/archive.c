@@ -527,8 +527,9 @@ read_boundary(Oid relid, int16 lane, LaneBoundary *b)
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("lane %d of table \"%s\" is not registered in audit_chain.chains",
-						lane, get_rel_name(relid))));
+				 errmsg("table \"%s\" is not a chained table", get_rel_name(relid)),
+				 errdetail("Lane %d of the table is not registered in audit_chain.chains: the table was unprotected.",
+						   lane)));
 	tup = SPI_tuptable->vals[0];
 	td = SPI_tuptable->tupdesc;
 	if ((h = ac_hash_of_bytea(SPI_getbinval(tup, td, 1, &isnull))) == NULL)
