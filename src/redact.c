@@ -858,9 +858,9 @@ subject_rows(RedactTarget *t, const char *subject, const int *col_index)
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
 						   "SELECT chain_lane, chain_seq, "
-						   "pg_catalog.coalesce(data_subject OPERATOR(pg_catalog.=) $1, false), "
-						   "pg_catalog.coalesce(actor OPERATOR(pg_catalog.=) $1, false) "
-						   "OR (actor IS NULL AND pg_catalog.coalesce(data_subject OPERATOR(pg_catalog.=) $1, false))");
+						   "COALESCE(data_subject OPERATOR(pg_catalog.=) $1, false), "
+						   "COALESCE(actor OPERATOR(pg_catalog.=) $1, false) "
+						   "OR (actor IS NULL AND COALESCE(data_subject OPERATOR(pg_catalog.=) $1, false))");
 	for (int k = 0; k < lengthof(subject_columns); k++)
 		appendStringInfo(&sql, ", %s IS NOT NULL", subject_columns[k].name);
 	appendStringInfoString(&sql,
