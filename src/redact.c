@@ -588,7 +588,7 @@ redact_row(RedactTarget *t, int lane, int64 seq, const int *cols, int ncols,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lane %d is out of range", lane),
 				 errhint("Table \"%s\" has lanes 0 to %d.", t->display, t->nlanes - 1)));
-	if (seq <= t->starts[lane].seq)
+	if (seq > 0 && seq <= t->starts[lane].seq)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot redact chain_seq %lld of lane %d of table \"%s\", which is archived",
