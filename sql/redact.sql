@@ -1,7 +1,7 @@
 \set VERBOSITY terse
 -- Redaction: redact() and redact_subject() (src/redact.c)
 CREATE SCHEMA red;
-CREATE TABLE red.visits (id int, email text, dob date, stay interval, score float8,
+CREATE TABLE red.visits (id int NOT NULL, email text, dob date, stay interval, score float8,
                          notes jsonb, tags text[],
                          label text GENERATED ALWAYS AS ('visit ' || id) STORED);
 SELECT audit_chain.protect('red.visits');
@@ -62,6 +62,7 @@ SELECT audit_chain.redact('red.visits', -1, 1, ARRAY['email'], 'no such lane');
 SELECT audit_chain.redact('red.visits', 0, 1, ARRAY['chain_hash'], 'a chain column');
 SELECT audit_chain.redact('red.visits', 0, 1, ARRAY['chain_seq'], 'a chain column');
 SELECT audit_chain.redact('red.visits', 0, 1, ARRAY['label'], 'a generated column');
+SELECT audit_chain.redact('red.visits', 0, 1, ARRAY['id'], 'a NOT NULL column');
 SELECT audit_chain.redact('red.visits', 0, 1, ARRAY['nope'], 'no such column');
 SELECT audit_chain.redact('red.visits', 0, 1, ARRAY['Email'], 'names are exact');
 SELECT audit_chain.redact('red.visits', 0, 1, ARRAY['email', 'email'], 'twice');

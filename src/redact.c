@@ -450,7 +450,7 @@ open_target(Oid relid, RedactTarget *t)
  * hashed_column
  *		The index in t->desc of the column named name, which redact() may
  *		erase, or an error saying why not: no such column, a chain column, a
- *		generated column.
+ *		generated column, a NOT NULL column.
  */
 static int
 hashed_column(RedactTarget *t, const char *name)
@@ -473,6 +473,13 @@ hashed_column(RedactTarget *t, const char *name)
 					 errmsg("cannot redact generated column \"%s\"", name),
 					 errdetail("A generated column is computed from other columns and is not hashed."),
 					 errhint("Redact the columns it is computed from: it is computed again from them.")));
+		if (att->attnotnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("cannot redact column \"%s\", which is NOT NULL", name),
+					 errdetail("A redacted column is set to NULL."),
+					 errhint("If the column holds personal data, drop its NOT NULL constraint first: ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL.",
+							 t->display, quote_identifier(name))));
 		for (int c = 0; c < t->desc->ncols; c++)
 			if (t->rootatt[c] == att->attnum)
 				return c;
