@@ -320,7 +320,9 @@ is_redacted_row(Oid root, AcRowDesc *desc, Datum *values, bool *isnull,
 
 	if (!check_function_bodies && superuser_arg(GetOuterUserId()))
 		return true;
-	if (ac_redactions_kept(ac_redactions_load(root, lane, seq, GetActiveSnapshot(),
+	if (ac_redactions_kept(ac_redactions_load(root, lane, seq,
+											  ActiveSnapshotSet() ? GetActiveSnapshot() :
+											  GetTransactionSnapshot(),
 											  CurrentMemoryContext),
 						   desc, lane, seq, isnull, &kept) != NULL ||
 		kept == NULL)
