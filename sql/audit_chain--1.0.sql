@@ -14,6 +14,11 @@ CREATE TABLE audit_chain.chains (
     archived_seq    bigint      NOT NULL DEFAULT 0 CHECK (archived_seq >= 0),
     archived_hash   bytea       CHECK (archived_hash IS NULL OR pg_catalog.length(archived_hash) = 32),
     archived_at     timestamptz,
+    -- rows of the archive purged through this seq (archive(), apply_retention()):
+    -- the archived segment starts after purged_seq, at COALESCE(purged_hash, genesis)
+    purged_seq      bigint      NOT NULL DEFAULT 0 CHECK (purged_seq >= 0),
+    purged_hash     bytea       CHECK (purged_hash IS NULL OR pg_catalog.length(purged_hash) = 32),
+    CHECK (purged_seq <= archived_seq),
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     created_by      name        NOT NULL DEFAULT SESSION_USER,
     PRIMARY KEY (tbl, lane)
@@ -22,7 +27,8 @@ COMMENT ON TABLE audit_chain.chains IS
     'Every lane of every chained table: its genesis hash and archived-through boundary';
 -- (the lanes of audit_chain.events are made by this script, so not dumped)
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.chains',
-    $$WHERE tbl OPERATOR(pg_catalog.<>) 'audit_chain.events'::pg_catalog.regclass$$);
+    $$WHERE tbl OPERATOR(pg_catalog.<>) 'audit_chain.events'::pg_catalog.regclass
+        AND tbl OPERATOR(pg_catalog.<>) 'audit_chain.boundaries'::pg_catalog.regclass$$);
 
 CREATE TABLE audit_chain.protection_log (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -802,6 +808,102 @@ COMMENT ON FUNCTION audit_chain.redact_subject(text, text) IS
 REVOKE ALL ON audit_chain.redactions FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.redact(regclass, integer, bigint, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.redact_subject(text, text) FROM PUBLIC;
+
+
+--
+-- Archive: boundaries, archive tables, archive(), apply_retention()
+--
+
+-- Archive tables live here, one per chained table, owned by the extension's
+-- owner; the table's owner may read its archive (src/archive.c).
+CREATE SCHEMA audit_chain_archive;
+COMMENT ON SCHEMA audit_chain_archive IS
+    'Archive tables of chained tables: rows moved out of the live table by audit_chain.archive()';
+REVOKE ALL ON SCHEMA audit_chain_archive FROM PUBLIC;
+
+CREATE TABLE audit_chain.archives (
+    tbl         regclass    PRIMARY KEY,
+    archive     regclass    NOT NULL UNIQUE,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    created_by  name        NOT NULL DEFAULT SESSION_USER
+);
+COMMENT ON TABLE audit_chain.archives IS
+    'The archive table of each chained table that has one (archive_table())';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.archives', '');
+
+-- Every move of a lane's boundary: archive (rows moved to the archive table),
+-- detach (a partition moved), purge (archived rows dropped).  A chained table
+-- itself (one lane), so a boundary move cannot be forged, dropped or edited
+-- without verify_chain() or a checkpoint (which binds its head) seeing it.
+-- verify_chain() of a table checks that the boundaries in audit_chain.chains
+-- are the last ones recorded here.  lane_genesis names the lane: it survives
+-- renames and dump/restore, where the OID does not.
+CREATE TABLE audit_chain.boundaries (
+    kind          text        NOT NULL CHECK (kind IN ('archive', 'detach', 'purge')),
+    tbl_name      text        NOT NULL,
+    lane          smallint    NOT NULL,
+    lane_genesis  bytea       NOT NULL CHECK (pg_catalog.length(lane_genesis) = 32),
+    from_seq      bigint      NOT NULL,
+    from_hash     bytea       NOT NULL CHECK (pg_catalog.length(from_hash) = 32),
+    to_seq        bigint      NOT NULL CHECK (to_seq > from_seq),
+    to_hash       bytea       NOT NULL CHECK (pg_catalog.length(to_hash) = 32),
+    row_count     bigint      NOT NULL CHECK (row_count >= 0),
+    cutoff        timestamptz,
+    moved_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    moved_by      name        NOT NULL DEFAULT SESSION_USER,
+    chain_lane    smallint    NOT NULL,
+    chain_seq     bigint      NOT NULL,
+    chain_at      timestamptz NOT NULL,
+    chain_prev    bytea       NOT NULL,
+    chain_hash    bytea       NOT NULL
+);
+COMMENT ON TABLE audit_chain.boundaries IS
+    'Every boundary move of every lane (archive, detach, purge): a chained log that verify_chain() checks audit_chain.chains against';
+CREATE UNIQUE INDEX boundaries_chain_idx ON audit_chain.boundaries (chain_lane, chain_seq);
+CREATE INDEX boundaries_lane_idx ON audit_chain.boundaries (lane_genesis, kind, chain_seq);
+CREATE TRIGGER zz_audit_chain_seal BEFORE INSERT OR UPDATE OR DELETE ON audit_chain.boundaries
+    FOR EACH ROW EXECUTE FUNCTION audit_chain.seal_row('1');
+CREATE TRIGGER zz_audit_chain_truncate BEFORE TRUNCATE ON audit_chain.boundaries
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.refuse_truncate();
+INSERT INTO audit_chain.chains (tbl, lane, genesis)
+VALUES ('audit_chain.boundaries', 0,
+        pg_catalog.sha256(pg_catalog.convert_to('audit_chain/v1 boundaries lane 0', 'UTF8')));
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.boundaries', '');
+
+CREATE FUNCTION audit_chain.guard_archive()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'audit_chain_guard_archive';
+COMMENT ON FUNCTION audit_chain.guard_archive() IS
+    'Trigger of archive tables: refuses every INSERT, UPDATE, DELETE and TRUNCATE but archive()''s and the purge''s own';
+
+CREATE FUNCTION audit_chain.archive_table(tbl regclass)
+RETURNS regclass
+LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_archive_table';
+COMMENT ON FUNCTION audit_chain.archive_table(regclass) IS
+    'The archive table of a chained table, in schema audit_chain_archive (made on first use)';
+
+-- No SET clause on the two procedures: it would forbid the COMMITs between
+-- batches.  The C code sets search_path = pg_catalog, pg_temp itself around
+-- every batch it runs.
+CREATE PROCEDURE audit_chain.archive(tbl regclass, older_than interval)
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'audit_chain_archive';
+COMMENT ON PROCEDURE audit_chain.archive(regclass, interval) IS
+    'Moves, lane by lane, the oldest rows (chain_at older than older_than) into the archive table, in batches that commit as they go';
+
+CREATE PROCEDURE audit_chain.apply_retention()
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'audit_chain_apply_retention';
+COMMENT ON PROCEDURE audit_chain.apply_retention() IS
+    'Applies every retention policy: archives rows older than keep, purges archived rows older than keep + archive_keep';
+
+REVOKE ALL ON audit_chain.archives, audit_chain.boundaries FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.archive_table(regclass) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE audit_chain.archive(regclass, interval) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE audit_chain.apply_retention() FROM PUBLIC;
 
 
 --

@@ -76,6 +76,8 @@ typedef struct RegistryColumns
 	AttrNumber	genesis;
 	AttrNumber	archived_seq;
 	AttrNumber	archived_hash;
+	AttrNumber	purged_seq;
+	AttrNumber	purged_hash;
 } RegistryColumns;
 
 /*
@@ -103,10 +105,14 @@ open_registry(RegistryColumns *cols, bool missing_ok)
 	cols->genesis = get_attnum(relid, "genesis");
 	cols->archived_seq = get_attnum(relid, "archived_seq");
 	cols->archived_hash = get_attnum(relid, "archived_hash");
+	cols->purged_seq = get_attnum(relid, "purged_seq");
+	cols->purged_hash = get_attnum(relid, "purged_hash");
 	if (cols->tbl == InvalidAttrNumber || cols->lane == InvalidAttrNumber ||
 		cols->genesis == InvalidAttrNumber ||
 		cols->archived_seq == InvalidAttrNumber ||
-		cols->archived_hash == InvalidAttrNumber)
+		cols->archived_hash == InvalidAttrNumber ||
+		cols->purged_seq == InvalidAttrNumber ||
+		cols->purged_hash == InvalidAttrNumber)
 		elog(ERROR, "audit_chain.chains lacks one of its columns");
 	return table_open(relid, AccessShareLock);
 }
@@ -161,6 +167,7 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 		int16		lane = DatumGetInt16(heap_getattr(tup, cols.lane, tupdesc, &isnull));
 		Datum		d;
 		const uint8 *h;
+		const uint8 *g;
 
 		nrows++;
 		if (isnull || lane < 0 || lane >= AC_MAX_LANES || seen[lane])
@@ -172,15 +179,32 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 		if (starts == NULL)
 			continue;
 
+		d = heap_getattr(tup, cols.genesis, tupdesc, &isnull);
+		g = isnull ? NULL : ac_hash_of_bytea(d);
+		starts[lane].valid = g != NULL;
+		if (g == NULL)
+			continue;
+		memcpy(starts[lane].genesis, g, AC_HASH_LEN);
+
 		d = heap_getattr(tup, cols.archived_seq, tupdesc, &isnull);
 		starts[lane].seq = isnull ? 0 : DatumGetInt64(d);
 		d = heap_getattr(tup, cols.archived_hash, tupdesc, &isnull);
-		if (isnull)
-			d = heap_getattr(tup, cols.genesis, tupdesc, &isnull);
-		h = isnull ? NULL : ac_hash_of_bytea(d);
-		starts[lane].valid = h != NULL;
-		if (h != NULL)
+		h = isnull ? g : ac_hash_of_bytea(d);
+		starts[lane].archived_hash_set = !isnull;
+		if (h == NULL)
+			starts[lane].valid = false;
+		else
 			memcpy(starts[lane].hash, h, AC_HASH_LEN);
+
+		d = heap_getattr(tup, cols.purged_seq, tupdesc, &isnull);
+		starts[lane].purged_seq = isnull ? 0 : DatumGetInt64(d);
+		d = heap_getattr(tup, cols.purged_hash, tupdesc, &isnull);
+		h = isnull ? g : ac_hash_of_bytea(d);
+		starts[lane].purged_hash_set = !isnull;
+		if (h == NULL)
+			starts[lane].valid = false;
+		else
+			memcpy(starts[lane].purged_hash, h, AC_HASH_LEN);
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);

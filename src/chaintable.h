@@ -37,7 +37,12 @@ typedef struct AcLaneStart
 {
 	int64		seq;			/* archived_seq */
 	uint8		hash[AC_HASH_LEN];	/* COALESCE(archived_hash, genesis) */
-	bool		valid;			/* the hash is 32 bytes */
+	bool		valid;			/* the three hashes are 32 bytes */
+	uint8		genesis[AC_HASH_LEN];
+	bool		archived_hash_set;	/* archived_hash is not NULL */
+	int64		purged_seq;		/* where the archived segment starts */
+	uint8		purged_hash[AC_HASH_LEN];	/* COALESCE(purged_hash, genesis) */
+	bool		purged_hash_set;	/* purged_hash is not NULL */
 } AcLaneStart;
 
 /*

@@ -110,6 +110,24 @@ static Oid	guard_via = InvalidOid;
 static List *guard_attached = NIL;
 
 /*
+ * Set by archive() around its own ALTER TABLE ... DETACH PARTITION of an old
+ * partition of this chained table (ac_ddl_permit_detach).
+ */
+static Oid	detach_permit_parent = InvalidOid;
+
+/*
+ * ac_ddl_permit_detach
+ *		Let the DDL guard pass DETACH PARTITION on chained table parent (or,
+ *		with InvalidOid, stop letting it).  archive() sets it around the one
+ *		statement that detaches a partition it has checked, in PG_FINALLY.
+ */
+void
+ac_ddl_permit_detach(Oid parent)
+{
+	detach_permit_parent = parent;
+}
+
+/*
  * guard_begin
  *		Forget what an earlier call read: each event trigger call starts here.
  */
@@ -627,6 +645,9 @@ check_chained_subcommand(Oid relid, AlterTableCmd *cmd)
 				   NULL);
 			break;
 		case AT_DetachPartition:
+			/* archive()'s own DETACH of an old partition */
+			if (OidIsValid(detach_permit_parent) && relid == detach_permit_parent)
+				break;
 			refuse(relid, "detach a partition of",
 				   "The partition's rows would leave the chain, which verification reports as deleted rows.",
 				   NULL);

@@ -12,5 +12,6 @@
 #define AUDIT_CHAIN_DDL_H
 
 extern void ac_check_protectable_shape(Oid relid);
+extern void ac_ddl_permit_detach(Oid parent);
 
 #endif							/* AUDIT_CHAIN_DDL_H */

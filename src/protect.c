@@ -693,6 +693,17 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 						 "WHERE tbl OPERATOR(pg_catalog.=) $1",
 						 1, argtypes, args, NULL);
 
+	/*
+	 * Its archive table, if any, stays where it is, with its rows and its
+	 * guard, but is no longer the archive of a chain: verify_chain() no
+	 * longer checks it (there is no registry to check it against).  The
+	 * protection log's heads and the boundaries log keep what it held.
+	 */
+	(void) ac_execute_as(ac_table_owner("archives", false), NULL,
+						 "DELETE FROM audit_chain.archives "
+						 "WHERE tbl OPERATOR(pg_catalog.=) $1",
+						 1, argtypes, args, NULL);
+
 	run_ddl(psprintf("DROP TRIGGER IF EXISTS " AC_SEAL_TRIGGER " ON %s",
 					 target.qualname));
 	rels = find_all_inheritors(target.relid, AccessShareLock, NULL);

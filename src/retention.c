@@ -201,15 +201,15 @@ parse_interval(const char *text)
 }
 
 /*
- * check_owner
+ * ac_check_table_owner
  *		Check that relation relid exists and that the caller owns it (or is a
  *		member of its owner, or a superuser).  Returns its name for messages.
  *		Checked before any lock is taken on it, as RangeVarGetRelidExtended's
  *		callbacks do, so that nobody can queue a lock on a table that is not
  *		theirs.
  */
-static char *
-check_owner(Oid relid)
+char *
+ac_check_table_owner(Oid relid)
 {
 	HeapTuple	tup;
 	Form_pg_class form;
@@ -243,9 +243,9 @@ check_owner(Oid relid)
 static char *
 open_chained_target(Oid relid)
 {
-	(void) check_owner(relid);
+	(void) ac_check_table_owner(relid);
 	(void) ac_check_chained_table(relid, AC_RETENTION_LOCKMODE);
-	return check_owner(relid);
+	return ac_check_table_owner(relid);
 }
 
 /*

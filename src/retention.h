@@ -22,6 +22,7 @@
  */
 #define AC_RETENTION_LOCKMODE	ShareUpdateExclusiveLock
 
+extern char *ac_check_table_owner(Oid relid);
 extern bool ac_legal_hold_active(Oid relid);
 extern void ac_check_no_legal_hold(Oid relid, const char *action);
 extern void ac_retention_forget(Oid relid, const char *display);

@@ -48,6 +48,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "archive.h"
 #include "chaintable.h"
 #include "compat.h"
 #include "hash.h"
@@ -79,6 +80,9 @@ typedef struct LaneCheck
 	int64		cp_id;
 	int64		cp_seq;
 	uint8		cp_hash[AC_HASH_LEN];
+	bool		has_end;		/* an archived segment: where it must end */
+	int64		end_seq;
+	uint8		end_hash[AC_HASH_LEN];
 	pairingheap *pending;		/* heap scan: rows that came before their turn */
 } LaneCheck;
 
@@ -123,6 +127,7 @@ typedef struct VerifyState
 
 	/* the table being verified */
 	Oid			root;
+	Oid			live;			/* root is the archive table of this one */
 	ChainCheck *cc;
 	AcRedactions *redactions;	/* its redacted rows, or NULL: none */
 
@@ -169,6 +174,198 @@ lane_problem(VerifyState *vs, LaneCheck *lck, int64 seq, const char *fmt,...)
 	lck->bad = true;
 	lck->first_bad_seq = seq;
 	lck->problem = buf.data;
+}
+
+/*
+ * archive_hash_at
+ *		The chain_hash of the row (lane, seq) of the archive table of live,
+ *		read as the archive's owner: into hash, returning true, or false if
+ *		there is no such row.  *no_archive tells that live has no archive
+ *		table at all.  Must be called inside SPI.
+ */
+static bool
+archive_hash_at(Oid live, int16 lane, int64 seq, uint8 *hash, bool *no_archive)
+{
+	Oid			argtypes[2] = {REGCLASSOID, INT8OID};
+	Datum		args[2];
+	Oid			archive;
+	bool		isnull;
+	const uint8 *h;
+	int			ret;
+
+	*no_archive = false;
+	args[0] = ObjectIdGetDatum(live);
+	ret = ac_execute_as(ac_table_owner("archives", false), NULL,
+						"SELECT archive FROM audit_chain.archives "
+						"WHERE tbl OPERATOR(pg_catalog.=) $1",
+						1, argtypes, args, NULL);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		*no_archive = true;
+		return false;
+	}
+	archive = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	if (get_rel_name(archive) == NULL)
+	{
+		*no_archive = true;
+		return false;
+	}
+	argtypes[0] = INT2OID;
+	args[0] = Int16GetDatum(lane);
+	args[1] = Int64GetDatum(seq);
+	ret = ac_execute_as(ac_rel_owner(archive), NULL,
+						psprintf("SELECT chain_hash FROM %s "
+								 "WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
+								 "AND chain_seq OPERATOR(pg_catalog.=) $2",
+								 ac_qualified_relname(archive)),
+						2, argtypes, args, NULL);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		return false;
+	h = ac_hash_of_bytea(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || h == NULL)
+		return false;
+	memcpy(hash, h, AC_HASH_LEN);
+	return true;
+}
+
+/*
+ * last_boundary
+ *		The newest move of kind purge (purge) or archive/detach (!purge) of
+ *		the lane with this genesis in audit_chain.boundaries: false if there
+ *		is none.  Must be called inside SPI.
+ */
+static bool
+last_boundary(const uint8 *genesis, bool purge, int64 *to_seq, uint8 *to_hash)
+{
+	Oid			argtypes[1] = {BYTEAOID};
+	Datum		args[1] = {PointerGetDatum(ac_hash_bytea(genesis))};
+	bool		isnull;
+	const uint8 *h;
+	int			ret;
+
+	ret = ac_execute_as(ac_table_owner("boundaries", false), NULL,
+						purge ?
+						"SELECT to_seq, to_hash FROM audit_chain.boundaries "
+						"WHERE lane_genesis OPERATOR(pg_catalog.=) $1 "
+						"AND kind OPERATOR(pg_catalog.=) 'purge' "
+						"ORDER BY chain_seq DESC LIMIT 1" :
+						"SELECT to_seq, to_hash FROM audit_chain.boundaries "
+						"WHERE lane_genesis OPERATOR(pg_catalog.=) $1 "
+						"AND kind OPERATOR(pg_catalog.<>) 'purge' "
+						"ORDER BY chain_seq DESC LIMIT 1",
+						1, argtypes, args, NULL);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return false;
+	*to_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull));
+	h = ac_hash_of_bytea(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 2, &isnull));
+	if (h == NULL)
+		memset(to_hash, 0, AC_HASH_LEN);
+	else
+		memcpy(to_hash, h, AC_HASH_LEN);
+	return true;
+}
+
+/*
+ * check_boundaries
+ *		A lane's boundaries in audit_chain.chains (where the live lane starts,
+ *		where its archived segment starts) must be the last ones that
+ *		archive() and the purge recorded in audit_chain.boundaries, a chained
+ *		table: a boundary moved or set by hand (to hide rows cut from the
+ *		head of the lane) is caught here.  And the archived segment must end
+ *		where the live lane starts: the archive table holds the row at the
+ *		boundary, with the boundary's hash.  Must be called inside SPI.
+ */
+static void
+check_boundaries(VerifyState *vs, LaneCheck *lck, const AcLaneStart *st)
+{
+	int64		rseq;
+	uint8		rhash[AC_HASH_LEN];
+	bool		no_archive;
+
+	if (last_boundary(st->genesis, false, &rseq, rhash))
+	{
+		if (rseq != st->seq || memcmp(rhash, st->hash, AC_HASH_LEN) != 0)
+		{
+			lane_problem(vs, lck, Min(rseq, st->seq) + 1,
+						 "the lane starts after chain_seq %lld in audit_chain.chains, but audit_chain.boundaries records its last archive through chain_seq %lld: the boundary was moved without audit_chain.archive()",
+						 (long long) st->seq, (long long) rseq);
+			return;
+		}
+	}
+	else if (st->seq != 0 || st->archived_hash_set)
+	{
+		lane_problem(vs, lck, 1,
+					 "the lane starts after chain_seq %lld in audit_chain.chains, but audit_chain.boundaries records no archive of it: the boundary was moved without audit_chain.archive()",
+					 (long long) st->seq);
+		return;
+	}
+
+	if (last_boundary(st->genesis, true, &rseq, rhash))
+	{
+		if (rseq != st->purged_seq ||
+			memcmp(rhash, st->purged_hash, AC_HASH_LEN) != 0)
+		{
+			lane_problem(vs, lck, Min(rseq, st->purged_seq) + 1,
+						 "the archived rows of the lane start after chain_seq %lld in audit_chain.chains, but audit_chain.boundaries records its last purge through chain_seq %lld: the boundary was moved without the purge",
+						 (long long) st->purged_seq, (long long) rseq);
+			return;
+		}
+	}
+	else if (st->purged_seq != 0 || st->purged_hash_set)
+	{
+		lane_problem(vs, lck, 1,
+					 "the archived rows of the lane start after chain_seq %lld in audit_chain.chains, but audit_chain.boundaries records no purge of it: the boundary was moved without the purge",
+					 (long long) st->purged_seq);
+		return;
+	}
+
+	/* the archived segment ends at the live lane's start */
+	if (st->seq > st->purged_seq &&
+		(!archive_hash_at(vs->root, lck->lane, st->seq, rhash, &no_archive) ||
+		 memcmp(rhash, st->hash, AC_HASH_LEN) != 0))
+		lane_problem(vs, lck, st->seq,
+					 no_archive ?
+					 "rows through chain_seq %lld were archived, but the table has no archive table" :
+					 "rows through chain_seq %lld were archived, but the archive table does not hold that row with the boundary's hash",
+					 (long long) st->seq);
+}
+
+/*
+ * check_archived_head
+ *		The head a checkpoint recorded for a lane was archived since: unless
+ *		it was purged too, the archive table must hold it, unchanged.
+ */
+static void
+check_archived_head(VerifyState *vs, LaneCheck *lck, const AcLaneStart *st)
+{
+	uint8		hash[AC_HASH_LEN];
+	bool		no_archive;
+
+	if (lck->cp_seq == st->seq)
+	{
+		if (memcmp(lck->cp_hash, st->hash, AC_HASH_LEN) != 0)
+			lane_problem(vs, lck, lck->cp_seq,
+						 "the lane's archived-through hash is not the head checkpoint %lld recorded at chain_seq %lld: the chain was rewritten",
+						 (long long) lck->cp_id, (long long) lck->cp_seq);
+		return;
+	}
+	if (lck->cp_seq <= st->purged_seq)
+		return;					/* purged: nothing left to compare */
+	if (!archive_hash_at(vs->root, lck->lane, lck->cp_seq, hash, &no_archive) ||
+		memcmp(hash, lck->cp_hash, AC_HASH_LEN) != 0)
+		lane_problem(vs, lck, lck->cp_seq,
+					 "the archived row at chain_seq %lld is not the head checkpoint %lld recorded: the chain was rewritten",
+					 (long long) lck->cp_seq, (long long) lck->cp_id);
 }
 
 /*
@@ -225,6 +422,7 @@ load_chain(VerifyState *vs, int nlanes)
 		lck->last_seq = starts[i].seq;
 		lck->expect_seq = lck->last_seq + 1;
 		memcpy(lck->prev, starts[i].hash, AC_HASH_LEN);
+		check_boundaries(vs, lck, &starts[i]);
 	}
 
 	args[0] = ObjectIdGetDatum(root);
@@ -271,11 +469,21 @@ load_chain(VerifyState *vs, int nlanes)
 
 			start_hash = isnull ? NULL : ac_hash_of_bytea(d);
 		}
-		if (start_hash != NULL && start_seq != lck->last_seq)
-			lane_problem(vs, lck, Min(start_seq, lck->last_seq) + 1,
-						 "the lane starts after chain_seq %lld, but checkpoint %lld recorded its start after chain_seq %lld: its archived-through boundary in audit_chain.chains was changed",
+		if (start_hash != NULL && start_seq > lck->last_seq)
+			lane_problem(vs, lck, lck->last_seq + 1,
+						 "the lane starts after chain_seq %lld, but checkpoint %lld recorded its start after chain_seq %lld: its archived-through boundary in audit_chain.chains was moved back",
 						 (long long) lck->last_seq, (long long) lck->cp_id,
 						 (long long) start_seq);
+		else if (start_hash != NULL && start_seq < lck->last_seq)
+		{
+			/*
+			 * Archived since the checkpoint: check_boundaries() found the
+			 * move recorded.  If the checkpoint's head was archived too, it
+			 * must be in the archive (unless purged since).
+			 */
+			if (lck->cp_seq <= lck->last_seq)
+				check_archived_head(vs, lck, &starts[lane]);
+		}
 		else if (start_hash != NULL &&
 				 memcmp(start_hash, lck->prev, AC_HASH_LEN) != 0)
 			lane_problem(vs, lck, lck->last_seq + 1,
@@ -786,7 +994,8 @@ walk_chain(VerifyState *vs)
 
 	check_may_verify(cc->root);
 
-	if (rel->rd_rel->relkind == RELKIND_RELATION)
+	/* an archive table may have children: detached partitions */
+	if (rel->rd_rel->relkind == RELKIND_RELATION && !rel->rd_rel->relhassubclass)
 	{
 		ChainCheck	start = *cc;
 		MemoryContext old = MemoryContextSwitchTo(vs->cxt);
@@ -1044,16 +1253,110 @@ report_bad_table(VerifyState *vs, int nlanes, AcTableProblem *bad)
 }
 
 /*
+ * verify_archive
+ *		Verify the archive table of chained table live: each lane's archived
+ *		segment must run from where the purge left it (purged_seq and hash,
+ *		or genesis) to exactly where the live lane starts (archived_seq and
+ *		hash), every row linked and hashing to its chain_hash.
+ */
+static void
+verify_archive(VerifyState *vs, Oid archive, Oid live)
+{
+	int			nlanes;
+	AcTableProblem *bad;
+	AcLaneStart starts[AC_MAX_LANES];
+	bool		numbered;
+	ChainCheck *cc;
+	MemoryContext old;
+
+	vs->root = archive;
+	vs->live = live;
+	vs->cc = NULL;
+	bad = ac_chained_table_problem(live, AccessShareLock, &nlanes);
+	if (bad == NULL)
+		bad = may_verify_problem(archive);
+	if (bad != NULL)
+	{
+		report_bad_table(vs, nlanes, bad);
+		vs->live = InvalidOid;
+		return;
+	}
+
+	memset(starts, 0, sizeof(starts));
+	if (ac_registry_lanes(live, InvalidSnapshot, starts, &numbered) != nlanes ||
+		!numbered)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("lanes of table \"%s\" in audit_chain.chains are not numbered 0 to %d",
+						get_rel_name(live), nlanes - 1)));
+	old = MemoryContextSwitchTo(vs->cxt);
+	cc = palloc0(sizeof(ChainCheck));
+	cc->root = archive;
+	cc->nlanes = nlanes;
+	cc->lanes = palloc0(sizeof(LaneCheck) * Max(nlanes, 1));
+	MemoryContextSwitchTo(old);
+	vs->cc = cc;
+	for (int i = 0; i < nlanes; i++)
+	{
+		LaneCheck  *lck = &cc->lanes[i];
+
+		if (!starts[i].valid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("lane %d of table \"%s\" has no valid genesis or boundary hash in audit_chain.chains",
+							i, get_rel_name(live))));
+		lck->lane = i;
+		lck->last_seq = starts[i].purged_seq;
+		lck->expect_seq = lck->last_seq + 1;
+		memcpy(lck->prev, starts[i].purged_hash, AC_HASH_LEN);
+		lck->has_end = true;
+		lck->end_seq = starts[i].seq;
+		memcpy(lck->end_hash, starts[i].hash, AC_HASH_LEN);
+	}
+
+	walk_chain(vs);
+
+	for (int i = 0; i < nlanes; i++)
+	{
+		LaneCheck  *lck = &cc->lanes[i];
+
+		if (lck->bad)
+			continue;
+		if (lck->last_seq < lck->end_seq)
+			lane_problem(vs, lck, lck->last_seq + 1,
+						 "the archive ends at chain_seq %lld but the live lane starts after chain_seq %lld: archived rows were deleted",
+						 (long long) lck->last_seq, (long long) lck->end_seq);
+		else if (lck->last_seq > lck->end_seq)
+			lane_problem(vs, lck, lck->end_seq + 1,
+						 "the archive holds rows after chain_seq %lld, where the live lane starts: rows were inserted into the archive",
+						 (long long) lck->end_seq);
+		else if (memcmp(lck->prev, lck->end_hash, AC_HASH_LEN) != 0)
+			lane_problem(vs, lck, lck->end_seq,
+						 "the last archived row does not have the hash the live lane starts from: the archive was rewritten");
+	}
+	report_chain(vs);
+	vs->cc = NULL;
+	vs->live = InvalidOid;
+	MemoryContextReset(vs->cxt);
+}
+
+/*
  * verify_table
- *		Verify one registered table and report it: its lanes, or, if it
- *		cannot be verified at all, a failed row per lane.
+ *		Verify one registered table, or an archive table, and report it: its
+ *		lanes, or, if it cannot be verified at all, a failed row per lane.
  */
 static void
 verify_table(VerifyState *vs, Oid root)
 {
 	int			nlanes;
 	AcTableProblem *bad;
+	Oid			live = ac_archive_live_table(root);
 
+	if (OidIsValid(live))
+	{
+		verify_archive(vs, root, live);
+		return;
+	}
 	vs->root = root;
 	vs->cc = NULL;
 	bad = ac_chained_table_problem(root, AccessShareLock, &nlanes);
@@ -1095,8 +1398,33 @@ tables_to_verify(FunctionCallInfo fcinfo)
 	Oid			root;
 
 	if (PG_ARGISNULL(0))
-		return ac_registry_tables();
+	{
+		List	   *roots = ac_registry_tables();
+		int			ret;
+
+		/* and every archive table, after the tables */
+		ret = ac_execute_as(ac_table_owner("archives", false), NULL,
+							"SELECT archive FROM audit_chain.archives ORDER BY tbl",
+							0, NULL, NULL, NULL);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Oid			a = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1,
+														   &isnull));
+
+			roots = lappend_oid(roots, a);
+		}
+		return roots;
+	}
 	root = PG_GETARG_OID(0);
+	if (OidIsValid(ac_archive_live_table(root)))
+	{
+		check_may_verify(root);
+		return list_make1_oid(root);
+	}
 	(void) ac_check_chained_table(root, AccessShareLock);
 	check_may_verify(root);
 	return list_make1_oid(root);

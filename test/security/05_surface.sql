@@ -36,7 +36,8 @@ SELECT is((SELECT string_agg(DISTINCT proname, ', ' ORDER BY proname) FROM ext_f
 SELECT is((SELECT string_agg(proname || '(' || args || ')', ', ' ORDER BY proname) FROM ext_functions
             WHERE prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
               AND (proconfig IS NULL OR NOT proconfig @> ARRAY['search_path=pg_catalog, pg_temp'])),
-          NULL, 'every function that is not a trigger runs with search_path = pg_catalog, pg_temp');
+          'apply_retention(), archive(IN tbl regclass, IN older_than interval)',
+          'every function that is not a trigger runs with search_path = pg_catalog, pg_temp, but the two procedures that COMMIT (a SET clause forbids COMMIT; they set it in C around every batch, test/security/37_archive.sql)');
 
 SELECT is((SELECT string_agg(proname, ', ' ORDER BY proname) FROM ext_functions WHERE prosecdef),
           'checkpoint, refresh_reports',
