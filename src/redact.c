@@ -378,6 +378,30 @@ ac_redactions_forget(Oid relid)
 }
 
 /*
+ * ac_redactions_forget_through
+ *		The purge (archive.c): the kept digests of the rows of lane of table
+ *		relid through seq go, with the rows.  The caller is connected to SPI
+ *		and holds AC_RETENTION_LOCKMODE on the table; the purge is recorded.
+ */
+void
+ac_redactions_forget_through(Oid relid, int16 lane, int64 seq)
+{
+	Oid			argtypes[3] = {REGCLASSOID, INT2OID, INT8OID};
+	Datum		args[3];
+
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = Int16GetDatum(lane);
+	args[2] = Int64GetDatum(seq);
+	if (ac_execute_as(ac_table_owner("redactions", false), NULL,
+					  "DELETE FROM audit_chain.redactions "
+					  "WHERE tbl OPERATOR(pg_catalog.=) $1 "
+					  "AND lane OPERATOR(pg_catalog.=) $2 "
+					  "AND seq OPERATOR(pg_catalog.<=) $3",
+					  3, argtypes, args, NULL) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the redactions of purged rows");
+}
+
+/*
  * check_owner
  *		Check that relation relid exists and that the caller owns it (or is a
  *		member of its owner, or a superuser), before any lock is taken on it

@@ -26,5 +26,6 @@ extern const char *ac_redactions_kept(AcRedactions *redactions,
 									  const bool *isnull,
 									  const uint8 ***kept);
 extern void ac_redactions_forget(Oid relid);
+extern void ac_redactions_forget_through(Oid relid, int16 lane, int64 seq);
 
 #endif							/* AUDIT_CHAIN_REDACT_H */

@@ -1314,6 +1314,8 @@ verify_archive(VerifyState *vs, Oid archive, Oid live)
 		memcpy(lck->end_hash, starts[i].hash, AC_HASH_LEN);
 	}
 
+	/* archived rows keep their redactions, recorded under the live table */
+	vs->redactions = ac_redactions_load(live, -1, 0, GetActiveSnapshot(), vs->cxt);
 	walk_chain(vs);
 
 	for (int i = 0; i < nlanes; i++)
@@ -1337,6 +1339,7 @@ verify_archive(VerifyState *vs, Oid archive, Oid live)
 	report_chain(vs);
 	vs->cc = NULL;
 	vs->live = InvalidOid;
+	vs->redactions = NULL;
 	MemoryContextReset(vs->cxt);
 }
 
