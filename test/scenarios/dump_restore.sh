@@ -119,10 +119,12 @@ ac_log "source verify: $src_verify"
 # What must come back
 snapshot() { # snapshot DB: the extension's own tables, as text
     psql_db "$1" -qtA <<'SQL'
--- (the lanes of audit_chain.events are made again by CREATE EXTENSION, with
--- the same genesis hashes: only their created_at differs)
+-- (the lanes of audit_chain.events and audit_chain.boundaries are made again
+-- by CREATE EXTENSION, with the same genesis hashes: only their created_at
+-- differs)
 SELECT 'chains', tbl::text, lane, encode(genesis, 'hex'), archived_seq,
-       CASE WHEN tbl <> 'audit_chain.events'::regclass THEN created_at END, created_by
+       CASE WHEN tbl NOT IN ('audit_chain.events'::regclass, 'audit_chain.boundaries'::regclass)
+            THEN created_at END, created_by
   FROM audit_chain.chains ORDER BY 2, 3;
 SELECT 'checkpoint', checkpoint_id, created_at, encode(sha256(payload), 'hex')
   FROM audit_chain.checkpoints ORDER BY 2;
