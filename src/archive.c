@@ -651,6 +651,27 @@ check_moved_rows(Oid relid, int16 lane, Relation layout_rel,
 }
 
 /*
+ * check_moved_all
+ *		Every row from after_seq + 1 to last existed, and is older than the
+ *		cutoff (prefix_end saw to it), so the statement must have moved all
+ *		of them: fewer means a BEFORE trigger of the table's owner skipped
+ *		some, or deleted some itself under the permit (they would then be in
+ *		neither table).  Either way the batch is undone.
+ */
+static void
+check_moved_all(Oid relid, int16 lane, int64 after_seq, int64 last, int64 n,
+				const char *what)
+{
+	if (n != last - after_seq)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("cannot %s rows of lane %d of table \"%s\": %lld of the %lld rows after chain_seq %lld were moved",
+						what, lane, get_rel_name(relid), (long long) n,
+						(long long) (last - after_seq), (long long) after_seq),
+				 errdetail("A trigger on the table skipped or removed rows while they were being moved; nothing was moved.")));
+}
+
+/*
  * record_boundary
  *		Move a lane's boundary in audit_chain.chains and append the move to
  *		audit_chain.boundaries.
@@ -851,6 +872,7 @@ archive_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	n = check_moved_rows(relid, lane, arch, b.archived_seq, b.archived_hash,
 						 &to_seq, to_hash, "archive");
 	table_close(arch, AccessShareLock);
+	check_moved_all(relid, lane, b.archived_seq, last, n, "archive");
 	if (n > 0)
 		record_boundary(relid, lane, "archive", &b, b.archived_seq,
 						b.archived_hash, to_seq, to_hash, n, cutoff);
@@ -927,6 +949,7 @@ purge_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	n = check_moved_rows(relid, lane, arch, b.purged_seq, b.purged_hash,
 						 &to_seq, to_hash, "purge");
 	table_close(arch, AccessShareLock);
+	check_moved_all(relid, lane, b.purged_seq, last, n, "purge");
 	if (n > 0)
 	{
 		record_boundary(relid, lane, "purge", &b, b.purged_seq,
@@ -1407,19 +1430,20 @@ check_interval(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errmsg("%s must be a positive interval, not %s", name,
 						DatumGetCString(DirectFunctionCall1(interval_out,
 															IntervalPGetDatum(iv)))),
-				 errhint("Rows whose chain_at is older than now() minus %s are archived.", name)));
+				 errhint("Rows whose chain_at is older than statement_timestamp() minus %s are archived.", name)));
 	return iv;
 }
 
 /*
  * cutoff_for
- *		now() minus an interval.
+ *		statement_timestamp() minus an interval: the start of the CALL, so
+ *		that rows written earlier in the same transaction count as older.
  */
 static TimestampTz
 cutoff_for(Interval *iv)
 {
 	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-												   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+												   TimestampTzGetDatum(GetCurrentStatementStartTimestamp()),
 												   IntervalPGetDatum(iv)));
 }
 

@@ -106,11 +106,14 @@ SELECT audit_chain.legal_hold('app.access', true, 'subpoena 7');
 SELECT audit_chain.redact('app.audit', chain_lane, chain_seq, ARRAY['actor', 'details'], 'erasure 1')
   FROM app.audit WHERE actor = 'user3';
 SELECT count(*) FROM audit_chain.redact_subject('user5', 'erasure 2');
+-- archived rows, their archive table and the boundary log come back too
+CALL audit_chain.archive('app.audit', interval '1 microsecond');
+INSERT INTO app.audit (actor, action) VALUES ('after', 'the archive');
 SELECT audit_chain.checkpoint();
 INSERT INTO app.audit (actor, action) VALUES ('late', 'after the checkpoint');
 SQL
 
-lanes_used=$(q "$SRC" "SELECT count(DISTINCT chain_lane) FROM app.audit")
+lanes_used=$(q "$SRC" "SELECT count(DISTINCT chain_lane) FROM (SELECT chain_lane FROM app.audit UNION ALL SELECT chain_lane FROM audit_chain_archive.audit) t")
 expect "source: rows in both lanes of app.audit" "$lanes_used" 2
 src_verify=$(q "$SRC" "SELECT string_agg(format('%s/%s/%s/%s', tbl, lane, rows_checked, intact), ' ' ORDER BY tbl::text, lane) FROM audit_chain.verify_chain()")
 ac_log "source verify: $src_verify"
@@ -123,9 +126,15 @@ snapshot() { # snapshot DB: the extension's own tables, as text
 -- by CREATE EXTENSION, with the same genesis hashes: only their created_at
 -- differs)
 SELECT 'chains', tbl::text, lane, encode(genesis, 'hex'), archived_seq,
+       encode(archived_hash, 'hex'), purged_seq, encode(purged_hash, 'hex'),
        CASE WHEN tbl NOT IN ('audit_chain.events'::regclass, 'audit_chain.boundaries'::regclass)
             THEN created_at END, created_by
   FROM audit_chain.chains ORDER BY 2, 3;
+SELECT 'archives', tbl::text, archive::text FROM audit_chain.archives ORDER BY 2;
+SELECT 'boundary', chain_seq, kind, tbl_name, lane, from_seq, to_seq, row_count,
+       encode(to_hash, 'hex'), encode(chain_hash, 'hex')
+  FROM audit_chain.boundaries ORDER BY 2;
+SELECT 'rows', 'audit_chain_archive.audit', count(*), md5(string_agg(t::text, '|' ORDER BY chain_lane, chain_seq)) FROM audit_chain_archive.audit t;
 SELECT 'checkpoint', checkpoint_id, created_at, encode(sha256(payload), 'hex')
   FROM audit_chain.checkpoints ORDER BY 2;
 SELECT 'head', checkpoint_id, tbl::text, lane, seq, encode(hash, 'hex')
