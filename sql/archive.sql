@@ -124,7 +124,7 @@ CALL audit_chain.archive('arc.visits', interval '1 year');
 SELECT c.relname, n.nspname, i.inhparent::regclass AS parent
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
- WHERE c.relname LIKE 'visits%' AND c.relkind = 'r' ORDER BY 1;
+ WHERE c.relname LIKE 'visits%' AND c.relkind = 'r' ORDER BY 1, 2;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_chain_archive.visits_2020_01'::regclass ORDER BY 1;
 SELECT kind, tbl_name, from_seq, to_seq, row_count FROM audit_chain.boundaries
  WHERE tbl_name = 'arc.visits' ORDER BY chain_seq;

@@ -764,6 +764,53 @@ REVOKE ALL ON FUNCTION audit_chain.legal_hold(regclass, boolean, text) FROM PUBL
 
 
 --
+-- Erasure: redaction of columns of chained rows (src/redact.c)
+--
+
+-- The col_digest of every redacted value, which takes the value's place in
+-- its row's hash input (doc/hash-format.md, section 1): an independent
+-- verifier reads this table.  Written only by redact() and redact_subject(),
+-- as this table's owner; read by verification directly, without privilege.
+CREATE TABLE audit_chain.redactions (
+    tbl          regclass    NOT NULL,
+    lane         smallint    NOT NULL,
+    seq          bigint      NOT NULL,
+    column_name  name        NOT NULL,
+    digest       bytea       NOT NULL CHECK (pg_catalog.length(digest) = 32),
+    reason       text        NOT NULL CHECK (pg_catalog.btrim(reason) <> ''),
+    redacted_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    redacted_by  name        NOT NULL DEFAULT SESSION_USER,
+    PRIMARY KEY (tbl, lane, seq, column_name)
+);
+COMMENT ON TABLE audit_chain.redactions IS
+    'Every redacted column of a chained row: its kept col_digest (which verification hashes in its place), why, when, by whom';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.redactions', '');
+
+-- Both run as their caller, who must own the table (redact_subject:
+-- audit_chain.events); the UPDATE runs as the table's owner.
+CREATE FUNCTION audit_chain.redact(tbl regclass, lane integer, seq bigint,
+                                   columns text[], reason text)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_redact';
+COMMENT ON FUNCTION audit_chain.redact(regclass, integer, bigint, text[], text) IS
+    'Erases columns of one chained row (sets them NULL), keeping their digests so the chain still verifies; recorded as an event';
+
+CREATE FUNCTION audit_chain.redact_subject(subject text, reason text)
+RETURNS TABLE (tbl regclass, lane integer, seq bigint, columns text[])
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_redact_subject';
+COMMENT ON FUNCTION audit_chain.redact_subject(text, text) IS
+    'GDPR Art. 17: redacts the personal-data columns of every event about or by a data subject; returns what it redacted';
+
+REVOKE ALL ON audit_chain.redactions FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.redact(regclass, integer, bigint, text[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.redact_subject(text, text) FROM PUBLIC;
+
+
+--
 -- Archive: boundaries, archive tables, archive(), apply_retention()
 --
 

@@ -83,6 +83,7 @@
 #include "events.h"
 #include "hash.h"
 #include "lane.h"
+#include "redact.h"
 #include "registry.h"
 #include "relname.h"
 #include "retention.h"
@@ -527,8 +528,9 @@ read_boundary(Oid relid, int16 lane, LaneBoundary *b)
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("lane %d of table \"%s\" is not registered in audit_chain.chains",
-						lane, get_rel_name(relid))));
+				 errmsg("table \"%s\" is not a chained table", get_rel_name(relid)),
+				 errdetail("Lane %d of the table is not registered in audit_chain.chains: the table was unprotected.",
+						   lane)));
 	tup = SPI_tuptable->vals[0];
 	td = SPI_tuptable->tupdesc;
 	if ((h = ac_hash_of_bytea(SPI_getbinval(tup, td, 1, &isnull))) == NULL)
@@ -575,9 +577,15 @@ check_moved_rows(Oid relid, int16 lane, Relation layout_rel,
 	bool	   *isnull;
 	uint8		prev[AC_HASH_LEN];
 	MemoryContext rowcxt;
+	AcRedactions *redactions;
 
 	if (n == 0)
 		return 0;
+	/* redacted rows hash with their kept digests (redact.c) */
+	redactions = ac_redactions_load(relid, -1, 0,
+									ActiveSnapshotSet() ? GetActiveSnapshot() :
+									GetTransactionSnapshot(),
+									CurrentMemoryContext);
 	desc = ac_rowdesc_build(RelationGetDescr(layout_rel),
 							RelationGetRelationName(layout_rel), true);
 	ac_rowdesc_remap(desc, RelationGetDescr(layout_rel), td);
@@ -609,6 +617,8 @@ check_moved_rows(Oid relid, int16 lane, Relation layout_rel,
 		int64		seq = from_seq + i + 1;
 		const uint8 *rprev;
 		const uint8 *rhash;
+		const uint8 **kept;
+		const char *redacted;
 		uint8		computed[AC_HASH_LEN];
 		MemoryContext old;
 
@@ -617,11 +627,13 @@ check_moved_rows(Oid relid, int16 lane, Relation layout_rel,
 		heap_deform_tuple(byseq[i], td, values, isnull);
 		rprev = isnull[desc->att_prev - 1] ? NULL : ac_hash_of_bytea(values[desc->att_prev - 1]);
 		rhash = isnull[desc->att_hash - 1] ? NULL : ac_hash_of_bytea(values[desc->att_hash - 1]);
+		redacted = ac_redactions_kept(redactions, desc, lane, seq, isnull, &kept);
 		if (rprev != NULL && rhash != NULL && !isnull[desc->att_at - 1])
 			ac_row_hash(desc, values, isnull, seq,
 						DatumGetTimestampTz(values[desc->att_at - 1]),
-						rprev, computed);
+						rprev, kept, computed);
 		if (rprev == NULL || rhash == NULL || isnull[desc->att_at - 1] ||
+			redacted != NULL ||
 			memcmp(rprev, prev, AC_HASH_LEN) != 0 ||
 			memcmp(rhash, computed, AC_HASH_LEN) != 0)
 			ereport(ERROR,
@@ -940,8 +952,12 @@ purge_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	table_close(arch, AccessShareLock);
 	check_moved_all(relid, lane, b.purged_seq, last, n, "purge");
 	if (n > 0)
+	{
 		record_boundary(relid, lane, "purge", &b, b.purged_seq,
 						b.purged_hash, to_seq, to_hash, n, cutoff);
+		/* the purged rows' kept digests go with them */
+		ac_redactions_forget_through(relid, lane, to_seq);
+	}
 	return n;
 }
 

@@ -397,12 +397,35 @@ column_digest(AcColumn *col, Datum value, uint8 *digest)
 }
 
 /*
+ * ac_column_digest
+ *		col_digest of one non-NULL value of a hashed column, under the
+ *		canonical settings whatever the session's: what redact() keeps.
+ */
+void
+ac_column_digest(AcColumn *col, Datum value, uint8 *digest)
+{
+	int			nestlevel = -1;
+
+	if (col->settings_sensitive)
+		nestlevel = ac_enter_canonical_settings();
+	column_digest(col, value, digest);
+	if (col->settings_sensitive)
+		ac_leave_canonical_settings(nestlevel);
+}
+
+/*
  * ac_row_input
  *		Append the exact bytes that SHA-256 hashes for one row to buf.
  *
  * values and isnull are indexed by attnum - 1 of the tuple layout that desc
  * was built for.  This is what audit_chain.canonical_row() returns, and what
  * an external verifier must rebuild.
+ *
+ * kept is NULL, or has one entry per hashed column (desc->cols order): the
+ * col_digest kept by redact() for a redacted column, else NULL.  A NULL
+ * column with a kept digest contributes its term with that digest, as its
+ * value did before it was redacted (redact.c); a column that is not NULL
+ * is hashed from its value, kept digest or not (verify.c reports that).
  *
  * The canonical settings are entered here, and only when the row has a
  * non-NULL value whose text depends on them (an interval or a float8, say):
@@ -411,7 +434,8 @@ column_digest(AcColumn *col, Datum value, uint8 *digest)
  */
 void
 ac_row_input(AcRowDesc *desc, const Datum *values, const bool *isnull,
-			 int64 seq, TimestampTz at, const uint8 *prev, StringInfo buf)
+			 int64 seq, TimestampTz at, const uint8 *prev,
+			 const uint8 *const *kept, StringInfo buf)
 {
 	uint64		be64;
 	uint32		be32;
@@ -442,7 +466,19 @@ ac_row_input(AcRowDesc *desc, const Datum *values, const bool *isnull,
 		int			idx = col->attnum - 1;
 
 		if (isnull[idx])
+		{
+			/* a redacted column: its kept digest takes the value's place */
+			if (kept != NULL && kept[i] != NULL)
+			{
+				be32 = pg_hton32((uint32) col->namelen);
+				memcpy(p, &be32, 4);
+				memcpy(p + 4, col->name, col->namelen);
+				p += 4 + col->namelen;
+				memcpy(p, kept[i], AC_HASH_LEN);
+				p += AC_HASH_LEN;
+			}
 			continue;
+		}
 
 		if (col->settings_sensitive && !entered)
 		{
@@ -470,12 +506,13 @@ ac_row_input(AcRowDesc *desc, const Datum *values, const bool *isnull,
  */
 void
 ac_row_hash(AcRowDesc *desc, const Datum *values, const bool *isnull,
-			int64 seq, TimestampTz at, const uint8 *prev, uint8 *out)
+			int64 seq, TimestampTz at, const uint8 *prev,
+			const uint8 *const *kept, uint8 *out)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	ac_row_input(desc, values, isnull, seq, at, prev, &buf);
+	ac_row_input(desc, values, isnull, seq, at, prev, kept, &buf);
 	ac_sha256(buf.data, buf.len, out);
 	pfree(buf.data);
 }

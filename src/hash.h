@@ -91,12 +91,15 @@ extern bool ac_is_chain_column(const char *attname);
 extern AcRowDesc *ac_rowdesc_build(TupleDesc tupdesc, const char *relname,
 								   bool require_chain_columns);
 extern void ac_rowdesc_remap(AcRowDesc *desc, TupleDesc from, TupleDesc to);
+extern void ac_column_digest(AcColumn *col, Datum value, uint8 *digest);
 extern void ac_row_input(AcRowDesc *desc, const Datum *values,
 						 const bool *isnull, int64 seq, TimestampTz at,
-						 const uint8 *prev, StringInfo buf);
+						 const uint8 *prev, const uint8 *const *kept,
+						 StringInfo buf);
 extern void ac_row_hash(AcRowDesc *desc, const Datum *values,
 						const bool *isnull, int64 seq, TimestampTz at,
-						const uint8 *prev, uint8 *out);
+						const uint8 *prev, const uint8 *const *kept,
+						uint8 *out);
 extern void ac_append_column_term(StringInfo buf, const char *name,
 								  int namelen, const char *text, int textlen);
 

@@ -31,11 +31,13 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
 #include "chaintable.h"
 #include "hash.h"
 #include "lane.h"
+#include "redact.h"
 #include "verify.h"
 
 /*
@@ -101,6 +103,7 @@ row_input_bytes(Oid root, int32 lane, int64 seq)
 	AcRowDesc  *desc;
 	Datum	   *values;
 	bool	   *isnull;
+	const uint8 **kept;
 	StringInfoData buf;
 	bytea	   *result;
 	MemoryContext outer = CurrentMemoryContext;
@@ -109,11 +112,16 @@ row_input_bytes(Oid root, int32 lane, int64 seq)
 		elog(ERROR, "SPI_connect failed");
 	desc = fetch_row(root, lane, seq, &values, &isnull);
 
+	/* a redacted column's kept digest takes its place (redact.c) */
+	(void) ac_redactions_kept(ac_redactions_load(root, lane, seq, GetActiveSnapshot(),
+												 CurrentMemoryContext),
+							  desc, lane, seq, isnull, &kept);
+
 	/* ac_row_input switches to the canonical settings itself */
 	initStringInfo(&buf);
 	ac_row_input(desc, values, isnull, seq,
 				 DatumGetTimestampTz(values[desc->att_at - 1]),
-				 ac_hash_of_bytea(values[desc->att_prev - 1]), &buf);
+				 ac_hash_of_bytea(values[desc->att_prev - 1]), kept, &buf);
 
 	result = MemoryContextAlloc(outer, VARHDRSZ + buf.len);
 	SET_VARSIZE(result, VARHDRSZ + buf.len);

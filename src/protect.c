@@ -52,6 +52,7 @@
 #include "ddl.h"
 #include "hash.h"
 #include "lane.h"
+#include "redact.h"
 #include "registry.h"
 #include "relname.h"
 #include "retention.h"
@@ -728,5 +729,7 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 
 	/* nothing is left to archive: the table's retention policy goes */
 	ac_retention_forget(target.relid, target.display);
+	/* nor to verify: its redactions' kept digests go */
+	ac_redactions_forget(target.relid);
 	PG_RETURN_VOID();
 }

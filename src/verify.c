@@ -53,6 +53,7 @@
 #include "compat.h"
 #include "hash.h"
 #include "lane.h"
+#include "redact.h"
 #include "registry.h"
 #include "relname.h"
 #include "seal.h"
@@ -128,6 +129,7 @@ typedef struct VerifyState
 	Oid			root;
 	Oid			live;			/* root is the archive table of this one */
 	ChainCheck *cc;
+	AcRedactions *redactions;	/* its redacted rows, or NULL: none */
 
 	/* the walk in progress: the row being checked, in the layout of desc */
 	AcRowDesc  *desc;
@@ -513,6 +515,8 @@ check_row(VerifyState *vs, LaneCheck *lck)
 	int64		seq;
 	const uint8 *prev;
 	const uint8 *hash;
+	const uint8 **kept = NULL;
+	const char *redacted;
 	uint8		computed[AC_HASH_LEN];
 
 	lck->rows++;
@@ -557,8 +561,16 @@ check_row(VerifyState *vs, LaneCheck *lck)
 		return;
 	}
 
+	/* a redacted column's kept digest takes its place (redact.c) */
+	if (vs->redactions != NULL &&
+		(redacted = ac_redactions_kept(vs->redactions, desc, lck->lane, seq,
+									   isnull, &kept)) != NULL)
+	{
+		lane_problem(vs, lck, seq, "%s", redacted);
+		return;
+	}
 	ac_row_hash(desc, values, isnull, seq, DatumGetTimestampTz(values[iat]),
-				prev, computed);
+				prev, kept, computed);
 	if (hash == NULL || memcmp(hash, computed, AC_HASH_LEN) != 0)
 	{
 		lane_problem(vs, lck, seq,
@@ -1302,6 +1314,8 @@ verify_archive(VerifyState *vs, Oid archive, Oid live)
 		memcpy(lck->end_hash, starts[i].hash, AC_HASH_LEN);
 	}
 
+	/* archived rows keep their redactions, recorded under the live table */
+	vs->redactions = ac_redactions_load(live, -1, 0, GetActiveSnapshot(), vs->cxt);
 	walk_chain(vs);
 
 	for (int i = 0; i < nlanes; i++)
@@ -1325,6 +1339,7 @@ verify_archive(VerifyState *vs, Oid archive, Oid live)
 	report_chain(vs);
 	vs->cc = NULL;
 	vs->live = InvalidOid;
+	vs->redactions = NULL;
 	MemoryContextReset(vs->cxt);
 }
 
@@ -1357,12 +1372,14 @@ verify_table(VerifyState *vs, Oid root)
 	}
 
 	load_chain(vs, nlanes);
+	vs->redactions = ac_redactions_load(root, -1, 0, GetActiveSnapshot(), vs->cxt);
 	if (vs->incremental)
 		walk_incremental(vs);
 	else
 		walk_chain(vs);
 	report_chain(vs);
 	vs->cc = NULL;
+	vs->redactions = NULL;
 	MemoryContextReset(vs->cxt);
 }
 

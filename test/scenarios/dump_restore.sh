@@ -2,7 +2,7 @@
 # test/scenarios/dump_restore.sh -- a database with chained tables survives
 # pg_dump and pg_restore (custom format) and pg_dump | psql (plain format):
 # the restored chains verify with the same rows, audit_chain.chains,
-# checkpoints, the logs, retention policies and legal holds come back
+# checkpoints, the logs, retention policies, legal holds and redactions come back
 # (pg_extension_config_dump), the restored checkpoint still catches a cut
 # tail, and new rows continue each chain.
 #
@@ -101,6 +101,11 @@ SELECT audit_chain.set_retention('audit_chain.events', interval '2 years', 'GDPR
 SELECT audit_chain.legal_hold('app.cut', true, 'case 1');
 SELECT audit_chain.legal_hold('app.cut', false, 'case 1 closed');
 SELECT audit_chain.legal_hold('app.access', true, 'subpoena 7');
+-- redacted rows come back with their kept digests, and still verify (pg_dump
+-- loads app.audit and audit_chain.events before audit_chain.redactions)
+SELECT audit_chain.redact('app.audit', chain_lane, chain_seq, ARRAY['actor', 'details'], 'erasure 1')
+  FROM app.audit WHERE actor = 'user3';
+SELECT count(*) FROM audit_chain.redact_subject('user5', 'erasure 2');
 -- archived rows, their archive table and the boundary log come back too
 CALL audit_chain.archive('app.audit', interval '1 microsecond');
 INSERT INTO app.audit (actor, action) VALUES ('after', 'the archive');
@@ -117,8 +122,9 @@ ac_log "source verify: $src_verify"
 # What must come back
 snapshot() { # snapshot DB: the extension's own tables, as text
     psql_db "$1" -qtA <<'SQL'
--- (the lanes of audit_chain.events are made again by CREATE EXTENSION, with
--- the same genesis hashes: only their created_at differs)
+-- (the lanes of audit_chain.events and audit_chain.boundaries are made again
+-- by CREATE EXTENSION, with the same genesis hashes: only their created_at
+-- differs)
 SELECT 'chains', tbl::text, lane, encode(genesis, 'hex'), archived_seq,
        encode(archived_hash, 'hex'), purged_seq, encode(purged_hash, 'hex'),
        CASE WHEN tbl NOT IN ('audit_chain.events'::regclass, 'audit_chain.boundaries'::regclass)
@@ -142,6 +148,8 @@ SELECT 'retention', tbl::text, keep, framework, archive_keep, set_at, set_by
 SELECT 'legal hold', id, tbl::text, tbl_name, hold, reason, set_at, set_by
   FROM audit_chain.legal_hold_log ORDER BY 2;
 SELECT 'on hold', tbl::text, reason FROM audit_chain.legal_holds ORDER BY 2;
+SELECT 'redaction', tbl::text, lane, seq, column_name, encode(digest, 'hex'), reason, redacted_at, redacted_by
+  FROM audit_chain.redactions ORDER BY 2, 3, 4, 5;
 SELECT 'rows', 'app.audit', count(*), md5(string_agg(t::text, '|' ORDER BY chain_lane, chain_seq)) FROM app.audit t;
 SELECT 'rows', 'app.access', count(*), md5(string_agg(t::text, '|' ORDER BY chain_lane, chain_seq)) FROM app.access t;
 SELECT 'rows', 'app.cut', count(*), md5(string_agg(t::text, '|' ORDER BY chain_lane, chain_seq)) FROM app.cut t;
