@@ -3,7 +3,7 @@
 # run for real (the lines are read from README.md; until it has them, the
 # ones below):
 #   cron:     a crontab line, its command run as cron runs it (sh -c, an
-#             environment of its own; the README's database mydb is ours):
+#             environment of its own; the README's database is ours):
 #             17 3 * * * psql -d mydb -v ON_ERROR_STOP=1 -c 'CALL audit_chain.apply_retention()'
 #   pg_cron:  SELECT cron.schedule('audit-chain-retention', '* * * * *',
 #                                  'CALL audit_chain.apply_retention()')
@@ -68,19 +68,20 @@ check_archive() { # check_archive WHAT KEEP_DAYS MOVES
 
 # ------------------------------------------------------------------ cron
 q "SELECT audit_chain.set_retention('public.access_log', interval '300 days')" >/dev/null
-# the README's lines when it has them (its database mydb is ours here)
+# the README's lines when it has them (its database, -d, is ours here)
 CRONTAB_LINE=$(grep -m 1 -E "^[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +psql .*apply_retention" \
     "$AC_ROOT/README.md" || true)
 if [[ -z $CRONTAB_LINE ]]; then
     CRONTAB_LINE="17 3 * * * psql -d mydb -v ON_ERROR_STOP=1 -c 'CALL audit_chain.apply_retention()'"
     ac_warn "README.md shows no crontab line with apply_retention: using $CRONTAB_LINE"
 fi
-CRONTAB_LINE=${CRONTAB_LINE//mydb/$DB}
+CRONTAB_LINE=$(sed -E "s/ -d +[^ ]+/ -d $DB/" <<<"$CRONTAB_LINE")
 read -r _ _ _ _ _ command <<<"$CRONTAB_LINE"
 ac_log "crontab: $CRONTAB_LINE"
 out=$(env -i PATH="$AC_PGBIN:/usr/bin:/bin" HOME=/tmp PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
     sh -c "$command" 2>&1) || ac_die "the cron command failed: $out"
-expect "cron: the command's output" "$out" CALL
+[[ $out != *ERROR* ]] || ac_die "the cron command printed an error: $out"
+ac_log "ok: cron: the command ran (its output: '${out//$'\n'/ }')"
 # two lanes, one move each
 check_archive cron 300 2
 
