@@ -143,6 +143,15 @@ DELETE FROM audit_chain_archive.visits_2020_01;
 -- nor may anyone else detach a partition
 ALTER TABLE arc.visits DETACH PARTITION arc.visits_rest;
 
+-- archive_delay paces the batches; it takes 0 to 10 s
+SET audit_chain.archive_delay = -1;
+SET audit_chain.archive_delay = '11s';
+SET audit_chain.archive_delay = '5ms';
+INSERT INTO arc.calls (id, who, note) VALUES (21, 'user21', 'eighth');
+CALL audit_chain.archive('arc.calls', interval '1 microsecond');
+SELECT count(*) AS live FROM arc.calls;
+RESET audit_chain.archive_delay;
+
 -- bad input
 CALL audit_chain.archive('arc.calls', interval '0');
 CALL audit_chain.archive('arc.calls', interval '-1 day');

@@ -46,10 +46,12 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
@@ -61,7 +63,9 @@
 #include "partitioning/partdesc.h"
 #include "utils/partcache.h"
 #include "utils/syscache.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
+#include "pgstat.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -81,6 +85,7 @@
 #include "ddl.h"
 #include "encode.h"
 #include "events.h"
+#include "guc.h"
 #include "hash.h"
 #include "lane.h"
 #include "redact.h"
@@ -477,8 +482,10 @@ ensure_archive(Oid relid)
  * begin_batch / end_batch
  *		Bracket one transaction's worth of work: search_path fixed to
  *		pg_catalog, pg_temp for whatever runs in it (the procedures have no
- *		SET clause, which would forbid their COMMITs), and the COMMIT after
- *		it when the procedure may commit.
+ *		SET clause, which would forbid their COMMITs), an SPI connection of
+ *		its own (the procedure's connection would keep every result until
+ *		the procedure ends), and the COMMIT after it when the procedure may
+ *		commit.
  */
 static void
 begin_batch(int *nestlevel)
@@ -491,11 +498,15 @@ begin_batch(int *nestlevel)
 	(void) set_config_option("enable_seqscan", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
+	/* a connection of the batch's own, whose SPI_finish frees its results */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 }
 
 static void
 end_batch(bool atomic, int nestlevel)
 {
+	SPI_finish();
 	AtEOXact_GUC(true, nestlevel);
 	if (!atomic)
 		SPI_commit();
@@ -790,6 +801,103 @@ prefix_end(Oid role, Oid tbl, int16 lane, int64 after_seq, int64 upto,
 }
 
 /*
+ * run_snapshot_as
+ *		Run one statement (parameters lane int2, after_seq int8, last int8,
+ *		cutoff timestamptz) as role, in a security-restricted operation,
+ *		with snapshot; fail unless it gives expected.  Returns the rows it
+ *		processed.
+ */
+static uint64
+run_snapshot_as(Oid role, const char *sql, Datum *args, Snapshot snapshot,
+				bool read_only, int expected)
+{
+	Oid			argtypes[4] = {INT2OID, INT8OID, INT8OID, TIMESTAMPTZOID};
+	SPIPlanPtr	plan;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			ret;
+
+	plan = SPI_prepare(sql, 4, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(role, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ret = SPI_execute_snapshot(plan, args, NULL, snapshot, InvalidSnapshot,
+							   read_only, true, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (ret != expected)
+		elog(ERROR, "unexpected SPI result %s for: %s", SPI_result_code_string(ret), sql);
+	return SPI_processed;
+}
+
+/*
+ * delete_rows
+ *		Delete the rows of tt (whose first two columns are tableoid and ctid)
+ *		by TID, as the rows snapshot saw them: a row changed or deleted
+ *		since is an error.  Straight from the table, as VACUUM or a
+ *		replication apply worker removes rows: no trigger fires, so neither
+ *		the seal trigger's refusal nor any trigger of the owner's is in the
+ *		way (the rows are not deleted but moved, and checked as they move).
+ *		archive() refuses a table that a foreign key references.
+ */
+static void
+delete_rows(SPITupleTable *tt, Snapshot snapshot)
+{
+	Relation	rel = NULL;
+
+	for (uint64 i = 0; i < tt->numvals; i++)
+	{
+		bool		isnull;
+		Oid			leaf = DatumGetObjectId(heap_getattr(tt->vals[i], 1, tt->tupdesc, &isnull));
+		ItemPointer tid = (ItemPointer) DatumGetPointer(heap_getattr(tt->vals[i], 2,
+																	 tt->tupdesc, &isnull));
+
+		if (rel == NULL || RelationGetRelid(rel) != leaf)
+		{
+			if (rel != NULL)
+				table_close(rel, NoLock);
+			rel = table_open(leaf, RowExclusiveLock);
+		}
+		simple_table_tuple_delete(rel, tid, snapshot);
+	}
+	if (rel != NULL)
+		table_close(rel, NoLock);
+	CommandCounterIncrement();
+}
+
+/*
+ * check_not_referenced
+ *		archive() deletes rows without firing triggers, so it would leave
+ *		the foreign keys that reference the table dangling: refuse.
+ */
+static void
+check_not_referenced(Oid relid)
+{
+	List	   *leaves = ac_chain_leaves(relid);
+	Relation	con = table_open(ConstraintRelationId, AccessShareLock);
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	leaves = lappend_oid(leaves, relid);
+	scan = systable_beginscan(con, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_constraint c = (Form_pg_constraint) GETSTRUCT(tup);
+
+		if (c->contype == CONSTRAINT_FOREIGN && list_member_oid(leaves, c->confrelid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot archive rows of table \"%s\": foreign key \"%s\" of table \"%s\" references it",
+							get_rel_name(relid), NameStr(c->conname), get_rel_name(c->conrelid)),
+					 errdetail("Archived rows leave the table; the rows that reference them would be left dangling."),
+					 errhint("Drop the foreign key, or reference the rows by value.")));
+	}
+	systable_endscan(scan);
+	table_close(con, AccessShareLock);
+}
+
+/*
  * archive_batch
  *		Move the next rows of one lane (at most ARCHIVE_BATCH_ROWS, all with
  *		chain_at < cutoff, the first ones left in the lane) into the archive
@@ -802,21 +910,23 @@ archive_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	Oid			archive;
 	Relation	arch;
 	char	   *cols;
-	char	   *sql;
-	Oid			argtypes[4] = {INT2OID, INT8OID, INT8OID, TIMESTAMPTZOID};
 	Datum		args[4];
 	int64		to_seq;
 	uint8		to_hash[AC_HASH_LEN];
 	int64		n;
 	int64		last;
 	Oid			owner;
-	volatile int ret = 0;
+	Snapshot	snapshot;
+	char	   *range;
+	SPITupleTable *rows;
+	volatile uint64 copied = 0;
 
 	/* the checks of a call, made again in every batch's transaction */
 	(void) ac_check_table_owner(relid);
 	(void) ac_check_chained_table(relid, AC_RETENTION_LOCKMODE);
 	(void) ac_check_table_owner(relid);
 	ac_check_no_legal_hold(relid, "archive rows of");
+	check_not_referenced(relid);
 
 	archive = ensure_archive(relid);
 	read_boundary(relid, lane, &b);
@@ -833,24 +943,30 @@ archive_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	}
 
 	/*
-	 * Rows sealed after prefix_end() looked are newer than the cutoff, and
-	 * chain_at < $4 leaves them out; check_moved_rows() checks that what
-	 * was moved has no gap.
+	 * One snapshot for the three steps: read the rows and check them, copy
+	 * those same rows into the archive, delete them by TID.  A row changed
+	 * or deleted in between (by a superuser with triggers off) makes the
+	 * delete fail, which undoes the batch.  Rows sealed after prefix_end()
+	 * looked are newer than the cutoff: chain_at < $4 leaves them out.
 	 */
-	sql = psprintf("WITH moved AS (DELETE FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
-				   " AND chain_seq OPERATOR(pg_catalog.>) $2"
-				   " AND chain_seq OPERATOR(pg_catalog.<=) $3"
-				   " AND chain_at OPERATOR(pg_catalog.<) $4"
-				   " RETURNING %s)"
-				   " INSERT INTO %s (%s) SELECT %s FROM moved RETURNING *",
-				   ac_qualified_relname(relid), cols,
-				   ac_qualified_relname(archive), cols, cols);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	range = psprintf(" FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
+					 " AND chain_seq OPERATOR(pg_catalog.>) $2"
+					 " AND chain_seq OPERATOR(pg_catalog.<=) $3"
+					 " AND chain_at OPERATOR(pg_catalog.<) $4",
+					 ac_qualified_relname(relid));
 	args[0] = Int16GetDatum(lane);
 	args[1] = Int64GetDatum(b.archived_seq);
 	args[2] = Int64GetDatum(last);
 	args[3] = TimestampTzGetDatum(cutoff);
 
-	ac_seal_permit_begin(relid, CMD_DELETE, lane, b.archived_seq + 1, last);
+	(void) run_snapshot_as(owner, psprintf("SELECT tableoid, ctid, *%s", range),
+						   args, snapshot, true, SPI_OK_SELECT);
+	n = check_moved_rows(relid, lane, arch, b.archived_seq, b.archived_hash,
+						 &to_seq, to_hash, "archive");
+	check_moved_all(relid, lane, b.archived_seq, last, n, "archive");
+	rows = SPI_tuptable;
+
 	archive_permit.archive = archive;
 	archive_permit.cmd = CMD_INSERT;
 	archive_permit.lane = lane;
@@ -858,22 +974,22 @@ archive_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	archive_permit.last_seq = last;
 	PG_TRY();
 	{
-		ret = ac_execute_as(owner, NULL, sql, 4, argtypes, args, NULL);
+		copied = run_snapshot_as(owner,
+								 psprintf("INSERT INTO %s (%s) SELECT %s%s",
+										  ac_qualified_relname(archive), cols, cols, range),
+								 args, snapshot, false, SPI_OK_INSERT);
 	}
 	PG_FINALLY();
 	{
-		ac_seal_permit_end();
 		archive_permit.archive = InvalidOid;
 		archive_permit.cmd = CMD_UNKNOWN;
 	}
 	PG_END_TRY();
-	if (ret != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "unexpected SPI result %s", SPI_result_code_string(ret));
-
-	n = check_moved_rows(relid, lane, arch, b.archived_seq, b.archived_hash,
-						 &to_seq, to_hash, "archive");
+	if (copied != (uint64) n)
+		elog(ERROR, "archive() copied " UINT64_FORMAT " rows of " INT64_FORMAT, copied, n);
+	delete_rows(rows, snapshot);
+	UnregisterSnapshot(snapshot);
 	table_close(arch, AccessShareLock);
-	check_moved_all(relid, lane, b.archived_seq, last, n, "archive");
 	if (n > 0)
 		record_boundary(relid, lane, "archive", &b, b.archived_seq,
 						b.archived_hash, to_seq, to_hash, n, cutoff);
@@ -893,14 +1009,12 @@ purge_batch(Oid relid, int16 lane, TimestampTz cutoff)
 	LaneBoundary b;
 	Oid			archive;
 	Relation	arch;
-	char	   *sql;
-	Oid			argtypes[4] = {INT2OID, INT8OID, INT8OID, TIMESTAMPTZOID};
 	Datum		args[4];
 	int64		to_seq;
 	uint8		to_hash[AC_HASH_LEN];
 	int64		n;
 	int64		last;
-	volatile int ret = 0;
+	Snapshot	snapshot;
 
 	(void) ac_check_chained_table(relid, AC_RETENTION_LOCKMODE);
 	ac_check_no_legal_hold(relid, "purge archived rows of");
@@ -918,39 +1032,25 @@ purge_batch(Oid relid, int16 lane, TimestampTz cutoff)
 		table_close(arch, AccessShareLock);
 		return 0;
 	}
-	sql = psprintf("DELETE FROM %s WHERE chain_lane OPERATOR(pg_catalog.=) $1"
-				   " AND chain_seq OPERATOR(pg_catalog.>) $2"
-				   " AND chain_seq OPERATOR(pg_catalog.<=) $3"
-				   " AND chain_at OPERATOR(pg_catalog.<) $4 RETURNING *",
-				   ac_qualified_relname(archive));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	args[0] = Int16GetDatum(lane);
 	args[1] = Int64GetDatum(b.purged_seq);
 	args[2] = Int64GetDatum(last);
 	args[3] = TimestampTzGetDatum(cutoff);
-
-	archive_permit.archive = archive;
-	archive_permit.cmd = CMD_DELETE;
-	archive_permit.lane = lane;
-	archive_permit.first_seq = b.purged_seq + 1;
-	archive_permit.last_seq = last;
-	PG_TRY();
-	{
-		ret = ac_execute_as(ac_rel_owner(archive), NULL, sql, 4, argtypes,
-							args, NULL);
-	}
-	PG_FINALLY();
-	{
-		archive_permit.archive = InvalidOid;
-		archive_permit.cmd = CMD_UNKNOWN;
-	}
-	PG_END_TRY();
-	if (ret != SPI_OK_DELETE_RETURNING)
-		elog(ERROR, "unexpected SPI result %s", SPI_result_code_string(ret));
-
+	(void) run_snapshot_as(ac_rel_owner(archive),
+						   psprintf("SELECT tableoid, ctid, * FROM %s"
+									" WHERE chain_lane OPERATOR(pg_catalog.=) $1"
+									" AND chain_seq OPERATOR(pg_catalog.>) $2"
+									" AND chain_seq OPERATOR(pg_catalog.<=) $3"
+									" AND chain_at OPERATOR(pg_catalog.<) $4",
+									ac_qualified_relname(archive)),
+						   args, snapshot, true, SPI_OK_SELECT);
 	n = check_moved_rows(relid, lane, arch, b.purged_seq, b.purged_hash,
 						 &to_seq, to_hash, "purge");
-	table_close(arch, AccessShareLock);
 	check_moved_all(relid, lane, b.purged_seq, last, n, "purge");
+	delete_rows(SPI_tuptable, snapshot);
+	UnregisterSnapshot(snapshot);
+	table_close(arch, AccessShareLock);
 	if (n > 0)
 	{
 		record_boundary(relid, lane, "purge", &b, b.purged_seq,
@@ -1360,6 +1460,13 @@ run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
 				MemoryContextReset(batchcxt);
 				if (n == 0)
 					break;
+				if (ac_archive_delay > 0)
+				{
+					(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+									 ac_archive_delay, PG_WAIT_EXTENSION);
+					ResetLatch(MyLatch);
+					CHECK_FOR_INTERRUPTS();
+				}
 				totals->rows += n;
 				totals->batches++;
 				totals->lane_rows[lane] += n;

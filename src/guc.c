@@ -26,6 +26,9 @@ static char *ac_legal_basis = NULL;
 static char *ac_data_subject = NULL;
 static char *ac_session_id = NULL;
 
+/* Milliseconds archive() and the purge sleep after each batch */
+int			ac_archive_delay = 0;
+
 /* GDPR Art. 6(1) lawful bases, as audit_chain.events spells them */
 static const char *const legal_bases[] = {
 	"consent", "contract", "legal_obligation", "vital_interests",
@@ -73,5 +76,10 @@ ac_guc_init(void)
 	DefineCustomStringVariable("audit_chain.session_id",
 							   "The application's session or request id, for audit events.",
 							   NULL, &ac_session_id, "", PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("audit_chain.archive_delay",
+							"Time archive() and the purge of apply_retention() sleep after each batch.",
+							"Like vacuum_cost_delay: a longer archive that leaves more of the machine to the writers.  0 (the default) does not sleep.",
+							&ac_archive_delay, 0, 0, 10000, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("audit_chain");
 }

@@ -11,6 +11,8 @@
 #ifndef AUDIT_CHAIN_GUC_H
 #define AUDIT_CHAIN_GUC_H
 
+extern int	ac_archive_delay;
+
 extern void ac_guc_init(void);
 
 #endif							/* AUDIT_CHAIN_GUC_H */

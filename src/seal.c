@@ -60,10 +60,10 @@ static HTAB *seal_infos = NULL;
 static Oid	backfill_root = InvalidOid;
 
 /*
- * Set while archive() deletes the rows it moved (CMD_DELETE) or redact()
- * sets columns of one row to NULL (CMD_UPDATE): the one kind of change the
- * seal trigger lets through, and only to rows of this lane in this seq
- * range.  See ac_seal_permit_begin().
+ * Set while redact() sets columns of one row to NULL (CMD_UPDATE): the one
+ * kind of change the seal trigger lets through, and only to rows of this
+ * lane in this seq range.  See ac_seal_permit_begin().  (archive() moves
+ * rows without firing triggers: src/archive.c.)
  */
 typedef struct SealPermit
 {
@@ -380,9 +380,9 @@ is_presealed(Relation rel, SealInfo *info, HeapTuple tuple, int lanes)
 
 /*
  * permitted_change
- *		Whether the UPDATE or DELETE the trigger fired for is what the current
- *		permit allows: the permitted command, on a row of the permitted lane
- *		and seq range, and for an UPDATE nothing but columns set to NULL.
+ *		Whether the change the trigger fired for is what the current permit
+ *		allows: an UPDATE of a row of the permitted lane and seq range that
+ *		changes nothing but columns set to NULL.
  */
 static bool
 permitted_change(TriggerData *trigdata)
@@ -397,8 +397,7 @@ permitted_change(TriggerData *trigdata)
 	int16		lane;
 	int64		seq;
 
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? seal_permit.cmd != CMD_UPDATE :
-		seal_permit.cmd != CMD_DELETE)
+	if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) || seal_permit.cmd != CMD_UPDATE)
 		return false;
 	if (att_lane <= 0 || att_seq <= 0)
 		return false;
@@ -561,10 +560,10 @@ ac_seal_backfill_begin(Oid root)
 
 /*
  * ac_seal_permit_begin
- *		Let the seal trigger of root pass cmd (CMD_DELETE or CMD_UPDATE) on
+ *		Let the seal trigger of root pass cmd (CMD_UPDATE, the only one) on
  *		the rows of lane with seq first_seq .. last_seq, until
- *		ac_seal_permit_end().  For an UPDATE, the only change let through is
- *		columns other than the chain columns set to NULL.  The caller must
+ *		ac_seal_permit_end().  The only change let through is columns other
+ *		than the chain columns set to NULL.  The caller must
  *		end the permit in PG_FINALLY, and must check that the statement
  *		changed the rows it meant to: a BEFORE trigger of the table's owner
  *		can skip a row.
@@ -573,7 +572,8 @@ void
 ac_seal_permit_begin(Oid root, CmdType cmd, int16 lane, int64 first_seq,
 					 int64 last_seq)
 {
-	Assert(cmd == CMD_DELETE || cmd == CMD_UPDATE);
+	if (cmd != CMD_UPDATE)
+		elog(ERROR, "the seal trigger permits UPDATE only");
 	if (OidIsValid(seal_permit.root))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
