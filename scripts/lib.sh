@@ -74,7 +74,7 @@ AC_PACKAGES=(
     postgresql-15 postgresql-client-15 postgresql-server-dev-15
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
     postgresql-15-pgaudit libssl-dev libpq-dev gcc make openssl util-linux
-    sqlsmith
+    sqlsmith postgresql-15-cron postgresql-15-partman
 )
 
 declare -gA AC_PGDATA=() AC_PORT=() AC_SOCKDIR=() AC_LOGFILE=()
