@@ -1204,9 +1204,9 @@ lane_range_in(Oid role, Oid part, int16 lane, int64 *min_seq, int64 *max_seq)
  *		Archive old partition part of partitioned chained table relid whole,
  *		if it holds, in every lane, the rows right after the lane's boundary
  *		and no row after a row of another partition: DETACH it, move it into
- *		audit_chain_archive under the extension's owner with the archive
- *		guard, make it a child of the archive table, and move each lane's
- *		boundary to the last row it holds.  Catalog work only: the time does
+ *		audit_chain_archive with the archive guard (it keeps its owner), make
+ *		it a child of the archive table, and move each lane's boundary to the
+ *		last row it holds.  Catalog work only: the time does
  *		not depend on the partition's size.  Its rows are not re-hashed here
  *		(verify_chain() on the archive table does that).  Returns false,
  *		having changed nothing, if the partition is not such a prefix.  Must
@@ -1312,10 +1312,14 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
 	newname = partname;
 	for (int n = 2; OidIsValid(get_relname_relid(newname, nsp)); n++)
 		newname = psprintf("%.*s_%d", NAMEDATALEN - 12, partname, n);
-	run_as(ext_owner, SPI_OK_UTILITY,
-		   psprintf("ALTER TABLE %s OWNER TO %s", qpart,
-					quote_identifier(GetUserNameFromId(ext_owner, false))),
-		   0, NULL, NULL, NULL);
+	/*
+	 * The partition stays its owner's.  Given to the extension's owner (a
+	 * superuser), its expression indexes and constraints, which its owner
+	 * wrote, would run as that superuser in VACUUM and ANALYZE.  Its owner
+	 * can then still drop it, or write to it with the guard dropped, as a
+	 * table owner can do to any table of its own behind the triggers: that
+	 * is caught by verify_chain() of the archive table, like any tampering.
+	 */
 	if (strcmp(newname, partname) != 0)
 	{
 		run_as(ext_owner, SPI_OK_UTILITY,

@@ -25,6 +25,9 @@
 #            backend private memory (RssAnon: not the shared buffers it
 #            touches) sampled during the big verify; then a checkpoint and
 #            incremental verifies of 10,000 and 100,000 new rows
+#   archive  test/bench/archive.sh (unless BENCH_SKIP_ARCHIVE=1): archive() of
+#            1M rows against INSERT ... SELECT + DELETE, writers during it,
+#            the DETACH path
 #
 # and prints PASS / FALL SHORT against the targets of the performance issue.
 #
@@ -407,3 +410,11 @@ target "incremental verify: 5 x full-walk us/row ($FULL_PER_ROW) minus its own u
     "$(awk -v f="$FULL_PER_ROW" -v i="$INC_PER_ROW" 'BEGIN {printf "%.3f", 5 * f - i}')" 0
 GROWTH_MB=$(awk -v a="${FIRST_RSS:-0}" -v b="${PEAK_RSS:-0}" 'BEGIN {printf "%.1f", (b - a) / 1024}')
 target "verify memory flat: 64 MB minus growth of RssAnon in MB ($GROWTH_MB)" "$(awk -v g="$GROWTH_MB" 'BEGIN {print 64 - g}')" 0
+
+# ---------------------------------------------------------------- archive
+# archive(), the writers while it runs and the DETACH path: test/bench/archive.sh,
+# on a cluster of its own (the one above is idle meanwhile)
+if [[ ${BENCH_SKIP_ARCHIVE:-0} != 1 ]]; then
+    echo
+    BENCH_SKIP_SETUP=1 "$HERE/archive.sh" | sed -n '/^== archive/,$p'
+fi
