@@ -47,7 +47,7 @@ COLS="actor, action, provider, model, input_tokens, output_tokens, latency_ms, c
 CHAIN_COLS="chain_lane smallint NOT NULL, chain_seq bigint NOT NULL, chain_at timestamptz NOT NULL,
     chain_prev bytea NOT NULL, chain_hash bytea NOT NULL"
 
-psql_db arch -q <<SQL
+psql_db arch -q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION audit_chain;
 CREATE TABLE moved ($EVENT_COLS);
@@ -136,7 +136,7 @@ INTACT=$(q "SELECT bool_and(intact) FROM audit_chain.verify_chain('live')")
 [[ $INTACT == t ]] || ac_die "the live table does not verify after archiving under writers"
 
 # ---------------------------------------------------------------- detach
-psql_db arch -q <<SQL
+psql_db arch -q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE TABLE part ($EVENT_COLS) PARTITION BY RANGE (occurred_at);
 CREATE TABLE part_rest PARTITION OF part FOR VALUES FROM ('2021-01-01') TO (MAXVALUE);
