@@ -54,6 +54,9 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -63,6 +66,7 @@
 #include "partitioning/partdesc.h"
 #include "utils/partcache.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "pgstat.h"
@@ -336,23 +340,47 @@ sync_archive(Oid relid, Oid archive, Oid archive_owner)
 	TupleDesc	ad = RelationGetDescr(arch);
 	char	   *archname = ac_qualified_relname(archive);
 	Oid			owner = live->rd_rel->relowner;
+	List	   *adds = NIL;
+	ListCell   *lc;
 
 	for (int i = 0; i < ld->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(ld, i);
+		Oid			typid;
+		int32		typmod;
 
 		if (att->attisdropped || att->attgenerated != '\0')
 			continue;
 		if (SPI_fnumber(ad, NameStr(att->attname)) > 0)
 			continue;
-		run_as(archive_owner, SPI_OK_UTILITY,
-			   psprintf("ALTER TABLE %s ADD COLUMN %s %s", archname,
-						quote_identifier(NameStr(att->attname)),
-						format_type_with_typemod(att->atttypid, att->atttypmod)),
-			   0, NULL, NULL, NULL);
+		typid = att->atttypid;
+		typmod = att->atttypmod;
+
+		/*
+		 * A domain with constraints: its base type instead (which hashes the
+		 * same).  Adding a column of such a domain rewrites the table and
+		 * checks the constraints on every archived row, as the extension's
+		 * owner: code of the live table's owner would run with its
+		 * privileges.  Rows enter only from the live table, where the
+		 * domain checked them.
+		 */
+		if (DomainHasConstraints(typid))
+		{
+			typmod = -1;
+			typid = getBaseTypeAndTypmod(typid, &typmod);
+			if (typmod < 0)
+				typmod = att->atttypmod;
+		}
+		adds = lappend(adds,
+					   psprintf("ALTER TABLE %s ADD COLUMN %s %s", archname,
+								quote_identifier(NameStr(att->attname)),
+								format_type_with_typemod(typid, typmod)));
 	}
+	/* closed first: ALTER TABLE refuses a table this session has open */
 	table_close(arch, AccessShareLock);
 	table_close(live, AccessShareLock);
+	foreach(lc, adds)
+		run_as(archive_owner, SPI_OK_UTILITY, lfirst(lc), 0, NULL, NULL, NULL);
 
 	if (!ac_table_ownercheck(archive, owner) ||
 		pg_class_aclcheck(archive, owner, ACL_SELECT | ACL_INSERT) != ACLCHECK_OK)
@@ -1200,6 +1228,85 @@ lane_range_in(Oid role, Oid part, int16 lane, int64 *min_seq, int64 *max_seq)
 }
 
 /*
+ * partition_code
+ *		What code of the live table's owner partition part carries that would
+ *		run as the extension's owner once archive() gives it the partition:
+ *		a trigger (fired by whoever writes the table, before the guard), an
+ *		index on an expression or with a predicate, or extended statistics on
+ *		an expression (evaluated by ANALYZE, VACUUM FULL, REINDEX and
+ *		autovacuum as the table's owner), or a row security policy.  NULL if
+ *		none.
+ */
+static const char *
+partition_code(Oid part)
+{
+	Relation	rel = table_open(part, AccessShareLock);
+	const char *what = NULL;
+	List	   *indexes;
+	ListCell   *lc;
+	Relation	cat;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	if (rel->rd_rel->relrowsecurity || rel->rd_rel->relforcerowsecurity)
+		what = "row level security";
+	for (int i = 0; what == NULL && rel->trigdesc != NULL &&
+		 i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trig = &rel->trigdesc->triggers[i];
+
+		if (!trig->tgisinternal && !ac_is_chain_trigger(trig->tgname))
+			what = psprintf("trigger \"%s\"", trig->tgname);
+	}
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		HeapTuple	itup;
+		Form_pg_index idx;
+
+		if (what != NULL)
+			break;
+		itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		if (!HeapTupleIsValid(itup))
+			continue;
+		idx = (Form_pg_index) GETSTRUCT(itup);
+		if (!heap_attisnull(itup, Anum_pg_index_indexprs, NULL) ||
+			!heap_attisnull(itup, Anum_pg_index_indpred, NULL))
+			what = psprintf("index \"%s\" on an expression or with a predicate",
+							get_rel_name(idx->indexrelid));
+		ReleaseSysCache(itup);
+	}
+	list_free(indexes);
+	table_close(rel, AccessShareLock);
+	if (what != NULL)
+		return what;
+
+	cat = table_open(StatisticExtRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_statistic_ext_stxrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(part));
+	scan = systable_beginscan(cat, StatisticExtRelidIndexId, true, NULL, 1, &key);
+	while (what == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+		if (!heap_attisnull(tup, Anum_pg_statistic_ext_stxexprs, NULL))
+			what = psprintf("statistics object \"%s\" on an expression",
+							NameStr(((Form_pg_statistic_ext) GETSTRUCT(tup))->stxname));
+	systable_endscan(scan);
+	table_close(cat, AccessShareLock);
+	if (what != NULL)
+		return what;
+
+	cat = table_open(PolicyRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(part));
+	scan = systable_beginscan(cat, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(systable_getnext(scan)))
+		what = "a row security policy";
+	systable_endscan(scan);
+	table_close(cat, AccessShareLock);
+	return what;
+}
+
+/*
  * detach_batch
  *		Archive old partition part of partitioned chained table relid whole,
  *		if it holds, in every lane, the rows right after the lane's boundary
@@ -1209,11 +1316,14 @@ lane_range_in(Oid role, Oid part, int16 lane, int64 *min_seq, int64 *max_seq)
  *		boundary to the last row it holds.  Catalog work only: the time does
  *		not depend on the partition's size.  Its rows are not re-hashed here
  *		(verify_chain() on the archive table does that).  Returns false,
- *		having changed nothing, if the partition is not such a prefix.  Must
- *		be called inside SPI.
+ *		having changed nothing, if the partition is not such a prefix, or
+ *		if it carries code of the owner's (*code says what: see
+ *		partition_code), which would run as the extension's owner once the
+ *		partition is its.  Must be called inside SPI.
  */
 static bool
-detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
+detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals,
+			 const char **code)
 {
 	int			nlanes;
 	Oid			owner;
@@ -1237,6 +1347,8 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
 	archive = ensure_archive(relid);
 	leaves = ac_chain_leaves(relid);
 	if (!list_member_oid(leaves, part))
+		return false;
+	if ((*code = partition_code(part)) != NULL)
 		return false;
 
 	for (int lane = 0; lane < nlanes; lane++)
@@ -1342,9 +1454,29 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
 					" BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
 					" EXECUTE FUNCTION audit_chain.guard_archive()", qpart),
 		   0, NULL, NULL, NULL);
-	run_as(ext_owner, SPI_OK_UTILITY,
-		   psprintf("REVOKE ALL ON %s FROM PUBLIC", qpart),
-		   0, NULL, NULL, NULL);
+	/* no privilege the owner granted on its partition outlives the move */
+	{
+		Oid			argtypes[2] = {OIDOID, OIDOID};
+		Datum		args[2] = {ObjectIdGetDatum(part), ObjectIdGetDatum(ext_owner)};
+		bool		isnull;
+		Datum		roles;
+
+		run_as(ext_owner, SPI_OK_SELECT,
+			   "SELECT pg_catalog.string_agg(DISTINCT pg_catalog.quote_ident(r.rolname), ', ') "
+			   "FROM (SELECT a.grantee FROM pg_catalog.pg_class c, "
+			   "      pg_catalog.aclexplode(c.relacl) a WHERE c.oid OPERATOR(pg_catalog.=) $1 "
+			   "      UNION SELECT a.grantee FROM pg_catalog.pg_attribute t, "
+			   "      pg_catalog.aclexplode(t.attacl) a WHERE t.attrelid OPERATOR(pg_catalog.=) $1) g "
+			   "JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.grantee "
+			   "WHERE g.grantee OPERATOR(pg_catalog.<>) $2",
+			   2, argtypes, args, NULL);
+		roles = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		run_as(ext_owner, SPI_OK_UTILITY,
+			   psprintf("REVOKE ALL ON %s FROM PUBLIC%s%s CASCADE", qpart,
+						isnull ? "" : ", ",
+						isnull ? "" : TextDatumGetCString(roles)),
+			   0, NULL, NULL, NULL);
+	}
 	run_as(ext_owner, SPI_OK_UTILITY,
 		   psprintf("ALTER TABLE %s INHERIT %s", qpart, ac_qualified_relname(archive)),
 		   0, NULL, NULL, NULL);
@@ -1425,21 +1557,25 @@ run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
 				OldPartition *op = lfirst(lc);
 				int			nestlevel;
 				bool		done;
+				const char *code = NULL;
 
 				CHECK_FOR_INTERRUPTS();
 				begin_batch(&nestlevel);
 				old = MemoryContextSwitchTo(batchcxt);
-				done = detach_batch(relid, op->relid, cutoff, totals);
+				done = detach_batch(relid, op->relid, cutoff, totals, &code);
 				MemoryContextSwitchTo(old);
-				end_batch(atomic, nestlevel);
-				MemoryContextReset(batchcxt);
-				if (!done)
-				{
+				if (!done && code != NULL)
+					ereport(NOTICE,
+							(errmsg("partition \"%s\" is not detached: it has %s, which would run as the owner of the archive table: the rest is archived row by row",
+									get_rel_name(op->relid), code)));
+				else if (!done)
 					ereport(NOTICE,
 							(errmsg("partition \"%s\" does not hold the first rows of every lane: the rest is archived row by row",
 									get_rel_name(op->relid))));
+				end_batch(atomic, nestlevel);
+				MemoryContextReset(batchcxt);
+				if (!done)
 					break;
-				}
 			}
 		}
 
