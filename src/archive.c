@@ -509,17 +509,25 @@ ensure_archive(Oid relid)
 /*
  * begin_batch / end_batch
  *		Bracket one transaction's worth of work: search_path fixed to
- *		pg_catalog, pg_temp for whatever runs in it (the procedures have no
- *		SET clause, which would forbid their COMMITs), an SPI connection of
- *		its own (the procedure's connection would keep every result until
- *		the procedure ends), and the COMMIT after it when the procedure may
- *		commit.
+ *		pg_catalog, pg_temp and row_security off for whatever runs in it
+ *		(the procedures have no SET clause, which would forbid their
+ *		COMMITs), an SPI connection of its own (the procedure's connection
+ *		would keep every result until the procedure ends), and the COMMIT
+ *		after it when the procedure may commit.
  */
 static void
 begin_batch(int *nestlevel)
 {
 	*nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	/*
+	 * what a batch reads of the owner's tables it reads in full, or fails:
+	 * a row security policy of the owner's on one partition must not hide
+	 * rows from the check that the partition to detach is a prefix
+	 */
+	(void) set_config_option("row_security", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	/* a batch reads a small seq range: the (lane, seq) index, always */
