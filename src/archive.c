@@ -1348,6 +1348,14 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals,
 	Oid			nsp = get_namespace_oid(ARCHIVE_SCHEMA, false);
 
 	(void) ac_check_table_owner(relid);
+
+	/*
+	 * The lock DETACH takes, taken before looking: a writer's row not yet
+	 * committed in the partition would otherwise leave with it, past the
+	 * boundary this looked for.  Writers lock the table before its
+	 * partitions, so this waits for them and does not deadlock.
+	 */
+	LockRelationOid(relid, AccessExclusiveLock);
 	nlanes = ac_check_chained_table(relid, AC_RETENTION_LOCKMODE);
 	(void) ac_check_table_owner(relid);
 	ac_check_no_legal_hold(relid, "archive rows of");
