@@ -1528,22 +1528,131 @@ archive_locktag(LOCKTAG *tag, Oid relid)
 }
 
 /*
+ * run_batch
+ *		Run one batch in a transaction of its own (begin_batch, then the
+ *		COMMIT unless atomic): the detach of old partition part if it is
+ *		valid, else the next archive or purge batch of lane.  Returns what
+ *		the batch returns (rows moved; 1 or 0 for a detach).
+ *
+ * With keep_going (apply_retention()), the batch runs in a subtransaction: an
+ * error undoes that batch alone, is reported as a warning, and run_batch
+ * returns -1.  A table whose owner makes its archive fail (a foreign key, a
+ * domain that refuses, a concurrent archive()) then keeps the retention of
+ * the other tables from stopping.  A cancel is raised again.
+ */
+static int64
+run_batch(Oid relid, Oid part, int16 lane, bool purge, TimestampTz cutoff,
+		  bool atomic, bool keep_going, MemoryContext batchcxt, RunTotals *totals)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile int64 n = -1;
+
+	CHECK_FOR_INTERRUPTS();
+	if (keep_going)
+	{
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	PG_TRY();
+	{
+		int			nestlevel;
+		const char *code = NULL;
+
+		begin_batch(&nestlevel);
+		MemoryContextSwitchTo(batchcxt);
+		if (OidIsValid(part))
+		{
+			n = detach_batch(relid, part, cutoff, totals, &code) ? 1 : 0;
+			if (n == 0 && code != NULL)
+				ereport(NOTICE,
+						(errmsg("partition \"%s\" is not detached: it has %s, which would run as the owner of the archive table: the rest is archived row by row",
+								get_rel_name(part), code)));
+			else if (n == 0)
+				ereport(NOTICE,
+						(errmsg("partition \"%s\" does not hold the first rows of every lane: the rest is archived row by row",
+								get_rel_name(part))));
+		}
+		else
+			n = purge ? purge_batch(relid, lane, cutoff) :
+				archive_batch(relid, lane, cutoff);
+		MemoryContextSwitchTo(oldcxt);
+		SPI_finish();
+		AtEOXact_GUC(true, nestlevel);
+		if (keep_going)
+		{
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		if (!keep_going)
+			PG_RE_THROW();
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("skipping the rest of table \"%s\": %s",
+						ac_display_relname(relid), edata->message),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) : 0));
+		FreeErrorData(edata);
+		n = -1;
+	}
+	PG_END_TRY();
+	MemoryContextReset(batchcxt);
+	if (!atomic)
+		SPI_commit();
+	else
+		CommandCounterIncrement();
+	return n;
+}
+
+/*
  * run_lanes
  *		Run batch (archive_batch or purge_batch) over every lane of relid
  *		until each has nothing more to move, committing after each batch
- *		unless atomic.  Holds the table's archive lock throughout.
+ *		unless atomic.  Holds the table's archive lock throughout.  With
+ *		keep_going (apply_retention()), a table that cannot be archived is
+ *		skipped with a warning, and false returned, instead of an error.
  */
-static void
-run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
+static bool
+run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge, bool keep_going,
 		  RunTotals *totals)
 {
 	LOCKTAG		tag;
 	int			nlanes;
 	MemoryContext batchcxt;
-	MemoryContext old;
+	volatile bool ok = true;
 
 	memset(totals, 0, sizeof(RunTotals));
-	nlanes = ac_check_chained_table(relid, AccessShareLock);
+	if (keep_going)
+	{
+		AcTableProblem *bad = ac_chained_table_problem(relid, AccessShareLock, &nlanes);
+
+		if (bad != NULL)
+		{
+			ereport(WARNING,
+					(errcode(bad->sqlerrcode),
+					 errmsg("skipping table \"%s\": %s",
+							get_rel_name(relid) ? ac_display_relname(relid) : "?",
+							bad->message),
+					 bad->detail ? errdetail_internal("%s", bad->detail) : 0));
+			return false;
+		}
+	}
+	else
+		nlanes = ac_check_chained_table(relid, AccessShareLock);
 	if (relid == ac_extension_relid("boundaries"))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1552,11 +1661,14 @@ run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
 
 	archive_locktag(&tag, relid);
 	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-		ereport(ERROR,
+	{
+		ereport(keep_going ? WARNING : ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("table \"%s\" is being archived or purged by another session",
 						get_rel_name(relid)),
 				 errhint("Wait for the other archive() or apply_retention() to finish.")));
+		return false;
+	}
 
 	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "audit_chain archive batch",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -1571,46 +1683,26 @@ run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
 			foreach(lc, olds)
 			{
 				OldPartition *op = lfirst(lc);
-				int			nestlevel;
-				bool		done;
-				const char *code = NULL;
+				int64		done = run_batch(relid, op->relid, 0, false, cutoff,
+											 atomic, keep_going, batchcxt, totals);
 
-				CHECK_FOR_INTERRUPTS();
-				begin_batch(&nestlevel);
-				old = MemoryContextSwitchTo(batchcxt);
-				done = detach_batch(relid, op->relid, cutoff, totals, &code);
-				MemoryContextSwitchTo(old);
-				if (!done && code != NULL)
-					ereport(NOTICE,
-							(errmsg("partition \"%s\" is not detached: it has %s, which would run as the owner of the archive table: the rest is archived row by row",
-									get_rel_name(op->relid), code)));
-				else if (!done)
-					ereport(NOTICE,
-							(errmsg("partition \"%s\" does not hold the first rows of every lane: the rest is archived row by row",
-									get_rel_name(op->relid))));
-				end_batch(atomic, nestlevel);
-				MemoryContextReset(batchcxt);
-				if (!done)
+				if (done < 0)
+					ok = false;
+				if (done <= 0)
 					break;
 			}
 		}
 
-		for (int lane = 0; lane < nlanes; lane++)
+		for (int lane = 0; ok && lane < nlanes; lane++)
 		{
 			for (;;)
 			{
-				int			nestlevel;
-				int64		n;
+				int64		n = run_batch(relid, InvalidOid, lane, purge, cutoff,
+										  atomic, keep_going, batchcxt, totals);
 
-				CHECK_FOR_INTERRUPTS();
-				begin_batch(&nestlevel);
-				old = MemoryContextSwitchTo(batchcxt);
-				n = purge ? purge_batch(relid, lane, cutoff) :
-					archive_batch(relid, lane, cutoff);
-				MemoryContextSwitchTo(old);
-				end_batch(atomic, nestlevel);
-				MemoryContextReset(batchcxt);
-				if (n == 0)
+				if (n < 0)
+					ok = false;
+				if (n <= 0)
 					break;
 				if (ac_archive_delay > 0)
 				{
@@ -1631,6 +1723,7 @@ run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
 	}
 	PG_END_TRY();
 	MemoryContextDelete(batchcxt);
+	return ok;
 }
 
 /*
@@ -1770,7 +1863,7 @@ audit_chain_archive(PG_FUNCTION_ARGS)
 
 	if (SPI_connect_ext(atomic ? 0 : SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	run_lanes(relid, cutoff, atomic, false, &totals);
+	(void) run_lanes(relid, cutoff, atomic, false, false, &totals);
 	record_run(relid, "archive", older_than, cutoff, &totals);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -1834,6 +1927,7 @@ audit_chain_apply_retention(PG_FUNCTION_ARGS)
 		Oid			relid = tbls[i];
 		RunTotals	totals;
 		TimestampTz cutoff;
+		bool		done;
 
 		if (!ac_table_ownercheck(relid, GetUserId()))
 		{
@@ -1853,17 +1947,17 @@ audit_chain_apply_retention(PG_FUNCTION_ARGS)
 		}
 
 		cutoff = cutoff_for(keeps[i]);
-		run_lanes(relid, cutoff, atomic, false, &totals);
+		done = run_lanes(relid, cutoff, atomic, false, true, &totals);
 		record_run(relid, "archive", keeps[i], cutoff, &totals);
 
-		if (archive_keeps[i] != NULL)
+		if (done && archive_keeps[i] != NULL)
 		{
 			Interval   *total = DatumGetIntervalP(DirectFunctionCall2(interval_pl,
 																	  IntervalPGetDatum(keeps[i]),
 																	  IntervalPGetDatum(archive_keeps[i])));
 
 			cutoff = cutoff_for(total);
-			run_lanes(relid, cutoff, atomic, true, &totals);
+			(void) run_lanes(relid, cutoff, atomic, true, true, &totals);
 			if (totals.rows > 0)
 				record_run(relid, "purge archive", total, cutoff, &totals);
 		}

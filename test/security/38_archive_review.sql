@@ -7,7 +7,8 @@
 -- next, autovacuum included); privileges the owner granted on a partition
 -- must not outlive the move; a row security policy on another partition
 -- must not fool the check that an old partition is a prefix of its lane;
--- and a column added to the live table must not stop archive().
+-- a column added to the live table must not stop archive(); and a table
+-- that cannot be archived must not stop apply_retention() for the others.
 \set ON_ERROR_STOP true
 \set QUIET 1
 \pset format unaligned
@@ -19,7 +20,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(22);
+SELECT plan(26);
 
 CREATE ROLE sec_rv_owner NOLOGIN;
 CREATE ROLE sec_rv_friend NOLOGIN;
@@ -193,6 +194,32 @@ RESET SESSION AUTHORIZATION;
 SELECT is((SELECT count(*) FROM sec_rv.rls), 3::bigint, 'every row stays in the live table');
 SELECT results_eq($$SELECT bool_and(intact) FROM audit_chain.verify_chain('sec_rv.rls')$$,
                   $$VALUES (true)$$, 'which verifies');
+
+-- 5. apply_retention(), run for every table by a superuser (cron), goes on
+-- past a table its owner made impossible to archive (here with a foreign
+-- key that references it), with a warning: one owner cannot stop the
+-- retention of every other table
+SET SESSION AUTHORIZATION sec_rv_owner;
+CREATE TABLE sec_rv.blocker (id int PRIMARY KEY);
+SELECT audit_chain.protect('sec_rv.blocker');
+CREATE TABLE sec_rv.blocker_ref (id int REFERENCES sec_rv.blocker);
+INSERT INTO sec_rv.blocker SELECT g FROM generate_series(1, 3) g;
+RESET SESSION AUTHORIZATION;
+CREATE TABLE public.sec_rv_other (id int);
+SELECT audit_chain.protect('public.sec_rv_other');
+INSERT INTO public.sec_rv_other SELECT g FROM generate_series(1, 3) g;
+SELECT audit_chain.set_retention('sec_rv.blocker', interval '1 microsecond');
+SELECT audit_chain.set_retention('public.sec_rv_other', interval '1 microsecond');
+SET LOCAL client_min_messages = error;
+SELECT lives_ok($$CALL audit_chain.apply_retention()$$,
+                'apply_retention() goes on past a table that cannot be archived');
+SET LOCAL client_min_messages = warning;
+SELECT is((SELECT count(*) FROM public.sec_rv_other), 0::bigint,
+          'the next table''s rows are archived');
+SELECT is((SELECT count(*) FROM sec_rv.blocker), 3::bigint,
+          'the blocking table''s rows stay where they were');
+SELECT results_eq($$SELECT bool_and(intact) FROM audit_chain.verify_chain('sec_rv.blocker')$$,
+                  $$VALUES (true)$$, 'and verify');
 
 SELECT * FROM finish();
 ROLLBACK;
