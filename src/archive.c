@@ -1876,8 +1876,9 @@ audit_chain_archive(PG_FUNCTION_ARGS)
  *		keep, then purge the archived rows older than keep + archive_keep.
  *		A table under legal hold is skipped with a warning, and one the
  *		caller does not own with a notice.  Each table's work is committed
- *		batch by batch, so an error in one table keeps what was done before
- *		it.
+ *		batch by batch; a batch that fails is undone alone, and its table
+ *		skipped with a warning (run_batch), so that one table's owner
+ *		cannot stop the retention of every other table.
  */
 PG_FUNCTION_INFO_V1(audit_chain_apply_retention);
 Datum
