@@ -1315,6 +1315,36 @@ partition_code(Oid part)
 }
 
 /*
+ * free_name
+ *		name, or name with _2, _3, ... (cut to fit, never inside a multibyte
+ *		character), whichever no relation but self has in namespace nsp and
+ *		no relation has in namespace archnsp: a name relation self can be
+ *		renamed to in its namespace and then moved under into archnsp.
+ */
+static char *
+free_name(const char *name, Oid self, Oid nsp, Oid archnsp)
+{
+	for (int n = 1;; n++)
+	{
+		char		suffix[16];
+		char	   *candidate;
+		Oid			here;
+
+		suffix[0] = '\0';
+		if (n > 1)
+			snprintf(suffix, sizeof(suffix), "_%d", n);
+		candidate = psprintf("%.*s%s",
+							 pg_mbcliplen(name, strlen(name),
+										  NAMEDATALEN - 1 - strlen(suffix)),
+							 name, suffix);
+		here = get_relname_relid(candidate, nsp);
+		if ((!OidIsValid(here) || here == self) &&
+			!OidIsValid(get_relname_relid(candidate, archnsp)))
+			return candidate;
+	}
+}
+
+/*
  * detach_batch
  *		Archive old partition part of partitioned chained table relid whole,
  *		if it holds, in every lane, the rows right after the lane's boundary
@@ -1342,8 +1372,6 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals,
 	int64		maxs[AC_MAX_LANES];
 	uint8		hashes[AC_MAX_LANES][AC_HASH_LEN];
 	bool		has[AC_MAX_LANES];
-	char	   *partname;
-	char	   *newname;
 	char	   *qpart;
 	Oid			nsp = get_namespace_oid(ARCHIVE_SCHEMA, false);
 
@@ -1420,7 +1448,6 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals,
 	}
 
 	/* detach it, as the table's owner, past the DDL guard */
-	partname = pstrdup(get_rel_name(part));
 	qpart = ac_qualified_relname(part);
 	ac_ddl_permit_detach(relid);
 	PG_TRY();
@@ -1436,20 +1463,37 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals,
 	}
 	PG_END_TRY();
 
-	/* into the archive schema, under a name free there */
-	newname = partname;
-	for (int n = 2; OidIsValid(get_relname_relid(newname, nsp)); n++)
-		newname = psprintf("%.*s_%d", NAMEDATALEN - 12, partname, n);
+	/*
+	 * Into the archive schema, under a name free there, and so are its
+	 * indexes, which move with it (two schemas' partitions of the same name,
+	 * as pg_partman makes them, have indexes of the same names)
+	 */
 	run_as(ext_owner, SPI_OK_UTILITY,
 		   psprintf("ALTER TABLE %s OWNER TO %s", qpart,
 					quote_identifier(GetUserNameFromId(ext_owner, false))),
 		   0, NULL, NULL, NULL);
-	if (strcmp(newname, partname) != 0)
 	{
-		run_as(ext_owner, SPI_OK_UTILITY,
-			   psprintf("ALTER TABLE %s RENAME TO %s", qpart, quote_identifier(newname)),
-			   0, NULL, NULL, NULL);
-		CommandCounterIncrement();
+		Relation	prel = table_open(part, AccessShareLock);
+		List	   *moving = list_make1_oid(part);
+		ListCell   *lc;
+
+		moving = list_concat(moving, RelationGetIndexList(prel));
+		table_close(prel, AccessShareLock);
+		foreach(lc, moving)
+		{
+			Oid			rel = lfirst_oid(lc);
+			char	   *name = get_rel_name(rel);
+			char	   *newname = free_name(name, rel, get_rel_namespace(rel), nsp);
+
+			if (strcmp(newname, name) == 0)
+				continue;
+			run_as(ext_owner, SPI_OK_UTILITY,
+				   psprintf("ALTER %s %s RENAME TO %s",
+							rel == part ? "TABLE" : "INDEX",
+							ac_qualified_relname(rel), quote_identifier(newname)),
+				   0, NULL, NULL, NULL);
+			CommandCounterIncrement();
+		}
 		qpart = ac_qualified_relname(part);
 	}
 	run_as(ext_owner, SPI_OK_UTILITY,

@@ -20,7 +20,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(26);
+SELECT plan(31);
 
 CREATE ROLE sec_rv_owner NOLOGIN;
 CREATE ROLE sec_rv_friend NOLOGIN;
@@ -220,6 +220,39 @@ SELECT is((SELECT count(*) FROM sec_rv.blocker), 3::bigint,
           'the blocking table''s rows stay where they were');
 SELECT results_eq($$SELECT bool_and(intact) FROM audit_chain.verify_chain('sec_rv.blocker')$$,
                   $$VALUES (true)$$, 'and verify');
+
+-- 6. Two schemas' partitions of the same name, as pg_partman names them
+-- (and with a long multibyte name): the second one's indexes, which move
+-- with it, took names already used in the archive schema, and archive()
+-- failed; and its new name must not cut a character in two
+CREATE SCHEMA sec_rv_t1 AUTHORIZATION sec_rv_owner;
+CREATE SCHEMA sec_rv_t2 AUTHORIZATION sec_rv_owner;
+SET SESSION AUTHORIZATION sec_rv_owner;
+CREATE TABLE sec_rv_t1.events (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE sec_rv_t1.events_p2020_01 PARTITION OF sec_rv_t1.events FOR VALUES FROM ('2020-01-01') TO ('2020-02-01');
+CREATE TABLE sec_rv_t1."xéééééééééééééééééééééééééééééé" PARTITION OF sec_rv_t1.events FOR VALUES FROM ('2020-02-01') TO ('2020-03-01');
+CREATE TABLE sec_rv_t1.events_rest PARTITION OF sec_rv_t1.events FOR VALUES FROM ('2020-03-01') TO (MAXVALUE);
+SELECT audit_chain.protect('sec_rv_t1.events');
+INSERT INTO sec_rv_t1.events VALUES (1, '2020-01-10'), (2, '2020-02-10'), (3, now());
+CREATE TABLE sec_rv_t2.events (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE sec_rv_t2.events_p2020_01 PARTITION OF sec_rv_t2.events FOR VALUES FROM ('2020-01-01') TO ('2020-02-01');
+CREATE TABLE sec_rv_t2."xéééééééééééééééééééééééééééééé" PARTITION OF sec_rv_t2.events FOR VALUES FROM ('2020-02-01') TO ('2020-03-01');
+CREATE TABLE sec_rv_t2.events_rest PARTITION OF sec_rv_t2.events FOR VALUES FROM ('2020-03-01') TO (MAXVALUE);
+SELECT audit_chain.protect('sec_rv_t2.events');
+INSERT INTO sec_rv_t2.events VALUES (1, '2020-01-10'), (2, '2020-02-10'), (3, now());
+CALL audit_chain.archive('sec_rv_t1.events', interval '1 year');
+SELECT lives_ok($$CALL audit_chain.archive('sec_rv_t2.events', interval '1 year')$$,
+                'archive() of partitions named as those of another schema archived before');
+SELECT is((SELECT count(*) FROM sec_rv_t2.events), 1::bigint, 'both old partitions left the live table');
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT count(*) FROM pg_class WHERE relnamespace = 'audit_chain_archive'::regnamespace
+              AND relname LIKE 'events_p2020_01%' AND relkind = 'r'), 2::bigint,
+          'both partitions of that name are in the archive schema');
+SELECT is((SELECT count(*) FROM pg_class WHERE relnamespace = 'audit_chain_archive'::regnamespace
+              AND relname LIKE 'xé%' AND relkind = 'r'), 2::bigint,
+          'and both of the long name');
+SELECT results_eq($$SELECT bool_and(intact) FROM audit_chain.verify_chain('audit_chain_archive.events_2')$$,
+                  $$VALUES (true)$$, 'the second archive verifies');
 
 SELECT * FROM finish();
 ROLLBACK;
