@@ -328,8 +328,9 @@ run_as(Oid role, int expected, const char *sql, int nargs, Oid *argtypes,
  * sync_archive
  *		Give the archive table the columns the live table gained since it was
  *		made (ADD COLUMN, which the DDL guard allows with no default), and
- *		SELECT and INSERT to the live table's current owner.  The archive's
- *		columns then stay in the live table's order, which the hash follows.
+ *		SELECT and INSERT to the live table's current owner (taking them
+ *		from a former one).  The archive's columns then stay in the live
+ *		table's order, which the hash follows.
  */
 static void
 sync_archive(Oid relid, Oid archive, Oid archive_owner)
@@ -393,6 +394,36 @@ sync_archive(Oid relid, Oid archive, Oid archive_owner)
 		run_as(archive_owner, SPI_OK_UTILITY,
 			   psprintf("GRANT SELECT, INSERT ON %s TO %s", archname, role),
 			   0, NULL, NULL, NULL);
+	}
+
+	/*
+	 * INSERT (and SELECT with it) on an archive table is only ever granted
+	 * to the live table's owner: a role that has it and is no longer the
+	 * owner (ALTER TABLE ... OWNER TO another role) loses both, so that it
+	 * reads none of the rows archived since.  A role granted SELECT alone,
+	 * by hand, keeps it.
+	 */
+	{
+		Oid			argtypes[3] = {OIDOID, OIDOID, OIDOID};
+		Datum		args[3] = {ObjectIdGetDatum(archive), ObjectIdGetDatum(archive_owner),
+		ObjectIdGetDatum(owner)};
+		bool		isnull;
+		Datum		roles;
+
+		run_as(archive_owner, SPI_OK_SELECT,
+			   "SELECT pg_catalog.string_agg(DISTINCT pg_catalog.quote_ident(r.rolname), ', ') "
+			   "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
+			   "JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee "
+			   "WHERE c.oid OPERATOR(pg_catalog.=) $1 "
+			   "AND a.privilege_type OPERATOR(pg_catalog.=) 'INSERT' "
+			   "AND a.grantee OPERATOR(pg_catalog.<>) $2 AND a.grantee OPERATOR(pg_catalog.<>) $3",
+			   3, argtypes, args, NULL);
+		roles = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			run_as(archive_owner, SPI_OK_UTILITY,
+				   psprintf("REVOKE SELECT, INSERT ON %s FROM %s", archname,
+							TextDatumGetCString(roles)),
+				   0, NULL, NULL, NULL);
 	}
 }
 

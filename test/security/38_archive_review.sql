@@ -20,7 +20,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(31);
+SELECT plan(34);
 
 CREATE ROLE sec_rv_owner NOLOGIN;
 CREATE ROLE sec_rv_friend NOLOGIN;
@@ -253,6 +253,28 @@ SELECT is((SELECT count(*) FROM pg_class WHERE relnamespace = 'audit_chain_archi
           'and both of the long name');
 SELECT results_eq($$SELECT bool_and(intact) FROM audit_chain.verify_chain('audit_chain_archive.events_2')$$,
                   $$VALUES (true)$$, 'the second archive verifies');
+
+-- 7. A former owner of the live table reads none of its archive: ALTER
+-- TABLE ... OWNER TO another role, then archive() by the new owner takes
+-- SELECT and INSERT on the archive table from the former one (a role an
+-- administrator granted SELECT alone keeps it)
+CREATE ROLE sec_rv_heir NOLOGIN;
+CREATE ROLE sec_rv_auditor NOLOGIN;
+GRANT EXECUTE ON PROCEDURE audit_chain.archive(regclass, interval) TO sec_rv_heir;
+GRANT USAGE ON SCHEMA sec_rv TO sec_rv_heir;
+GRANT SELECT ON audit_chain_archive.log TO sec_rv_auditor;
+ALTER TABLE sec_rv.log OWNER TO sec_rv_heir;
+SET SESSION AUTHORIZATION sec_rv_heir;
+CALL audit_chain.archive('sec_rv.log', interval '1 microsecond');
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION sec_rv_owner;
+SELECT throws_ok($$SELECT count(*) FROM audit_chain_archive.log$$, '42501',
+                 'permission denied for table log', 'the former owner cannot read the archive');
+RESET SESSION AUTHORIZATION;
+SELECT ok(has_table_privilege('sec_rv_heir', 'audit_chain_archive.log', 'SELECT'),
+          'the new owner can');
+SELECT ok(has_table_privilege('sec_rv_auditor', 'audit_chain_archive.log', 'SELECT'),
+          'and so can a role granted SELECT by hand');
 
 SELECT * FROM finish();
 ROLLBACK;
