@@ -146,12 +146,13 @@ static void end_batch(bool atomic, int nestlevel);
 
 
 /*
- * archive_root_of
+ * ac_archive_root_of
  *		The table relid inherits from, through any number of levels, up to
- *		the top (relid itself if it inherits from nothing).
+ *		the top (relid itself if it inherits from nothing): for an old
+ *		partition that archive() detached, its archive table.
  */
-static Oid
-archive_root_of(Oid relid)
+Oid
+ac_archive_root_of(Oid relid)
 {
 	for (int depth = 0; depth < 32; depth++)
 	{
@@ -203,7 +204,7 @@ audit_chain_guard_archive(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
 		OidIsValid(archive_permit.archive) &&
 		(RelationGetRelid(rel) == archive_permit.archive ||
-		 archive_root_of(RelationGetRelid(rel)) == archive_permit.archive) &&
+		 ac_archive_root_of(RelationGetRelid(rel)) == archive_permit.archive) &&
 		(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ?
 		 archive_permit.cmd == CMD_INSERT : archive_permit.cmd == CMD_DELETE))
 	{
@@ -287,7 +288,7 @@ ac_archive_live_table(Oid relid)
 
 	if (!OidIsValid(regid) || get_rel_namespace(relid) == InvalidOid)
 		return InvalidOid;
-	root = archive_root_of(relid);
+	root = ac_archive_root_of(relid);
 	reg = table_open(regid, AccessShareLock);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = table_beginscan(reg, snapshot, 0, NULL);
