@@ -1296,7 +1296,9 @@ partition_code(Oid part)
 	{
 		Trigger    *trig = &rel->trigdesc->triggers[i];
 
-		if (!trig->tgisinternal && !ac_is_chain_trigger(trig->tgname))
+		/* a clone of the parent's trigger goes with DETACH */
+		if (!trig->tgisinternal && !trig->tgisclone &&
+			!ac_is_chain_trigger(trig->tgname))
 			what = psprintf("trigger \"%s\"", trig->tgname);
 	}
 	indexes = RelationGetIndexList(rel);

@@ -20,7 +20,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(36);
+SELECT plan(37);
 
 CREATE ROLE sec_rv_owner NOLOGIN;
 CREATE ROLE sec_rv_friend NOLOGIN;
@@ -97,6 +97,21 @@ SELECT lives_ok($$CALL audit_chain.archive('sec_rv.visits', interval '1 year')$$
 RESET SESSION AUTHORIZATION;
 SELECT is(pg_temp.nsp((SELECT rel FROM rels WHERE name = 'v_trig')), 'sec_rv',
           'that partition is not detached');
+-- a trigger on the partitioned table itself is not in the way: its clones
+-- on the partitions go with DETACH
+SET SESSION AUTHORIZATION sec_rv_owner;
+CREATE TABLE sec_rv.cl (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE sec_rv.cl_old PARTITION OF sec_rv.cl FOR VALUES FROM ('2020-01-01') TO ('2020-02-01');
+CREATE TABLE sec_rv.cl_rest PARTITION OF sec_rv.cl FOR VALUES FROM ('2020-02-01') TO (MAXVALUE);
+SELECT audit_chain.protect('sec_rv.cl', 1);
+INSERT INTO sec_rv.cl SELECT g, '2020-01-10'::timestamptz + g * interval '1 hour' FROM generate_series(1, 5) g;
+INSERT INTO sec_rv.cl VALUES (6, now());
+CREATE TRIGGER a_all AFTER INSERT ON sec_rv.cl FOR EACH ROW EXECUTE FUNCTION sec_rv.spy_t();
+INSERT INTO rels VALUES ('cl_old', 'sec_rv.cl_old'::regclass);
+CALL audit_chain.archive('sec_rv.cl', interval '1 year');
+RESET SESSION AUTHORIZATION;
+SELECT is(pg_temp.nsp((SELECT rel FROM rels WHERE name = 'cl_old')), 'audit_chain_archive',
+          'a partition with only a clone of the partitioned table''s trigger is detached');
 SELECT is((SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
              JOIN pg_roles o ON o.oid = c.relowner
             WHERE t.tgfoid = 'sec_rv.spy_t'::regproc AND o.rolsuper), 0::bigint,
