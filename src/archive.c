@@ -1548,6 +1548,29 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals,
 					" BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
 					" EXECUTE FUNCTION audit_chain.guard_archive()", qpart),
 		   0, NULL, NULL, NULL);
+	/*
+	 * Nor does a column default of the owner's: it would run, as whoever
+	 * inserts into the partition, before the guard refuses the row
+	 */
+	{
+		Relation	prel = table_open(part, AccessShareLock);
+		TupleDesc	pd = RelationGetDescr(prel);
+		List	   *drops = NIL;
+		ListCell   *lc;
+
+		for (int i = 0; i < pd->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(pd, i);
+
+			if (!att->attisdropped && att->atthasdef && att->attgenerated == '\0')
+				drops = lappend(drops,
+								psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT", qpart,
+										 quote_identifier(NameStr(att->attname))));
+		}
+		table_close(prel, AccessShareLock);
+		foreach(lc, drops)
+			run_as(ext_owner, SPI_OK_UTILITY, lfirst(lc), 0, NULL, NULL, NULL);
+	}
 	/* no privilege the owner granted on its partition outlives the move */
 	{
 		Oid			argtypes[2] = {OIDOID, OIDOID};

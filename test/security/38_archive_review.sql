@@ -20,7 +20,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(37);
+SELECT plan(38);
 
 CREATE ROLE sec_rv_owner NOLOGIN;
 CREATE ROLE sec_rv_friend NOLOGIN;
@@ -176,6 +176,7 @@ CREATE TABLE sec_rv.a_rest PARTITION OF sec_rv.acl FOR VALUES FROM ('2020-02-01'
 SELECT audit_chain.protect('sec_rv.acl', 1);
 INSERT INTO sec_rv.acl SELECT g, '2020-01-10'::timestamptz + g * interval '1 hour' FROM generate_series(1, 5) g;
 INSERT INTO sec_rv.acl VALUES (6, now());
+ALTER TABLE sec_rv.a_old ALTER COLUMN id SET DEFAULT (sec_rv.spy('default')::int);
 GRANT ALL ON sec_rv.a_old TO sec_rv_friend WITH GRANT OPTION;
 GRANT SELECT (id), UPDATE (id) ON sec_rv.a_old TO sec_rv_peer;
 INSERT INTO rels VALUES ('a_old', 'sec_rv.a_old'::regclass);
@@ -188,6 +189,8 @@ SELECT is((SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a
           0::bigint, 'no one but its new owner has a privilege on it');
 SELECT is((SELECT count(*) FROM pg_attribute WHERE attrelid = (SELECT rel FROM rels WHERE name = 'a_old')
               AND attacl IS NOT NULL), 0::bigint, 'nor on one of its columns');
+SELECT is((SELECT count(*) FROM pg_attrdef WHERE adrelid = (SELECT rel FROM rels WHERE name = 'a_old')),
+          0::bigint, 'and it keeps no column default of the owner''s');
 
 -- 4. A row security policy on another partition does not hide a lane's
 -- rows from the check that an old partition is a prefix of the lane: row 2
