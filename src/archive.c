@@ -1274,8 +1274,8 @@ lane_range_in(Oid role, Oid part, int16 lane, int64 *min_seq, int64 *max_seq)
  *		a trigger (fired by whoever writes the table, before the guard), an
  *		index on an expression or with a predicate, or extended statistics on
  *		an expression (evaluated by ANALYZE, VACUUM FULL, REINDEX and
- *		autovacuum as the table's owner), or a row security policy.  NULL if
- *		none.
+ *		autovacuum as the table's owner), a row security policy, or a rule
+ *		(whose actions run with the table owner's privileges).  NULL if none.
  */
 static const char *
 partition_code(Oid part)
@@ -1291,6 +1291,8 @@ partition_code(Oid part)
 
 	if (rel->rd_rel->relrowsecurity || rel->rd_rel->relforcerowsecurity)
 		what = "row level security";
+	else if (rel->rd_rel->relhasrules)
+		what = "a rule";
 	for (int i = 0; what == NULL && rel->trigdesc != NULL &&
 		 i < rel->trigdesc->numtriggers; i++)
 	{
