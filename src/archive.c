@@ -406,11 +406,13 @@ sync_archive(Oid relid, Oid archive, Oid archive_owner)
 	 */
 	{
 		Oid			argtypes[3] = {OIDOID, OIDOID, OIDOID};
-		Datum		args[3] = {ObjectIdGetDatum(archive), ObjectIdGetDatum(archive_owner),
-		ObjectIdGetDatum(owner)};
+		Datum		args[3];
 		bool		isnull;
 		Datum		roles;
 
+		args[0] = ObjectIdGetDatum(archive);
+		args[1] = ObjectIdGetDatum(archive_owner);
+		args[2] = ObjectIdGetDatum(owner);
 		run_as(archive_owner, SPI_OK_SELECT,
 			   "SELECT pg_catalog.string_agg(DISTINCT pg_catalog.quote_ident(r.rolname), ', ') "
 			   "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
@@ -554,10 +556,11 @@ begin_batch(int *nestlevel)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
+
 	/*
-	 * what a batch reads of the owner's tables it reads in full, or fails:
+	 * What a batch reads of the owner's tables it reads in full, or fails:
 	 * a row security policy of the owner's on one partition must not hide
-	 * rows from the check that the partition to detach is a prefix
+	 * rows from the check that the partition to detach is a prefix.
 	 */
 	(void) set_config_option("row_security", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -1550,8 +1553,9 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals,
 					" BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
 					" EXECUTE FUNCTION audit_chain.guard_archive()", qpart),
 		   0, NULL, NULL, NULL);
+
 	/*
-	 * Nor does a column default of the owner's: it would run, as whoever
+	 * No column default of the owner's stays: it would run, as whoever
 	 * inserts into the partition, before the guard refuses the row
 	 */
 	{
