@@ -54,6 +54,9 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -63,6 +66,7 @@
 #include "partitioning/partdesc.h"
 #include "utils/partcache.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "pgstat.h"
@@ -142,12 +146,13 @@ static void end_batch(bool atomic, int nestlevel);
 
 
 /*
- * archive_root_of
+ * ac_archive_root_of
  *		The table relid inherits from, through any number of levels, up to
- *		the top (relid itself if it inherits from nothing).
+ *		the top (relid itself if it inherits from nothing): for an old
+ *		partition that archive() detached, its archive table.
  */
-static Oid
-archive_root_of(Oid relid)
+Oid
+ac_archive_root_of(Oid relid)
 {
 	for (int depth = 0; depth < 32; depth++)
 	{
@@ -199,7 +204,7 @@ audit_chain_guard_archive(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
 		OidIsValid(archive_permit.archive) &&
 		(RelationGetRelid(rel) == archive_permit.archive ||
-		 archive_root_of(RelationGetRelid(rel)) == archive_permit.archive) &&
+		 ac_archive_root_of(RelationGetRelid(rel)) == archive_permit.archive) &&
 		(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ?
 		 archive_permit.cmd == CMD_INSERT : archive_permit.cmd == CMD_DELETE))
 	{
@@ -283,7 +288,7 @@ ac_archive_live_table(Oid relid)
 
 	if (!OidIsValid(regid) || get_rel_namespace(relid) == InvalidOid)
 		return InvalidOid;
-	root = archive_root_of(relid);
+	root = ac_archive_root_of(relid);
 	reg = table_open(regid, AccessShareLock);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = table_beginscan(reg, snapshot, 0, NULL);
@@ -324,8 +329,9 @@ run_as(Oid role, int expected, const char *sql, int nargs, Oid *argtypes,
  * sync_archive
  *		Give the archive table the columns the live table gained since it was
  *		made (ADD COLUMN, which the DDL guard allows with no default), and
- *		SELECT and INSERT to the live table's current owner.  The archive's
- *		columns then stay in the live table's order, which the hash follows.
+ *		SELECT and INSERT to the live table's current owner (taking them
+ *		from a former one).  The archive's columns then stay in the live
+ *		table's order, which the hash follows.
  */
 static void
 sync_archive(Oid relid, Oid archive, Oid archive_owner)
@@ -336,23 +342,47 @@ sync_archive(Oid relid, Oid archive, Oid archive_owner)
 	TupleDesc	ad = RelationGetDescr(arch);
 	char	   *archname = ac_qualified_relname(archive);
 	Oid			owner = live->rd_rel->relowner;
+	List	   *adds = NIL;
+	ListCell   *lc;
 
 	for (int i = 0; i < ld->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(ld, i);
+		Oid			typid;
+		int32		typmod;
 
 		if (att->attisdropped || att->attgenerated != '\0')
 			continue;
 		if (SPI_fnumber(ad, NameStr(att->attname)) > 0)
 			continue;
-		run_as(archive_owner, SPI_OK_UTILITY,
-			   psprintf("ALTER TABLE %s ADD COLUMN %s %s", archname,
-						quote_identifier(NameStr(att->attname)),
-						format_type_with_typemod(att->atttypid, att->atttypmod)),
-			   0, NULL, NULL, NULL);
+		typid = att->atttypid;
+		typmod = att->atttypmod;
+
+		/*
+		 * A domain with constraints: its base type instead (which hashes the
+		 * same).  Adding a column of such a domain rewrites the table and
+		 * checks the constraints on every archived row, as the extension's
+		 * owner: code of the live table's owner would run with its
+		 * privileges.  Rows enter only from the live table, where the
+		 * domain checked them.
+		 */
+		if (DomainHasConstraints(typid))
+		{
+			typmod = -1;
+			typid = getBaseTypeAndTypmod(typid, &typmod);
+			if (typmod < 0)
+				typmod = att->atttypmod;
+		}
+		adds = lappend(adds,
+					   psprintf("ALTER TABLE %s ADD COLUMN %s %s", archname,
+								quote_identifier(NameStr(att->attname)),
+								format_type_with_typemod(typid, typmod)));
 	}
+	/* closed first: ALTER TABLE refuses a table this session has open */
 	table_close(arch, AccessShareLock);
 	table_close(live, AccessShareLock);
+	foreach(lc, adds)
+		run_as(archive_owner, SPI_OK_UTILITY, lfirst(lc), 0, NULL, NULL, NULL);
 
 	if (!ac_table_ownercheck(archive, owner) ||
 		pg_class_aclcheck(archive, owner, ACL_SELECT | ACL_INSERT) != ACLCHECK_OK)
@@ -365,6 +395,38 @@ sync_archive(Oid relid, Oid archive, Oid archive_owner)
 		run_as(archive_owner, SPI_OK_UTILITY,
 			   psprintf("GRANT SELECT, INSERT ON %s TO %s", archname, role),
 			   0, NULL, NULL, NULL);
+	}
+
+	/*
+	 * INSERT (and SELECT with it) on an archive table is only ever granted
+	 * to the live table's owner: a role that has it and is no longer the
+	 * owner (ALTER TABLE ... OWNER TO another role) loses both, so that it
+	 * reads none of the rows archived since.  A role granted SELECT alone,
+	 * by hand, keeps it.
+	 */
+	{
+		Oid			argtypes[3] = {OIDOID, OIDOID, OIDOID};
+		Datum		args[3];
+		bool		isnull;
+		Datum		roles;
+
+		args[0] = ObjectIdGetDatum(archive);
+		args[1] = ObjectIdGetDatum(archive_owner);
+		args[2] = ObjectIdGetDatum(owner);
+		run_as(archive_owner, SPI_OK_SELECT,
+			   "SELECT pg_catalog.string_agg(DISTINCT pg_catalog.quote_ident(r.rolname), ', ') "
+			   "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
+			   "JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee "
+			   "WHERE c.oid OPERATOR(pg_catalog.=) $1 "
+			   "AND a.privilege_type OPERATOR(pg_catalog.=) 'INSERT' "
+			   "AND a.grantee OPERATOR(pg_catalog.<>) $2 AND a.grantee OPERATOR(pg_catalog.<>) $3",
+			   3, argtypes, args, NULL);
+		roles = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			run_as(archive_owner, SPI_OK_UTILITY,
+				   psprintf("REVOKE SELECT, INSERT ON %s FROM %s", archname,
+							TextDatumGetCString(roles)),
+				   0, NULL, NULL, NULL);
 	}
 }
 
@@ -481,17 +543,26 @@ ensure_archive(Oid relid)
 /*
  * begin_batch / end_batch
  *		Bracket one transaction's worth of work: search_path fixed to
- *		pg_catalog, pg_temp for whatever runs in it (the procedures have no
- *		SET clause, which would forbid their COMMITs), an SPI connection of
- *		its own (the procedure's connection would keep every result until
- *		the procedure ends), and the COMMIT after it when the procedure may
- *		commit.
+ *		pg_catalog, pg_temp and row_security off for whatever runs in it
+ *		(the procedures have no SET clause, which would forbid their
+ *		COMMITs), an SPI connection of its own (the procedure's connection
+ *		would keep every result until the procedure ends), and the COMMIT
+ *		after it when the procedure may commit.
  */
 static void
 begin_batch(int *nestlevel)
 {
 	*nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+
+	/*
+	 * What a batch reads of the owner's tables it reads in full, or fails:
+	 * a row security policy of the owner's on one partition must not hide
+	 * rows from the check that the partition to detach is a prefix.
+	 */
+	(void) set_config_option("row_security", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	/* a batch reads a small seq range: the (lane, seq) index, always */
@@ -1200,6 +1271,119 @@ lane_range_in(Oid role, Oid part, int16 lane, int64 *min_seq, int64 *max_seq)
 }
 
 /*
+ * partition_code
+ *		What code of the live table's owner partition part carries that would
+ *		run as the extension's owner once archive() gives it the partition:
+ *		a trigger (fired by whoever writes the table, before the guard), an
+ *		index on an expression or with a predicate, or extended statistics on
+ *		an expression (evaluated by ANALYZE, VACUUM FULL, REINDEX and
+ *		autovacuum as the table's owner), a row security policy, or a rule
+ *		(whose actions run with the table owner's privileges).  NULL if none.
+ */
+static const char *
+partition_code(Oid part)
+{
+	Relation	rel = table_open(part, AccessShareLock);
+	const char *what = NULL;
+	List	   *indexes;
+	ListCell   *lc;
+	Relation	cat;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	if (rel->rd_rel->relrowsecurity || rel->rd_rel->relforcerowsecurity)
+		what = "row level security";
+	else if (rel->rd_rel->relhasrules)
+		what = "a rule";
+	for (int i = 0; what == NULL && rel->trigdesc != NULL &&
+		 i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trig = &rel->trigdesc->triggers[i];
+
+		/* a clone of the parent's trigger goes with DETACH */
+		if (!trig->tgisinternal && !trig->tgisclone &&
+			!ac_is_chain_trigger(trig->tgname))
+			what = psprintf("trigger \"%s\"", trig->tgname);
+	}
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		HeapTuple	itup;
+		Form_pg_index idx;
+
+		if (what != NULL)
+			break;
+		itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		if (!HeapTupleIsValid(itup))
+			continue;
+		idx = (Form_pg_index) GETSTRUCT(itup);
+		if (!heap_attisnull(itup, Anum_pg_index_indexprs, NULL) ||
+			!heap_attisnull(itup, Anum_pg_index_indpred, NULL))
+			what = psprintf("index \"%s\" on an expression or with a predicate",
+							get_rel_name(idx->indexrelid));
+		ReleaseSysCache(itup);
+	}
+	list_free(indexes);
+	table_close(rel, AccessShareLock);
+	if (what != NULL)
+		return what;
+
+	cat = table_open(StatisticExtRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_statistic_ext_stxrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(part));
+	scan = systable_beginscan(cat, StatisticExtRelidIndexId, true, NULL, 1, &key);
+	while (what == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+		if (!heap_attisnull(tup, Anum_pg_statistic_ext_stxexprs, NULL))
+			what = psprintf("statistics object \"%s\" on an expression",
+							NameStr(((Form_pg_statistic_ext) GETSTRUCT(tup))->stxname));
+	systable_endscan(scan);
+	table_close(cat, AccessShareLock);
+	if (what != NULL)
+		return what;
+
+	cat = table_open(PolicyRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(part));
+	scan = systable_beginscan(cat, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(systable_getnext(scan)))
+		what = "a row security policy";
+	systable_endscan(scan);
+	table_close(cat, AccessShareLock);
+	return what;
+}
+
+/*
+ * free_name
+ *		name, or name with _2, _3, ... (cut to fit, never inside a multibyte
+ *		character), whichever no relation but self has in namespace nsp and
+ *		no relation has in namespace archnsp: a name relation self can be
+ *		renamed to in its namespace and then moved under into archnsp.
+ */
+static char *
+free_name(const char *name, Oid self, Oid nsp, Oid archnsp)
+{
+	for (int n = 1;; n++)
+	{
+		char		suffix[16];
+		char	   *candidate;
+		Oid			here;
+
+		suffix[0] = '\0';
+		if (n > 1)
+			snprintf(suffix, sizeof(suffix), "_%d", n);
+		candidate = psprintf("%.*s%s",
+							 pg_mbcliplen(name, strlen(name),
+										  NAMEDATALEN - 1 - strlen(suffix)),
+							 name, suffix);
+		here = get_relname_relid(candidate, nsp);
+		if ((!OidIsValid(here) || here == self) &&
+			!OidIsValid(get_relname_relid(candidate, archnsp)))
+			return candidate;
+	}
+}
+
+/*
  * detach_batch
  *		Archive old partition part of partitioned chained table relid whole,
  *		if it holds, in every lane, the rows right after the lane's boundary
@@ -1209,11 +1393,14 @@ lane_range_in(Oid role, Oid part, int16 lane, int64 *min_seq, int64 *max_seq)
  *		last row it holds.  Catalog work only: the time does
  *		not depend on the partition's size.  Its rows are not re-hashed here
  *		(verify_chain() on the archive table does that).  Returns false,
- *		having changed nothing, if the partition is not such a prefix.  Must
- *		be called inside SPI.
+ *		having changed nothing, if the partition is not such a prefix, or
+ *		if it carries code of the owner's (*code says what: see
+ *		partition_code), which would run as the extension's owner once the
+ *		partition is its.  Must be called inside SPI.
  */
 static bool
-detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
+detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals,
+			 const char **code)
 {
 	int			nlanes;
 	Oid			owner;
@@ -1224,12 +1411,18 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
 	int64		maxs[AC_MAX_LANES];
 	uint8		hashes[AC_MAX_LANES][AC_HASH_LEN];
 	bool		has[AC_MAX_LANES];
-	char	   *partname;
-	char	   *newname;
 	char	   *qpart;
 	Oid			nsp = get_namespace_oid(ARCHIVE_SCHEMA, false);
 
 	(void) ac_check_table_owner(relid);
+
+	/*
+	 * The lock DETACH takes, taken before looking: a writer's row not yet
+	 * committed in the partition would otherwise leave with it, past the
+	 * boundary this looked for.  Writers lock the table before its
+	 * partitions, so this waits for them and does not deadlock.
+	 */
+	LockRelationOid(relid, AccessExclusiveLock);
 	nlanes = ac_check_chained_table(relid, AC_RETENTION_LOCKMODE);
 	(void) ac_check_table_owner(relid);
 	ac_check_no_legal_hold(relid, "archive rows of");
@@ -1237,6 +1430,8 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
 	archive = ensure_archive(relid);
 	leaves = ac_chain_leaves(relid);
 	if (!list_member_oid(leaves, part))
+		return false;
+	if ((*code = partition_code(part)) != NULL)
 		return false;
 
 	for (int lane = 0; lane < nlanes; lane++)
@@ -1292,7 +1487,6 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
 	}
 
 	/* detach it, as the table's owner, past the DDL guard */
-	partname = pstrdup(get_rel_name(part));
 	qpart = ac_qualified_relname(part);
 	ac_ddl_permit_detach(relid);
 	PG_TRY();
@@ -1308,24 +1502,37 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
 	}
 	PG_END_TRY();
 
-	/* into the archive schema, under a name free there */
-	newname = partname;
-	for (int n = 2; OidIsValid(get_relname_relid(newname, nsp)); n++)
-		newname = psprintf("%.*s_%d", NAMEDATALEN - 12, partname, n);
 	/*
-	 * The partition stays its owner's.  Given to the extension's owner (a
-	 * superuser), its expression indexes and constraints, which its owner
-	 * wrote, would run as that superuser in VACUUM and ANALYZE.  Its owner
-	 * can then still drop it, or write to it with the guard dropped, as a
-	 * table owner can do to any table of its own behind the triggers: that
-	 * is caught by verify_chain() of the archive table, like any tampering.
+	 * Into the archive schema, under a name free there, and so are its
+	 * indexes, which move with it (two schemas' partitions of the same name,
+	 * as pg_partman makes them, have indexes of the same names)
 	 */
-	if (strcmp(newname, partname) != 0)
+	run_as(ext_owner, SPI_OK_UTILITY,
+		   psprintf("ALTER TABLE %s OWNER TO %s", qpart,
+					quote_identifier(GetUserNameFromId(ext_owner, false))),
+		   0, NULL, NULL, NULL);
 	{
-		run_as(ext_owner, SPI_OK_UTILITY,
-			   psprintf("ALTER TABLE %s RENAME TO %s", qpart, quote_identifier(newname)),
-			   0, NULL, NULL, NULL);
-		CommandCounterIncrement();
+		Relation	prel = table_open(part, AccessShareLock);
+		List	   *moving = list_make1_oid(part);
+		ListCell   *lc;
+
+		moving = list_concat(moving, RelationGetIndexList(prel));
+		table_close(prel, AccessShareLock);
+		foreach(lc, moving)
+		{
+			Oid			rel = lfirst_oid(lc);
+			char	   *name = get_rel_name(rel);
+			char	   *newname = free_name(name, rel, get_rel_namespace(rel), nsp);
+
+			if (strcmp(newname, name) == 0)
+				continue;
+			run_as(ext_owner, SPI_OK_UTILITY,
+				   psprintf("ALTER %s %s RENAME TO %s",
+							rel == part ? "TABLE" : "INDEX",
+							ac_qualified_relname(rel), quote_identifier(newname)),
+				   0, NULL, NULL, NULL);
+			CommandCounterIncrement();
+		}
 		qpart = ac_qualified_relname(part);
 	}
 	run_as(ext_owner, SPI_OK_UTILITY,
@@ -1346,9 +1553,53 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals)
 					" BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
 					" EXECUTE FUNCTION audit_chain.guard_archive()", qpart),
 		   0, NULL, NULL, NULL);
-	run_as(ext_owner, SPI_OK_UTILITY,
-		   psprintf("REVOKE ALL ON %s FROM PUBLIC", qpart),
-		   0, NULL, NULL, NULL);
+
+	/*
+	 * No column default of the owner's stays: it would run, as whoever
+	 * inserts into the partition, before the guard refuses the row
+	 */
+	{
+		Relation	prel = table_open(part, AccessShareLock);
+		TupleDesc	pd = RelationGetDescr(prel);
+		List	   *drops = NIL;
+		ListCell   *lc;
+
+		for (int i = 0; i < pd->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(pd, i);
+
+			if (!att->attisdropped && att->atthasdef && att->attgenerated == '\0')
+				drops = lappend(drops,
+								psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT", qpart,
+										 quote_identifier(NameStr(att->attname))));
+		}
+		table_close(prel, AccessShareLock);
+		foreach(lc, drops)
+			run_as(ext_owner, SPI_OK_UTILITY, lfirst(lc), 0, NULL, NULL, NULL);
+	}
+	/* no privilege the owner granted on its partition outlives the move */
+	{
+		Oid			argtypes[2] = {OIDOID, OIDOID};
+		Datum		args[2] = {ObjectIdGetDatum(part), ObjectIdGetDatum(ext_owner)};
+		bool		isnull;
+		Datum		roles;
+
+		run_as(ext_owner, SPI_OK_SELECT,
+			   "SELECT pg_catalog.string_agg(DISTINCT pg_catalog.quote_ident(r.rolname), ', ') "
+			   "FROM (SELECT a.grantee FROM pg_catalog.pg_class c, "
+			   "      pg_catalog.aclexplode(c.relacl) a WHERE c.oid OPERATOR(pg_catalog.=) $1 "
+			   "      UNION SELECT a.grantee FROM pg_catalog.pg_attribute t, "
+			   "      pg_catalog.aclexplode(t.attacl) a WHERE t.attrelid OPERATOR(pg_catalog.=) $1) g "
+			   "JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.grantee "
+			   "WHERE g.grantee OPERATOR(pg_catalog.<>) $2",
+			   2, argtypes, args, NULL);
+		roles = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		run_as(ext_owner, SPI_OK_UTILITY,
+			   psprintf("REVOKE ALL ON %s FROM PUBLIC%s%s CASCADE", qpart,
+						isnull ? "" : ", ",
+						isnull ? "" : TextDatumGetCString(roles)),
+			   0, NULL, NULL, NULL);
+	}
 	run_as(ext_owner, SPI_OK_UTILITY,
 		   psprintf("ALTER TABLE %s INHERIT %s", qpart, ac_qualified_relname(archive)),
 		   0, NULL, NULL, NULL);
@@ -1384,22 +1635,131 @@ archive_locktag(LOCKTAG *tag, Oid relid)
 }
 
 /*
+ * run_batch
+ *		Run one batch in a transaction of its own (begin_batch, then the
+ *		COMMIT unless atomic): the detach of old partition part if it is
+ *		valid, else the next archive or purge batch of lane.  Returns what
+ *		the batch returns (rows moved; 1 or 0 for a detach).
+ *
+ * With keep_going (apply_retention()), the batch runs in a subtransaction: an
+ * error undoes that batch alone, is reported as a warning, and run_batch
+ * returns -1.  A table whose owner makes its archive fail (a foreign key, a
+ * domain that refuses, a concurrent archive()) then keeps the retention of
+ * the other tables from stopping.  A cancel is raised again.
+ */
+static int64
+run_batch(Oid relid, Oid part, int16 lane, bool purge, TimestampTz cutoff,
+		  bool atomic, bool keep_going, MemoryContext batchcxt, RunTotals *totals)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile int64 n = -1;
+
+	CHECK_FOR_INTERRUPTS();
+	if (keep_going)
+	{
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	PG_TRY();
+	{
+		int			nestlevel;
+		const char *code = NULL;
+
+		begin_batch(&nestlevel);
+		MemoryContextSwitchTo(batchcxt);
+		if (OidIsValid(part))
+		{
+			n = detach_batch(relid, part, cutoff, totals, &code) ? 1 : 0;
+			if (n == 0 && code != NULL)
+				ereport(NOTICE,
+						(errmsg("partition \"%s\" is not detached: it has %s, which would run as the owner of the archive table: the rest is archived row by row",
+								get_rel_name(part), code)));
+			else if (n == 0)
+				ereport(NOTICE,
+						(errmsg("partition \"%s\" does not hold the first rows of every lane: the rest is archived row by row",
+								get_rel_name(part))));
+		}
+		else
+			n = purge ? purge_batch(relid, lane, cutoff) :
+				archive_batch(relid, lane, cutoff);
+		MemoryContextSwitchTo(oldcxt);
+		SPI_finish();
+		AtEOXact_GUC(true, nestlevel);
+		if (keep_going)
+		{
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		if (!keep_going)
+			PG_RE_THROW();
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("skipping the rest of table \"%s\": %s",
+						ac_display_relname(relid), edata->message),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) : 0));
+		FreeErrorData(edata);
+		n = -1;
+	}
+	PG_END_TRY();
+	MemoryContextReset(batchcxt);
+	if (!atomic)
+		SPI_commit();
+	else
+		CommandCounterIncrement();
+	return n;
+}
+
+/*
  * run_lanes
  *		Run batch (archive_batch or purge_batch) over every lane of relid
  *		until each has nothing more to move, committing after each batch
- *		unless atomic.  Holds the table's archive lock throughout.
+ *		unless atomic.  Holds the table's archive lock throughout.  With
+ *		keep_going (apply_retention()), a table that cannot be archived is
+ *		skipped with a warning, and false returned, instead of an error.
  */
-static void
-run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
+static bool
+run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge, bool keep_going,
 		  RunTotals *totals)
 {
 	LOCKTAG		tag;
 	int			nlanes;
 	MemoryContext batchcxt;
-	MemoryContext old;
+	volatile bool ok = true;
 
 	memset(totals, 0, sizeof(RunTotals));
-	nlanes = ac_check_chained_table(relid, AccessShareLock);
+	if (keep_going)
+	{
+		AcTableProblem *bad = ac_chained_table_problem(relid, AccessShareLock, &nlanes);
+
+		if (bad != NULL)
+		{
+			ereport(WARNING,
+					(errcode(bad->sqlerrcode),
+					 errmsg("skipping table \"%s\": %s",
+							get_rel_name(relid) ? ac_display_relname(relid) : "?",
+							bad->message),
+					 bad->detail ? errdetail_internal("%s", bad->detail) : 0));
+			return false;
+		}
+	}
+	else
+		nlanes = ac_check_chained_table(relid, AccessShareLock);
 	if (relid == ac_extension_relid("boundaries"))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1408,11 +1768,14 @@ run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
 
 	archive_locktag(&tag, relid);
 	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-		ereport(ERROR,
+	{
+		ereport(keep_going ? WARNING : ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("table \"%s\" is being archived or purged by another session",
 						get_rel_name(relid)),
 				 errhint("Wait for the other archive() or apply_retention() to finish.")));
+		return false;
+	}
 
 	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "audit_chain archive batch",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -1427,42 +1790,26 @@ run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
 			foreach(lc, olds)
 			{
 				OldPartition *op = lfirst(lc);
-				int			nestlevel;
-				bool		done;
+				int64		done = run_batch(relid, op->relid, 0, false, cutoff,
+											 atomic, keep_going, batchcxt, totals);
 
-				CHECK_FOR_INTERRUPTS();
-				begin_batch(&nestlevel);
-				old = MemoryContextSwitchTo(batchcxt);
-				done = detach_batch(relid, op->relid, cutoff, totals);
-				MemoryContextSwitchTo(old);
-				end_batch(atomic, nestlevel);
-				MemoryContextReset(batchcxt);
-				if (!done)
-				{
-					ereport(NOTICE,
-							(errmsg("partition \"%s\" does not hold the first rows of every lane: the rest is archived row by row",
-									get_rel_name(op->relid))));
+				if (done < 0)
+					ok = false;
+				if (done <= 0)
 					break;
-				}
 			}
 		}
 
-		for (int lane = 0; lane < nlanes; lane++)
+		for (int lane = 0; ok && lane < nlanes; lane++)
 		{
 			for (;;)
 			{
-				int			nestlevel;
-				int64		n;
+				int64		n = run_batch(relid, InvalidOid, lane, purge, cutoff,
+										  atomic, keep_going, batchcxt, totals);
 
-				CHECK_FOR_INTERRUPTS();
-				begin_batch(&nestlevel);
-				old = MemoryContextSwitchTo(batchcxt);
-				n = purge ? purge_batch(relid, lane, cutoff) :
-					archive_batch(relid, lane, cutoff);
-				MemoryContextSwitchTo(old);
-				end_batch(atomic, nestlevel);
-				MemoryContextReset(batchcxt);
-				if (n == 0)
+				if (n < 0)
+					ok = false;
+				if (n <= 0)
 					break;
 				if (ac_archive_delay > 0)
 				{
@@ -1483,6 +1830,7 @@ run_lanes(Oid relid, TimestampTz cutoff, bool atomic, bool purge,
 	}
 	PG_END_TRY();
 	MemoryContextDelete(batchcxt);
+	return ok;
 }
 
 /*
@@ -1622,7 +1970,7 @@ audit_chain_archive(PG_FUNCTION_ARGS)
 
 	if (SPI_connect_ext(atomic ? 0 : SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	run_lanes(relid, cutoff, atomic, false, &totals);
+	(void) run_lanes(relid, cutoff, atomic, false, false, &totals);
 	record_run(relid, "archive", older_than, cutoff, &totals);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -1635,8 +1983,9 @@ audit_chain_archive(PG_FUNCTION_ARGS)
  *		keep, then purge the archived rows older than keep + archive_keep.
  *		A table under legal hold is skipped with a warning, and one the
  *		caller does not own with a notice.  Each table's work is committed
- *		batch by batch, so an error in one table keeps what was done before
- *		it.
+ *		batch by batch; a batch that fails is undone alone, and its table
+ *		skipped with a warning (run_batch), so that one table's owner
+ *		cannot stop the retention of every other table.
  */
 PG_FUNCTION_INFO_V1(audit_chain_apply_retention);
 Datum
@@ -1686,6 +2035,7 @@ audit_chain_apply_retention(PG_FUNCTION_ARGS)
 		Oid			relid = tbls[i];
 		RunTotals	totals;
 		TimestampTz cutoff;
+		bool		done;
 
 		if (!ac_table_ownercheck(relid, GetUserId()))
 		{
@@ -1705,17 +2055,17 @@ audit_chain_apply_retention(PG_FUNCTION_ARGS)
 		}
 
 		cutoff = cutoff_for(keeps[i]);
-		run_lanes(relid, cutoff, atomic, false, &totals);
+		done = run_lanes(relid, cutoff, atomic, false, true, &totals);
 		record_run(relid, "archive", keeps[i], cutoff, &totals);
 
-		if (archive_keeps[i] != NULL)
+		if (done && archive_keeps[i] != NULL)
 		{
 			Interval   *total = DatumGetIntervalP(DirectFunctionCall2(interval_pl,
 																	  IntervalPGetDatum(keeps[i]),
 																	  IntervalPGetDatum(archive_keeps[i])));
 
 			cutoff = cutoff_for(total);
-			run_lanes(relid, cutoff, atomic, true, &totals);
+			(void) run_lanes(relid, cutoff, atomic, true, true, &totals);
 			if (totals.rows > 0)
 				record_run(relid, "purge archive", total, cutoff, &totals);
 		}

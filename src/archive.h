@@ -12,5 +12,6 @@
 #define AUDIT_CHAIN_ARCHIVE_H
 
 extern Oid	ac_archive_live_table(Oid relid);
+extern Oid	ac_archive_root_of(Oid relid);
 
 #endif							/* AUDIT_CHAIN_ARCHIVE_H */

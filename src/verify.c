@@ -1425,6 +1425,12 @@ tables_to_verify(FunctionCallInfo fcinfo)
 	root = PG_GETARG_OID(0);
 	if (OidIsValid(ac_archive_live_table(root)))
 	{
+		/*
+		 * An old partition that archive() detached holds part of the
+		 * archived segment: its archive table is verified, whole (on its
+		 * own the partition would look like a segment with rows deleted)
+		 */
+		root = ac_archive_root_of(root);
 		check_may_verify(root);
 		return list_make1_oid(root);
 	}

@@ -13,6 +13,7 @@
 #            of the same table; $ARCH_REPS pairs, the ratio of each pair, their
 #            median; for each of $ARCH_WRITERS (clients:archive_delay ms,
 #            default "1:0 4:0 4:25")
+#            (the archive() backend's RssAnon sampled while it runs)
 #   detach   archive() of a table partitioned by month whose old partition
 #            holds 10,000, 100,000 and $ARCH_ROWS rows: seconds for each
 #
@@ -47,7 +48,7 @@ COLS="actor, action, provider, model, input_tokens, output_tokens, latency_ms, c
 CHAIN_COLS="chain_lane smallint NOT NULL, chain_seq bigint NOT NULL, chain_at timestamptz NOT NULL,
     chain_prev bytea NOT NULL, chain_hash bytea NOT NULL"
 
-psql_db arch -q <<SQL
+psql_db arch -q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION audit_chain;
 CREATE TABLE moved ($EVENT_COLS);
@@ -71,10 +72,31 @@ timed() {
     awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'
 }
 settle() { psql_db arch -q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null; }
+# timed_mem SQL: "seconds first_rss_kb peak_rss_kb" of one statement, with the
+# backend's private memory (RssAnon) sampled while it runs
+timed_mem() {
+    local t0 t1 pid rss first="" peak=0 job
+    rm -f "$W/mem.out"
+    t0=$(date +%s.%N)
+    psql_db arch -qAt -c "SELECT pg_backend_pid()" -c "$1" >"$W/mem.out" &
+    job=$!
+    while kill -0 "$job" 2>/dev/null; do
+        pid=$(head -n1 "$W/mem.out" 2>/dev/null || true)
+        if [[ -n $pid && -r /proc/$pid/status ]]; then
+            rss=$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+            [[ -z $first && -n $rss ]] && first=$rss
+            ((rss > peak)) && peak=$rss
+        fi
+        sleep 0.1
+    done
+    wait "$job"
+    t1=$(date +%s.%N)
+    echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') ${first:-0} $peak"
+}
 
 # ---------------------------------------------------------------- move
 ac_log "move: $ROWS rows, $REPS repetitions"
-A_TIMES="" P_TIMES=""
+A_TIMES="" P_TIMES="" MEM_GROWTH=""
 for ((r = 0; r < REPS; r++)); do
     psql_db arch -q -c "INSERT INTO moved ($COLS) $SELECT_ROWS FROM generate_series(1, $ROWS) g" >/dev/null
     if ((r == 0)); then
@@ -86,8 +108,9 @@ for ((r = 0; r < REPS; r++)); do
     # shellcheck disable=SC2046
     for v in $(rotated "$r" archive plain); do
         if [[ $v == archive ]]; then
-            t=$(timed "CALL audit_chain.archive('moved', interval '1 microsecond')")
+            read -r t first peak < <(timed_mem "CALL audit_chain.archive('moved', interval '1 microsecond')")
             A_TIMES+="$t "
+            MEM_GROWTH+="$(awk -v a="$first" -v b="$peak" 'BEGIN {printf "%.1f", (b - a) / 1024}') "
         else
             t=$(timed "BEGIN; INSERT INTO plain_dst SELECT * FROM plain_src; DELETE FROM plain_src; COMMIT;")
             P_TIMES+="$t "
@@ -136,7 +159,7 @@ INTACT=$(q "SELECT bool_and(intact) FROM audit_chain.verify_chain('live')")
 [[ $INTACT == t ]] || ac_die "the live table does not verify after archiving under writers"
 
 # ---------------------------------------------------------------- detach
-psql_db arch -q <<SQL
+psql_db arch -q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE TABLE part ($EVENT_COLS) PARTITION BY RANGE (occurred_at);
 CREATE TABLE part_rest PARTITION OF part FOR VALUES FROM ('2021-01-01') TO (MAXVALUE);
@@ -149,7 +172,6 @@ for n in 10000 100000 "$ROWS"; do
     to=$(printf '2020-%02d-01' $((month + 1)))
     psql_db arch -q -c "CREATE TABLE part_$month PARTITION OF part FOR VALUES FROM ('$from') TO ('$to')" >/dev/null
     psql_db arch -q -c "INSERT INTO part ($COLS, occurred_at) $SELECT_ROWS, TIMESTAMPTZ '$from' + g * interval '1 ms' FROM generate_series(1, $n) g" >/dev/null
-    psql_db arch -q -c "INSERT INTO part ($COLS) $SELECT_ROWS FROM generate_series(1, 10) g" >/dev/null
     settle
     DETACH[$n]=$(timed "CALL audit_chain.archive('part', interval '1 year')")
     [[ $(q "SELECT count(*) FROM audit_chain_archive.part_$month") == "$n" ]] || ac_die "part_$month was not detached whole"
@@ -165,6 +187,8 @@ echo
 echo "== archive: $ROWS rows (seconds, median of $REPS; ratio: median of the paired ratios)"
 printf '   archive()                      %8.2f s   (%.0f rows/s)\n' "$A_MED" "$(awk -v n="$ROWS" -v t="$A_MED" 'BEGIN {print n / t}')"
 printf '   INSERT ... SELECT + DELETE     %8.2f s   plain time / archive() time: %sx\n' "$P_MED" "$MOVE_RATIO"
+MEM_MAX=$(printf '%s\n' $MEM_GROWTH | sort -g | tail -1)
+printf '   archive() backend memory       RssAnon growth during the move, per repetition: %s MB\n' "$MEM_GROWTH"
 for cfg in $WCONFIGS; do
     printf '   writers, %s clients, archive_delay %3s ms: alone %8.0f tps, during archive() %8.0f tps: %sx\n' \
         "${cfg%%:*}" "${cfg##*:}" "$(printf '%s\n' ${W_ALONE[$cfg]} | median)" \
@@ -180,5 +204,7 @@ target() { printf '%-11s %-70s %s (need %s)\n' "$(verdict "$2" "$3")" "$1" "$2" 
 target "archive(): plain INSERT ... SELECT + DELETE time / archive() time" "$MOVE_RATIO" 0.5
 first=${WCONFIGS%% *}
 target "writers during archive() / alone (${first%%:*} client, delay ${first##*:} ms)" "${WRATIO[$first]}" 0.8
+target "archive() memory flat: 64 MB minus the largest growth of RssAnon in MB ($MEM_MAX)" \
+    "$(awk -v g="$MEM_MAX" 'BEGIN {print 64 - g}')" 0
 SLOWEST=$(printf '%s\n' "${DETACH[@]}" | sort -g | tail -1)
 target "detach path: 1 s minus the slowest detach ($SLOWEST s)" "$(awk -v s="$SLOWEST" 'BEGIN {printf "%.3f", 1 - s}')" 0
