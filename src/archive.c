@@ -1998,6 +1998,8 @@ audit_chain_apply_retention(PG_FUNCTION_ARGS)
 	Interval  **archive_keeps;
 	MemoryContext cxt = CurrentMemoryContext;
 	int			ret;
+	int			nfailed = 0;
+	StringInfoData failed = {0};
 
 	if (SPI_connect_ext(atomic ? 0 : SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -2065,9 +2067,22 @@ audit_chain_apply_retention(PG_FUNCTION_ARGS)
 																	  IntervalPGetDatum(archive_keeps[i])));
 
 			cutoff = cutoff_for(total);
-			(void) run_lanes(relid, cutoff, atomic, true, true, &totals);
+			done = run_lanes(relid, cutoff, atomic, true, true, &totals);
 			if (totals.rows > 0)
 				record_run(relid, "purge archive", total, cutoff, &totals);
+		}
+		if (!done)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			if (failed.len == 0)
+				initStringInfo(&failed);
+			else
+				appendStringInfoString(&failed, ", ");
+			appendStringInfoString(&failed, get_rel_name(relid) ?
+								   ac_display_relname(relid) : "?");
+			nfailed++;
+			MemoryContextSwitchTo(old);
 		}
 		if (!atomic)
 		{
@@ -2078,5 +2093,21 @@ audit_chain_apply_retention(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
+
+	/*
+	 * After every other table's retention is done (and committed): a run
+	 * from cron or pg_cron must not report success when a table was left
+	 * as it was.
+	 */
+	if (nfailed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg_plural("apply_retention() could not apply the retention policy of %d table",
+							   "apply_retention() could not apply the retention policy of %d tables",
+							   nfailed, nfailed),
+				 errdetail("Left as it was, at least in part: %s.", failed.data),
+				 atomic ?
+				 errhint("The warnings above say why.  Called inside a transaction block, the whole run is undone.") :
+				 errhint("The warnings above say why; the policies of the other tables were applied and committed.")));
 	PG_RETURN_VOID();
 }
