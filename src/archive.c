@@ -245,12 +245,13 @@ audit_chain_guard_archive(PG_FUNCTION_ARGS)
 }
 
 /*
- * archive_of
- *		The archive table of chained table relid from audit_chain.archives,
- *		or InvalidOid if it has none yet.  Must be called inside SPI.
+ * ac_archive_of
+ *		The archive table of chained table relid from audit_chain.archives
+ *		(read as its owner), or InvalidOid if it has none.  Must be called
+ *		inside SPI.  The OID may name a table that was dropped since.
  */
-static Oid
-archive_of(Oid relid)
+Oid
+ac_archive_of(Oid relid)
 {
 	Oid			argtypes[1] = {REGCLASSOID};
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
@@ -475,7 +476,7 @@ archive_name(Oid relid)
 static Oid
 ensure_archive(Oid relid)
 {
-	Oid			archive = archive_of(relid);
+	Oid			archive = ac_archive_of(relid);
 	Oid			ext_owner = ac_table_owner("archives", false);
 	char	   *qname;
 	char	   *name;

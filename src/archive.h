@@ -12,6 +12,7 @@
 #define AUDIT_CHAIN_ARCHIVE_H
 
 extern Oid	ac_archive_live_table(Oid relid);
+extern Oid	ac_archive_of(Oid relid);
 extern Oid	ac_archive_root_of(Oid relid);
 
 #endif							/* AUDIT_CHAIN_ARCHIVE_H */

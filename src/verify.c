@@ -177,6 +177,25 @@ lane_problem(VerifyState *vs, LaneCheck *lck, int64 seq, const char *fmt,...)
 }
 
 /*
+ * new_chain_check
+ *		A ChainCheck of nlanes empty lanes for table root, in vs->cxt, made
+ *		the table being verified (vs->cc).
+ */
+static ChainCheck *
+new_chain_check(VerifyState *vs, Oid root, int nlanes)
+{
+	MemoryContext old = MemoryContextSwitchTo(vs->cxt);
+	ChainCheck *cc = palloc0(sizeof(ChainCheck));
+
+	cc->root = root;
+	cc->nlanes = nlanes;
+	cc->lanes = palloc0(sizeof(LaneCheck) * Max(nlanes, 1));
+	MemoryContextSwitchTo(old);
+	vs->cc = cc;
+	return cc;
+}
+
+/*
  * archive_hash_at
  *		The chain_hash of the row (lane, seq) of the archive table of live,
  *		read as the archive's owner: into hash, returning true, or false if
@@ -186,7 +205,7 @@ lane_problem(VerifyState *vs, LaneCheck *lck, int64 seq, const char *fmt,...)
 static bool
 archive_hash_at(Oid live, int16 lane, int64 seq, uint8 *hash, bool *no_archive)
 {
-	Oid			argtypes[2] = {REGCLASSOID, INT8OID};
+	Oid			argtypes[2] = {INT2OID, INT8OID};
 	Datum		args[2];
 	Oid			archive;
 	bool		isnull;
@@ -194,26 +213,12 @@ archive_hash_at(Oid live, int16 lane, int64 seq, uint8 *hash, bool *no_archive)
 	int			ret;
 
 	*no_archive = false;
-	args[0] = ObjectIdGetDatum(live);
-	ret = ac_execute_as(ac_table_owner("archives", false), NULL,
-						"SELECT archive FROM audit_chain.archives "
-						"WHERE tbl OPERATOR(pg_catalog.=) $1",
-						1, argtypes, args, NULL);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
+	archive = ac_archive_of(live);
+	if (!OidIsValid(archive) || get_rel_name(archive) == NULL)
 	{
 		*no_archive = true;
 		return false;
 	}
-	archive = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-											 SPI_tuptable->tupdesc, 1, &isnull));
-	if (get_rel_name(archive) == NULL)
-	{
-		*no_archive = true;
-		return false;
-	}
-	argtypes[0] = INT2OID;
 	args[0] = Int16GetDatum(lane);
 	args[1] = Int64GetDatum(seq);
 	ret = ac_execute_as(ac_rel_owner(archive), NULL,
@@ -391,7 +396,6 @@ load_chain(VerifyState *vs, int nlanes)
 	Datum		args[1];
 	int			ret;
 	int			n;
-	MemoryContext old;
 
 	memset(starts, 0, sizeof(starts));
 	n = ac_registry_lanes(root, InvalidSnapshot, starts, &numbered);
@@ -401,13 +405,7 @@ load_chain(VerifyState *vs, int nlanes)
 				 errmsg("lanes of table \"%s\" in audit_chain.chains are not numbered 0 to %d",
 						get_rel_name(root), n - 1)));
 
-	old = MemoryContextSwitchTo(vs->cxt);
-	cc = palloc0(sizeof(ChainCheck));
-	cc->root = root;
-	cc->nlanes = nlanes;
-	cc->lanes = palloc0(sizeof(LaneCheck) * Max(cc->nlanes, 1));
-	MemoryContextSwitchTo(old);
-	vs->cc = cc;
+	cc = new_chain_check(vs, root, nlanes);
 
 	for (int i = 0; i < nlanes; i++)
 	{
@@ -1267,7 +1265,6 @@ verify_archive(VerifyState *vs, Oid archive, Oid live)
 	AcLaneStart starts[AC_MAX_LANES];
 	bool		numbered;
 	ChainCheck *cc;
-	MemoryContext old;
 
 	vs->root = archive;
 	vs->live = live;
@@ -1289,13 +1286,7 @@ verify_archive(VerifyState *vs, Oid archive, Oid live)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("lanes of table \"%s\" in audit_chain.chains are not numbered 0 to %d",
 						get_rel_name(live), nlanes - 1)));
-	old = MemoryContextSwitchTo(vs->cxt);
-	cc = palloc0(sizeof(ChainCheck));
-	cc->root = archive;
-	cc->nlanes = nlanes;
-	cc->lanes = palloc0(sizeof(LaneCheck) * Max(nlanes, 1));
-	MemoryContextSwitchTo(old);
-	vs->cc = cc;
+	cc = new_chain_check(vs, archive, nlanes);
 	for (int i = 0; i < nlanes; i++)
 	{
 		LaneCheck  *lck = &cc->lanes[i];
