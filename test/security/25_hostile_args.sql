@@ -4,7 +4,9 @@
 -- while the role's search_path leads with a schema it owns full of
 -- look-alike operators.  Each call must end in the clear error listed
 -- (SQLSTATE), or succeed where that is the documented answer; none may
--- crash the server, raise an internal error, or run a look-alike.
+-- crash the server, raise an internal error, or run a look-alike.  Calls
+-- 51 to 70 are those of issue 12: archive_table, archive, apply_retention,
+-- redact, redact_subject.
 \set ON_ERROR_STOP true
 \set QUIET 1
 \pset format unaligned
@@ -16,7 +18,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(52);
+SELECT plan(72);
 
 CREATE ROLE sec_args NOLOGIN;
 CREATE SCHEMA sec_args AUTHORIZATION sec_args;
@@ -110,7 +112,27 @@ SELECT sec_args.try(n, q) FROM (VALUES
  (47, 'SELECT audit_chain.gdpr_subject_access_json(NULL)'),
  (48, 'SELECT * FROM audit_chain.hipaa_disclosures(NULL, NULL)'),
  (49, 'SELECT * FROM audit_chain.activity_anomalies(0, NULL)'),
- (50, 'SELECT audit_chain.checkpoint()')
+ (50, 'SELECT audit_chain.checkpoint()'),
+ (51, 'SELECT audit_chain.archive_table(NULL)'),
+ (52, 'SELECT audit_chain.archive_table(0)'),
+ (53, 'SELECT audit_chain.archive_table(''tt'')'),
+ (54, 'SELECT audit_chain.archive_table(''sec_args.v'')'),
+ (55, 'CALL audit_chain.archive(NULL, NULL)'),
+ (56, 'CALL audit_chain.archive(0, ''1 day'')'),
+ (57, 'CALL audit_chain.archive(''tt'', ''1 day'')'),
+ (58, 'CALL audit_chain.archive(''sec_args.v'', ''1 day'')'),
+ (59, 'CALL audit_chain.archive(''sec_args.t'', ''0'')'),
+ (60, 'CALL audit_chain.archive(''sec_args.t'', ''-1 day'')'),
+ (61, 'CALL audit_chain.archive(''sec_args.t'', ''1 day'')'),
+ (62, 'CALL audit_chain.apply_retention()'),
+ (63, 'SELECT audit_chain.redact(NULL, NULL, NULL, NULL, NULL)'),
+ (64, 'SELECT audit_chain.redact(0, 0, 0, ARRAY[''id''], ''r'')'),
+ (65, 'SELECT audit_chain.redact(''tt'', 0, 1, ARRAY[''chain_seq''], ''r'')'),
+ (66, 'SELECT audit_chain.redact(''sec_args.v'', 0, 1, ARRAY[''chain_lane''], ''r'')'),
+ (67, 'SELECT audit_chain.redact(''sec_args.t'', 0, 1, ARRAY[''chain_hash''], ''r'')'),
+ (68, 'SELECT audit_chain.redact(''sec_args.t'', -1, 0, ARRAY[''id''], ''r'')'),
+ (69, 'SELECT * FROM audit_chain.redact_subject(NULL, NULL)'),
+ (70, 'SELECT * FROM audit_chain.redact_subject('''', ''r'')')
 ) v(n, q);
 RESET SESSION AUTHORIZATION;
 
@@ -127,11 +149,16 @@ SELECT is(o.result, e.result, o.q)
     (31, '22004'), (32, '42P01'), (33, '0A000'), (34, '42809'), (35, '22023'), (36, '22023'),
     (37, '22004'), (38, '42P01'), (39, '0A000'), (40, '22023'),
     (41, '22004'), (42, '42P01'), (43, '42809'), (44, '22004'), (45, '55000'),
-    (46, '22023'), (47, '22023'), (48, '22023'), (49, '22023'), (50, 'ok')
+    (46, '22023'), (47, '22023'), (48, '22023'), (49, '22023'), (50, 'ok'),
+    (51, 'ok'), (52, '42P01'), (53, '0A000'), (54, '42809'),
+    (55, '22004'), (56, '42P01'), (57, '0A000'), (58, '42809'), (59, '22023'), (60, '22023'),
+    (61, 'ok'), (62, 'ok'),
+    (63, '22004'), (64, '42P01'), (65, '0A000'), (66, '42809'), (67, '42P10'), (68, '22023'),
+    (69, '22004'), (70, '22023')
   ) e(n, result) ON e.n = o.n
  ORDER BY o.n;
 
-SELECT is((SELECT count(*)::int FROM sec_args_out), 50, 'every call ran');
+SELECT is((SELECT count(*)::int FROM sec_args_out), 70, 'every call ran');
 SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM sec_args.hits), NULL,
           'no look-alike operator ran inside the extension');
 
