@@ -327,6 +327,26 @@ run_as(Oid role, int expected, const char *sql, int nargs, Oid *argtypes,
 }
 
 /*
+ * add_archive_guard
+ *		Give table qname (an archive table, or a partition joining one) the
+ *		guard triggers, as role owner (the extension's owner).
+ */
+static void
+add_archive_guard(Oid owner, const char *qname)
+{
+	run_as(owner, SPI_OK_UTILITY,
+		   psprintf("CREATE TRIGGER " ARCHIVE_GUARD
+					" BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW"
+					" EXECUTE FUNCTION audit_chain.guard_archive()", qname),
+		   0, NULL, NULL, NULL);
+	run_as(owner, SPI_OK_UTILITY,
+		   psprintf("CREATE TRIGGER " ARCHIVE_TRUNCATE
+					" BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
+					" EXECUTE FUNCTION audit_chain.guard_archive()", qname),
+		   0, NULL, NULL, NULL);
+}
+
+/*
  * sync_archive
  *		Give the archive table the columns the live table gained since it was
  *		made (ADD COLUMN, which the DDL guard allows with no default), and
@@ -509,16 +529,7 @@ ensure_archive(Oid relid)
 	run_as(ext_owner, SPI_OK_UTILITY,
 		   psprintf("CREATE UNIQUE INDEX ON %s (chain_lane, chain_seq)", qname),
 		   0, NULL, NULL, NULL);
-	run_as(ext_owner, SPI_OK_UTILITY,
-		   psprintf("CREATE TRIGGER " ARCHIVE_GUARD
-					" BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW"
-					" EXECUTE FUNCTION audit_chain.guard_archive()", qname),
-		   0, NULL, NULL, NULL);
-	run_as(ext_owner, SPI_OK_UTILITY,
-		   psprintf("CREATE TRIGGER " ARCHIVE_TRUNCATE
-					" BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
-					" EXECUTE FUNCTION audit_chain.guard_archive()", qname),
-		   0, NULL, NULL, NULL);
+	add_archive_guard(ext_owner, qname);
 	run_as(ext_owner, SPI_OK_UTILITY,
 		   psprintf("REVOKE ALL ON %s FROM PUBLIC", qname),
 		   0, NULL, NULL, NULL);
@@ -1544,16 +1555,7 @@ detach_batch(Oid relid, Oid part, TimestampTz cutoff, RunTotals *totals,
 	run_as(ext_owner, SPI_OK_UTILITY,
 		   psprintf("DROP TRIGGER IF EXISTS " AC_TRUNCATE_TRIGGER " ON %s", qpart),
 		   0, NULL, NULL, NULL);
-	run_as(ext_owner, SPI_OK_UTILITY,
-		   psprintf("CREATE TRIGGER " ARCHIVE_GUARD
-					" BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW"
-					" EXECUTE FUNCTION audit_chain.guard_archive()", qpart),
-		   0, NULL, NULL, NULL);
-	run_as(ext_owner, SPI_OK_UTILITY,
-		   psprintf("CREATE TRIGGER " ARCHIVE_TRUNCATE
-					" BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
-					" EXECUTE FUNCTION audit_chain.guard_archive()", qpart),
-		   0, NULL, NULL, NULL);
+	add_archive_guard(ext_owner, qpart);
 
 	/*
 	 * No column default of the owner's stays: it would run, as whoever

@@ -402,35 +402,6 @@ ac_redactions_forget_through(Oid relid, int16 lane, int64 seq)
 }
 
 /*
- * check_owner
- *		Check that relation relid exists and that the caller owns it (or is a
- *		member of its owner, or a superuser), before any lock is taken on it
- *		(as retention.c does).  Returns its name for messages.
- */
-static char *
-check_owner(Oid relid)
-{
-	HeapTuple	tup;
-	Form_pg_class form;
-	char	   *display;
-	char		relkind;
-
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	form = (Form_pg_class) GETSTRUCT(tup);
-	display = ac_quote_relname(form->relnamespace, NameStr(form->relname), true);
-	relkind = form->relkind;
-	ReleaseSysCache(tup);
-
-	if (!ac_table_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind), display);
-	return display;
-}
-
-/*
  * open_target
  *		Check that relid is a chained table the caller owns, lock it in
  *		AC_RETENTION_LOCKMODE (which legal_hold() takes too: a hold is either
@@ -446,9 +417,9 @@ open_target(Oid relid, RedactTarget *t)
 	StringInfoData sql;
 
 	memset(t, 0, sizeof(RedactTarget));
-	(void) check_owner(relid);
+	(void) ac_check_table_owner(relid);
 	t->nlanes = ac_check_chained_table(relid, AC_RETENTION_LOCKMODE);
-	t->display = check_owner(relid);
+	t->display = ac_check_table_owner(relid);
 	ac_check_no_legal_hold(relid, "redact rows of");
 
 	t->relid = relid;
