@@ -79,6 +79,7 @@ AC_PACKAGES=(
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
     postgresql-15-pgaudit libssl-dev libpq-dev gcc make openssl util-linux
     sqlsmith postgresql-15-cron postgresql-15-partman
+    libjansson-dev pkg-config jq clang chromium
 )
 
 declare -gA AC_PGDATA=() AC_PORT=() AC_SOCKDIR=() AC_LOGFILE=()
