@@ -640,7 +640,7 @@ check_published(Loader *ld, Datum published, const char *trusted_key)
 								"pg_catalog.json_extract_path_text(t.d, 'key_id'), "
 								"pg_catalog.json_extract_path_text(t.d, 'public_key') "
 								"FROM pg_catalog.json_array_elements("
-								"CASE pg_catalog.json_typeof($1) WHEN 'array' THEN $1 "
+								"CASE WHEN pg_catalog.json_typeof($1) OPERATOR(pg_catalog.=) 'array' THEN $1 "
 								"ELSE pg_catalog.json_build_array($1) END) "
 								"WITH ORDINALITY AS t(d, ord)",
 								1, argtypes, args, NULL, true, 0);

@@ -243,7 +243,10 @@ ac_signer_open(AcPublicKey *pub)
 	type = EVP_PKEY_get_base_id(pkey);
 	if (type != EVP_PKEY_ED25519)
 	{
-		const char *name = OBJ_nid2sn(type);
+		const char *name = EVP_PKEY_get0_type_name(pkey);
+
+		if (name == NULL)
+			name = OBJ_nid2sn(type);
 
 		EVP_PKEY_free(pkey);
 		ereport(ERROR,
