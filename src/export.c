@@ -197,20 +197,34 @@ put_line(ExportState *es, StringInfo line)
  *		The caller must be able to read every row of a table the export
  *		reads (the chained table, or its archive table): SELECT on it, and no
  *		row-level security policy that would hide rows, which the file would
- *		then show as deleted.  verify_chain() asks the same.
+ *		then show as deleted.  verify_chain() asks the same.  For the archive
+ *		table (archived_through > 0), the error says which table it is and
+ *		where the export could start without it.
  */
 static void
-check_may_read(Oid relid, const char *what)
+check_may_read(Oid relid, Oid live, int64 archived_through)
 {
-	AclResult	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	bool		is_archive = OidIsValid(live);
 
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(relid));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		if (!is_archive)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for archive table %s",
+						ac_display_relname(relid)),
+				 errdetail("It holds the rows of chained table \"%s\" up to chain_seq %lld, which the export includes.",
+						   get_rel_name(live), (long long) archived_through),
+				 errhint("Export from chain_seq %lld, or as a role granted SELECT on the archive table.",
+						 (long long) archived_through + 1)));
+	}
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("cannot export %s \"%s\" under row-level security",
-						what, get_rel_name(relid)),
+						is_archive ? "archive table" : "chained table",
+						get_rel_name(relid)),
 				 errdetail("A segment file must hold every row of the lanes it covers."),
 				 errhint("Export as a role that bypasses row-level security, or as the table owner.")));
 }
@@ -630,7 +644,7 @@ audit_chain_export_segment(PG_FUNCTION_ARGS)
 				 errhint("Export the chained table; to_seq stops the export where its archived rows end.")));
 	}
 	nlanes = ac_check_chained_table(es->root, AccessShareLock);
-	check_may_read(es->root, "chained table");
+	check_may_read(es->root, InvalidOid, 0);
 	if (!PG_ARGISNULL(1))
 	{
 		only_lane = PG_GETARG_INT32(1);
@@ -681,7 +695,7 @@ audit_chain_export_segment(PG_FUNCTION_ARGS)
 		if (OidIsValid(es->archive) &&
 			(es->has_from ? es->from_seq : st->purged_seq + 1) <= st->seq)
 		{
-			check_may_read(es->archive, "archive table");
+			check_may_read(es->archive, es->root, st->seq);
 			break;
 		}
 	}
