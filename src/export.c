@@ -309,7 +309,8 @@ plan_lane(ExportState *es, ExportLane *el, const AcLaneStart *st)
 		memcpy(el->start_hash, st->purged_hash, AC_HASH_LEN);
 	else if (s == st->seq)
 		memcpy(el->start_hash, st->hash, AC_HASH_LEN);
-	else if (!row_hash_at(s < st->seq ? es->archive : es->root, el->lane, s,
+	else if ((s < st->seq && !OidIsValid(es->archive)) ||
+			 !row_hash_at(s < st->seq ? es->archive : es->root, el->lane, s,
 						  el->start_hash))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
