@@ -50,6 +50,7 @@
 
 #include "archive.h"
 #include "chaintable.h"
+#include "checkpoint.h"
 #include "encode.h"
 #include "hash.h"
 #include "lane.h"
@@ -146,36 +147,6 @@ append_json_text(StringInfo buf, const char *utf8, int len)
 	if (srv == utf8)
 		srv = pnstrdup(utf8, len);
 	escape_json(buf, srv);
-}
-
-/*
- * append_table_name
- *		Append a table's name as doc/checkpoints.md section 1 encodes it:
- *		schema and name, each percent-encoded from UTF-8 (every byte but
- *		A-Z, a-z, 0-9 and _ as %XX), joined by a dot.
- */
-static void
-append_table_name(StringInfo buf, Oid relid)
-{
-	const char *parts[2];
-
-	parts[0] = get_namespace_name(get_rel_namespace(relid));
-	parts[1] = get_rel_name(relid);
-	for (int p = 0; p < 2; p++)
-	{
-		const char *s = pg_server_to_any(parts[p], strlen(parts[p]), PG_UTF8);
-
-		if (p > 0)
-			appendStringInfoChar(buf, '.');
-		for (const unsigned char *c = (const unsigned char *) s; *c; c++)
-		{
-			if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-				(*c >= '0' && *c <= '9') || *c == '_')
-				appendStringInfoChar(buf, (char) *c);
-			else
-				appendStringInfo(buf, "%%%02X", *c);
-		}
-	}
 }
 
 /*
@@ -333,7 +304,7 @@ write_header(ExportState *es)
 	initStringInfo(&line);
 	appendStringInfoString(&line, "{\"format\": \"" AC_SEGMENT_FORMAT "\", "
 						   "\"hash_format\": \"" AC_FORMAT_V1 "\", \"table\": \"");
-	append_table_name(&line, es->root);
+	appendStringInfoString(&line, ac_encoded_relname(es->root));
 	appendStringInfoString(&line, "\", \"columns\": [");
 	for (int i = 0; i < es->desc->ncols; i++)
 	{

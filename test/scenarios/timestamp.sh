@@ -6,8 +6,9 @@
 #   1. A throwaway CA and a timestamp authority (TSA) certificate signed by it
 #      (extendedKeyUsage critical timeStamping, as RFC 3161 section 2.3 asks),
 #      made with openssl in a temporary directory.
-#   2. A chained table with rows, audit_chain.checkpoint(), and the
-#      checkpoint's payload bytes written to payload.bin.
+#   2. A chained table with rows, audit_chain.checkpoint(), its export
+#      (audit_chain.export_checkpoint(), checkpoint.json) and the payload
+#      bytes inside it written to payload.bin.
 #   3. openssl ts -query (SHA-256 of payload.bin, asking for the TSA's
 #      certificate), answered by openssl ts -reply as the local TSA.
 #   4. openssl ts -verify of payload.bin against the reply and the CA: OK;
@@ -83,7 +84,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=another CA" \
     -keyout other.key -out other.pem 2>/dev/null
 
 # ---------------------------------------------------------------- 2. checkpoint
-dropdb --if-exists "$DB"
+dropdb --if-exists "$DB" 2>/dev/null
 createdb "$DB"
 ac_defer dropdb --if-exists "$DB"
 psql_db "$DB" -q >/dev/null <<'SQL'
@@ -97,23 +98,17 @@ SELECT audit_chain.checkpoint();
 SQL
 CP=$(q "SELECT max(checkpoint_id) FROM audit_chain.checkpoints")
 
-# The payload bytes of the newest checkpoint.  export_checkpoint() (issue 13,
-# the server side) returns them as base64 inside a JSON document; until it
-# is in the tree the bytes come from audit_chain.checkpoints directly.
-# TODO(issue 13): once export_checkpoint() is merged, drop the fallback and
-# keep only the export (the file an administrator publishes is checkpoint.json).
-if [[ $(q "SELECT to_regprocedure('audit_chain.export_checkpoint(bigint)') IS NOT NULL") == t ]]; then
-    q "SELECT audit_chain.export_checkpoint()" > checkpoint.json
-    jq -r .payload checkpoint.json | base64 -d > payload.bin
-    q "SELECT encode(payload, 'base64') FROM audit_chain.checkpoints WHERE checkpoint_id = $CP" \
-        | base64 -d > stored.bin
-    cmp -s payload.bin stored.bin || ac_die "export_checkpoint()'s payload is not the stored one"
-    ac_log "ok: payload.bin from export_checkpoint(), the stored payload byte for byte"
-else
-    q "SELECT encode(payload, 'base64') FROM audit_chain.checkpoints WHERE checkpoint_id = $CP" \
-        | base64 -d > payload.bin
-    ac_log "export_checkpoint() is not there yet: payload.bin from audit_chain.checkpoints"
-fi
+# What an administrator publishes: export_checkpoint()'s JSON document, and
+# the payload bytes inside it (base64), which are what the token covers.
+q "SELECT audit_chain.export_checkpoint()" > checkpoint.json
+expect "checkpoint.json is an export of checkpoint $CP" \
+    "$(jq -r '.format + " " + (.checkpoint_id | tostring)' checkpoint.json)" \
+    "audit_chain/checkpoint-export/v1 $CP"
+jq -r .payload checkpoint.json | base64 -d > payload.bin
+q "SELECT encode(payload, 'base64') FROM audit_chain.checkpoints WHERE checkpoint_id = $CP" \
+    | base64 -d > stored.bin
+cmp -s payload.bin stored.bin || ac_die "export_checkpoint()'s payload is not the stored one"
+ac_log "ok: the payload in checkpoint.json is the stored payload, byte for byte"
 [[ -s payload.bin ]] || ac_die "empty payload"
 expect "payload.bin is checkpoint $CP's payload" \
     "$(sed -n 2p payload.bin)" "checkpoint_id $CP"
