@@ -6,7 +6,8 @@
 -- (SQLSTATE), or succeed where that is the documented answer; none may
 -- crash the server, raise an internal error, or run a look-alike.  Calls
 -- 51 to 70 are those of issue 12: archive_table, archive, apply_retention,
--- redact, redact_subject; 71 to 85 those of issue 13: export_checkpoint and
+-- redact, redact_subject; 71 to 94 those of issue 13: export_segment (71 to
+-- 79), export_checkpoint and
 -- the published checkpoints and trusted key of verify_chain and
 -- assert_intact.  Then a role that was granted nothing.
 \set ON_ERROR_STOP true
@@ -20,7 +21,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(92);
+SELECT plan(101);
 
 CREATE ROLE sec_args NOLOGIN;
 CREATE SCHEMA sec_args AUTHORIZATION sec_args;
@@ -28,6 +29,9 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA audit_chain TO sec_args;
 GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA audit_chain TO sec_args;
 CREATE TABLE sec_args_out (n int, q text, result text);
 GRANT INSERT ON sec_args_out TO sec_args;
+-- a chained table the role may not read
+CREATE TABLE public.sec_args_theirs (id int);
+SELECT audit_chain.protect('public.sec_args_theirs');
 
 SET SESSION AUTHORIZATION sec_args;
 CREATE TABLE sec_args.hits (what text);
@@ -135,21 +139,30 @@ SELECT sec_args.try(n, q) FROM (VALUES
  (68, 'SELECT audit_chain.redact(''sec_args.t'', -1, 0, ARRAY[''id''], ''r'')'),
  (69, 'SELECT * FROM audit_chain.redact_subject(NULL, NULL)'),
  (70, 'SELECT * FROM audit_chain.redact_subject('''', ''r'')'),
- (71, 'SELECT audit_chain.export_checkpoint(NULL)'),
- (72, 'SELECT audit_chain.export_checkpoint(-1)'),
- (73, 'SELECT audit_chain.export_checkpoint(9223372036854775807)'),
- (74, 'SELECT * FROM audit_chain.verify_chain(NULL, NULL, NULL, NULL)'),
- (75, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''"garbage"'')'),
- (76, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''[]'')'),
- (77, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''null'')'),
- (78, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''[[{}]]'')'),
- (79, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "!!!"}'')'),
- (80, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": "x", "payload": "YQ=="}'')'),
- (81, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "YWJj", "signature": "%%%"}'')'),
- (82, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "YWJj"}'')'),
- (83, 'SELECT * FROM audit_chain.verify_chain(NULL, false, NULL, ''-----BEGIN PUBLIC KEY-----'')'),
- (84, 'SELECT * FROM audit_chain.verify_chain(NULL, false, audit_chain.export_checkpoint(), ''not a key'')'),
- (85, 'CALL audit_chain.assert_intact(NULL, false, ''{"format": "x"}'')')
+ (71, 'SELECT * FROM audit_chain.export_segment(NULL, NULL, NULL, NULL)'),
+ (72, 'SELECT * FROM audit_chain.export_segment(0)'),
+ (73, 'SELECT * FROM audit_chain.export_segment(''tt'')'),
+ (74, 'SELECT * FROM audit_chain.export_segment(''sec_args.v'')'),
+ (75, 'SELECT * FROM audit_chain.export_segment(''public.sec_args_out'')'),
+ (76, 'SELECT * FROM audit_chain.export_segment(''public.sec_args_theirs'')'),
+ (77, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', 1)'),
+ (78, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', 0, 2, 1)'),
+ (79, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', NULL, 1)'),
+ (80, 'SELECT audit_chain.export_checkpoint(NULL)'),
+ (81, 'SELECT audit_chain.export_checkpoint(-1)'),
+ (82, 'SELECT audit_chain.export_checkpoint(9223372036854775807)'),
+ (83, 'SELECT * FROM audit_chain.verify_chain(NULL, NULL, NULL, NULL)'),
+ (84, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''"garbage"'')'),
+ (85, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''[]'')'),
+ (86, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''null'')'),
+ (87, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''[[{}]]'')'),
+ (88, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "!!!"}'')'),
+ (89, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": "x", "payload": "YQ=="}'')'),
+ (90, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "YWJj", "signature": "%%%"}'')'),
+ (91, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "YWJj"}'')'),
+ (92, 'SELECT * FROM audit_chain.verify_chain(NULL, false, NULL, ''-----BEGIN PUBLIC KEY-----'')'),
+ (93, 'SELECT * FROM audit_chain.verify_chain(NULL, false, audit_chain.export_checkpoint(), ''not a key'')'),
+ (94, 'CALL audit_chain.assert_intact(NULL, false, ''{"format": "x"}'')')
 ) v(n, q);
 RESET SESSION AUTHORIZATION;
 
@@ -172,13 +185,13 @@ SELECT is(o.result, e.result, o.q)
     (61, 'ok'), (62, 'ok'),
     (63, '22004'), (64, '42P01'), (65, '0A000'), (66, '42809'), (67, '42P10'), (68, '22023'),
     (69, '22004'), (70, '22023'),
-    (71, 'ok'), (72, '42704'), (73, '42704'), (74, 'ok'), (75, '22023'), (76, '22023'),
-    (77, '22023'), (78, '22023'), (79, '22023'), (80, '22023'), (81, '22023'), (82, 'ok'),
-    (83, '22023'), (84, '22023'), (85, '22023')
+    (71, '22004'), (72, '42P01'), (73, '0A000'), (74, '42809'), (75, '55000'), (76, '42501'),
+    (77, '22023'), (78, '22023'), (79, 'ok'),
+    (80, 'ok'), (81, '42704'), (82, '42704'), (83, 'ok'), (84, '22023'), (85, '22023'), (86, '22023'), (87, '22023'), (88, '22023'), (89, '22023'), (90, '22023'), (91, 'ok'), (92, '22023'), (93, '22023'), (94, '22023')
   ) e(n, result) ON e.n = o.n
  ORDER BY o.n;
 
-SELECT is((SELECT count(*)::int FROM sec_args_out), 85, 'every call ran');
+SELECT is((SELECT count(*)::int FROM sec_args_out), 94, 'every call ran');
 SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM sec_args.hits), NULL,
           'no look-alike operator ran inside the extension');
 
