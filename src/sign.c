@@ -93,7 +93,9 @@ check_key_file_permissions(const char *path, const struct stat *st)
 /*
  * read_key_file
  *		The bytes of the key file (NUL-terminated, *len of them), after its
- *		ownership and permissions are checked.  The caller clears them.
+ *		ownership and permissions are checked on the open file (fstat: the
+ *		file checked is the file read, even if the path is swapped in
+ *		between).  The caller clears them.
  */
 static char *
 read_key_file(const char *path, size_t *len)
@@ -103,24 +105,39 @@ read_key_file(const char *path, size_t *len)
 	int			fd;
 	size_t		done = 0;
 
-	if (stat(path, &st) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not access signing key file \"%s\": %m", path),
-				 errhint("Set audit_chain.signing_key_file to the PEM file of an Ed25519 private key, or to '' to take unsigned checkpoints, and reload the configuration.")));
-	check_key_file_permissions(path, &st);
-	if (st.st_size <= 0 || st.st_size > MAX_KEY_FILE_SIZE)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("signing key file \"%s\" is not a PEM private key", path),
-				 errdetail("The file is %lld bytes long.", (long long) st.st_size),
-				 errhint("Make a key with: openssl genpkey -algorithm ed25519 -out signing.key")));
-
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open signing key file \"%s\": %m", path)));
+				 errmsg("could not open signing key file \"%s\": %m", path),
+				 errhint("Set audit_chain.signing_key_file to the PEM file of an Ed25519 private key, or to '' to take unsigned checkpoints, and reload the configuration.")));
+	if (fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat signing key file \"%s\": %m", path)));
+	}
+	PG_TRY();
+	{
+		check_key_file_permissions(path, &st);
+		if (st.st_size <= 0 || st.st_size > MAX_KEY_FILE_SIZE)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIG_FILE_ERROR),
+					 errmsg("signing key file \"%s\" is not a PEM private key", path),
+					 errdetail("The file is %lld bytes long.", (long long) st.st_size),
+					 errhint("Make a key with: openssl genpkey -algorithm ed25519 -out signing.key")));
+	}
+	PG_CATCH();
+	{
+		CloseTransientFile(fd);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
 	buf = palloc(st.st_size + 1);
 	while (done < (size_t) st.st_size)
 	{

@@ -245,7 +245,7 @@ openssl genpkey -algorithm ed25519 -aes-256-cbc -pass pass:secret -out "$K/enc.p
 own "$K/enc.pem" "$SRV" 600
 bad_key "an encrypted key" "$K/enc.pem" F0000 '*holds an encrypted key*'
 bad_key "a missing key file" "$K/missing.pem" 58P01 \
-    '*could not access signing key file "'"$K"'/missing.pem": No such file or directory*'
+    '*could not open signing key file "'"$K"'/missing.pem": No such file or directory*'
 head -c 600 /dev/urandom | base64 >"$K/garbage.pem"
 own "$K/garbage.pem" "$SRV" 600
 bad_key "a garbage key file" "$K/garbage.pem" F0000 '*is not a PEM private key*'
