@@ -121,22 +121,14 @@ read_key_file(const char *path, size_t *len)
 				(errcode_for_file_access(),
 				 errmsg("could not stat signing key file \"%s\": %m", path)));
 	}
-	PG_TRY();
-	{
-		check_key_file_permissions(path, &st);
-		if (st.st_size <= 0 || st.st_size > MAX_KEY_FILE_SIZE)
-			ereport(ERROR,
-					(errcode(ERRCODE_CONFIG_FILE_ERROR),
-					 errmsg("signing key file \"%s\" is not a PEM private key", path),
-					 errdetail("The file is %lld bytes long.", (long long) st.st_size),
-					 errhint("Make a key with: openssl genpkey -algorithm ed25519 -out signing.key")));
-	}
-	PG_CATCH();
-	{
-		CloseTransientFile(fd);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	/* an error from here on closes fd at the end of the (sub)transaction */
+	check_key_file_permissions(path, &st);
+	if (st.st_size <= 0 || st.st_size > MAX_KEY_FILE_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("signing key file \"%s\" is not a PEM private key", path),
+				 errdetail("The file is %lld bytes long.", (long long) st.st_size),
+				 errhint("Make a key with: openssl genpkey -algorithm ed25519 -out signing.key")));
 
 	buf = palloc(st.st_size + 1);
 	while (done < (size_t) st.st_size)

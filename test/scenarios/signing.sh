@@ -232,9 +232,13 @@ own "$K/world.pem" "$SRV" 604
 bad_key "a world-readable key file" "$K/world.pem" F0000 '*has group or world access*'
 if ac_is_root; then
     cp "$K/k1.pem" "$K/nobody.pem"
-    own "$K/nobody.pem" nobody 600
+    own "$K/nobody.pem" nobody 644
     bad_key "a key file owned by another user" "$K/nobody.pem" F0000 \
         '*must be owned by the database user or root*'
+    cp "$K/k1.pem" "$K/nobody600.pem"
+    own "$K/nobody600.pem" nobody 600
+    bad_key "a key file of another user that the server cannot read" "$K/nobody600.pem" 42501 \
+        '*could not open signing key file*Permission denied*'
 else
     ac_log "skip: a key file owned by another user (needs root to chown)"
 fi
