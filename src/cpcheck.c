@@ -180,6 +180,8 @@ load_registry(Loader *ld)
 			e->last[0] = e->last[1] = e->last[2] = -1;
 			e->has_bounds = false;
 			e->genesis_changed = false;
+			e->stored_match_id = 0;
+			e->stored_mismatch_id = 0;
 		}
 		if (rt->tbl != NULL)
 			ld->tables = lappend(ld->tables, rt);
@@ -226,10 +228,15 @@ add_point(MemoryContext cxt, AcLaneExpect *e, char kind, int64 seq, const uint8 
 /*
  * add_lanes
  *		What a checkpoint that passed its own checks says of every lane it
- *		recorded.  A lane line whose genesis is no registered lane's is
- *		matched by its table's name: if that table is registered, its lane
- *		got a new genesis since (unprotected tables are not registered and
- *		are left alone).
+ *		recorded, by genesis.
+ *
+ * A lane line whose genesis is no registered lane's: if its table (by
+ * name) is registered, that lane got a new genesis since.  unprotect() and
+ * protect() again do that legitimately, so for the stored checkpoints only
+ * the newest one that recorded the table counts (as before signing: a new
+ * checkpoint accepts the new start); a published checkpoint, the evidence
+ * the caller brought, always counts, and so does a lane of it that is gone
+ * from the registry altogether.
  */
 static void
 add_lanes(Loader *ld, const AcCheckpointPayload *cp, AcCpLabel label)
@@ -250,15 +257,23 @@ add_lanes(Loader *ld, const AcCheckpointPayload *cp, AcCpLabel label)
 				if (strcmp(rt->tbl, l->tbl) != 0 || l->lane >= rt->nlanes)
 					continue;
 				e = hash_search(ld->cc->by_genesis, rt->genesis[l->lane], HASH_FIND, NULL);
-				if (e != NULL && !e->genesis_changed)
-				{
-					e->genesis_changed = true;
-					e->genesis_cp = label;
-				}
 				break;
 			}
+			if (e != NULL && !label.published)
+				e->stored_mismatch_id = Max(e->stored_mismatch_id, label.id);
+			else if (e != NULL && !e->genesis_changed)
+			{
+				e->genesis_changed = true;
+				e->genesis_cp = label;
+			}
+			if (label.published)
+				cp_problem(ld->cc, label.id,
+						   "published checkpoint " INT64_FORMAT " records lane %d of table %s with genesis %s, which is no lane's genesis in audit_chain.chains: the table was unprotected, or the lane's genesis was replaced",
+						   label.id, l->lane, l->tbl, ac_hash_hex(l->genesis));
 			continue;
 		}
+		if (!label.published)
+			e->stored_match_id = Max(e->stored_match_id, label.id);
 
 		add_point(ld->cc->cxt, e, AC_POINT_PURGE, l->purged_seq, l->purged_hash, false, 0, label);
 		add_point(ld->cc->cxt, e, AC_POINT_START, l->start_seq, l->start_hash, false, 0, label);
@@ -315,6 +330,13 @@ finish_points(Loader *ld)
 	{
 		int			n = 0;
 
+		/* the newest stored checkpoint of the table had another genesis */
+		if (!e->genesis_changed && e->stored_mismatch_id > e->stored_match_id)
+		{
+			e->genesis_changed = true;
+			e->genesis_cp.id = e->stored_mismatch_id;
+			e->genesis_cp.published = false;
+		}
 		if (e->npoints < 2)
 			continue;
 		qsort(e->points, e->npoints, sizeof(AcExpPoint), point_cmp);

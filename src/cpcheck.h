@@ -58,6 +58,9 @@ typedef struct AcLaneExpect
 	/* a checkpoint recorded another genesis for this table's lane */
 	bool		genesis_changed;
 	AcCpLabel	genesis_cp;
+	/* while loading: the newest stored checkpoints with either genesis */
+	int64		stored_match_id;	/* 0: none */
+	int64		stored_mismatch_id;
 } AcLaneExpect;
 
 /* The checkpoints of one verify_chain() call */
