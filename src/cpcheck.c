@@ -349,10 +349,15 @@ finish_points(Loader *ld)
 
 				if (memcmp(kept->hash, p->hash, AC_HASH_LEN) != 0 ||
 					(kept->has_at && p->has_at && kept->at_us != p->at_us))
+				{
+					char	   *name = ac_encoded_relname(e->root);
+
 					cp_problem(ld->cc, p->cp.id,
 							   "%s and %s record different rows at chain_seq " INT64_FORMAT " of lane %d of table %s",
 							   ac_cp_label(kept->cp), ac_cp_label(p->cp),
-							   p->seq, e->lane, ac_encoded_relname(e->root));
+							   p->seq, e->lane,
+							   name ? name : psprintf("with OID %u", e->root));
+				}
 				else if (p->has_at && !kept->has_at)
 				{
 					kept->has_at = true;

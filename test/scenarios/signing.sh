@@ -324,6 +324,18 @@ forged "the first checkpoints deleted" \
     "false|$cp3|checkpoint $cp3 follows a checkpoint that is no longer in audit_chain.checkpoints*"
 expect "and nothing was left forged" "$(verify_sql | grep -c '|false|' || true)" 0
 
+# signed checkpoints and their keys survive pg_dump and pg_restore (the
+# checkpoints reference signing_keys: pg_dump loads the keys first)
+pg_dump -Fc -d "$DB" -f "$TMP/sig.dump"
+createdb sig_restored
+pg_restore -d sig_restored "$TMP/sig.dump"
+expect "restored: signing_keys and the signed checkpoints came back" \
+    "$(psql_db sig_restored -qtA -c "SELECT (SELECT count(*) FROM audit_chain.signing_keys) || ' ' || count(signature) FROM audit_chain.checkpoints")" \
+    "2 3"
+expect "restored: verify_chain() finds every lane and checkpoint intact" \
+    "$(psql_db sig_restored -qtA -c "SELECT bool_and(intact) || ' ' || max(rows_checked) FILTER (WHERE tbl = 'audit_chain.checkpoints'::regclass) FROM audit_chain.verify_chain()")" \
+    "true 4"
+
 # ------------------------------------------------------------------ 7
 head3=$(jq -r .payload "$TMP/e3.json" | base64 -d | grep '^lane app.log 0 ' | cut -d' ' -f5)
 ac_log "published checkpoint $cp3 recorded app.log lane 0 at chain_seq $head3"
