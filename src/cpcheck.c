@@ -70,6 +70,7 @@ typedef struct KeyChecked
 {
 	uint8		key_id[AC_KEY_ID_LEN];
 	bool		ok;
+	uint8		raw[AC_RAW_KEY_LEN];	/* the key, to check signatures with */
 } KeyChecked;
 
 /* The state of the loading */
@@ -373,10 +374,10 @@ finish_points(Loader *ld)
 
 /*
  * check_key
- *		Whether the PEM of key key_id in audit_chain.signing_keys hashes to
- *		key_id; checked once per key.
+ *		The key key_id of audit_chain.signing_keys, PEM pem, parsed once per
+ *		key: NULL if the PEM is no Ed25519 key or does not hash to key_id.
  */
-static bool
+static KeyChecked *
 check_key(Loader *ld, const uint8 *key_id, const char *pem)
 {
 	ListCell   *lc;
@@ -389,16 +390,16 @@ check_key(Loader *ld, const uint8 *key_id, const char *pem)
 	{
 		k = lfirst(lc);
 		if (memcmp(k->key_id, key_id, AC_KEY_ID_LEN) == 0)
-			return k->ok;
+			return k->ok ? k : NULL;
 	}
-	k = MemoryContextAlloc(ld->cc->cxt, sizeof(KeyChecked));
+	k = MemoryContextAllocZero(ld->cc->cxt, sizeof(KeyChecked));
 	memcpy(k->key_id, key_id, AC_KEY_ID_LEN);
-	k->ok = ac_public_key_id(pem, computed, &why) &&
+	k->ok = ac_public_key_parse(pem, computed, k->raw, &why) &&
 		memcmp(computed, key_id, AC_KEY_ID_LEN) == 0;
 	old = MemoryContextSwitchTo(ld->cc->cxt);
 	ld->keys = lappend(ld->keys, k);
 	MemoryContextSwitchTo(old);
-	return k->ok;
+	return k->ok ? k : NULL;
 }
 
 /*
@@ -419,6 +420,7 @@ check_one_stored(Loader *ld, int64 id, TimestampTz created_at, bytea *payload,
 	char	   *why = NULL;
 	uint8		digest[AC_HASH_LEN];
 	StoredDigest *sd;
+	KeyChecked *key;
 	AcCpLabel	label = {id, false};
 
 	ac_sha256(data, len, digest);
@@ -470,15 +472,15 @@ check_one_stored(Loader *ld, int64 id, TimestampTz created_at, bytea *payload,
 					   id, ac_hash_hex(cp->key_id));
 			cp = NULL;
 		}
-		else if (!check_key(ld, cp->key_id, pem))
+		else if ((key = check_key(ld, cp->key_id, pem)) == NULL)
 		{
 			cp_problem(cc, id, "the public key of key %s in audit_chain.signing_keys does not hash to its key_id: it was replaced (checkpoint " INT64_FORMAT ")",
 					   ac_hash_hex(cp->key_id), id);
 			cp = NULL;
 		}
-		else if (!ac_signature_valid(pem, data, len,
-									 (const uint8 *) VARDATA_ANY(sig),
-									 VARSIZE_ANY_EXHDR(sig), &why))
+		else if (!ac_raw_signature_valid(key->raw, data, len,
+										 (const uint8 *) VARDATA_ANY(sig),
+										 VARSIZE_ANY_EXHDR(sig), &why))
 		{
 			cp_problem(cc, id, "the signature of checkpoint " INT64_FORMAT " does not verify with key %s: its payload or signature was changed",
 					   id, ac_hash_hex(cp->key_id));
