@@ -1189,7 +1189,7 @@ log_result(VerifyState *vs, const LaneCheck *lck)
 	if (lck->problem == NULL)
 		nulls[5] = 'n';
 	/* where an intact lane ends, for the next incremental verification */
-	if (!lck->bad)
+	if (!lck->bad && !lck->no_lane)
 	{
 		args[6] = Int64GetDatum(lck->last_seq);
 		args[7] = PointerGetDatum(ac_hash_bytea(lck->prev));
