@@ -1183,6 +1183,395 @@ $$;
 COMMENT ON FUNCTION audit_chain.export_jsonl(timestamptz) IS
     'One JSON text per event since a time, with its chain columns as hex, for a SIEM (Filebeat, Fluentd, Splunk, Datadog)';
 
+-- The gap-free feed for a SIEM (README, "Shipping events to a SIEM").
+--
+-- A cursor is where a shipper stands in every lane of audit_chain.events: the
+-- seq of the last event it was given in each lane.  The next call returns the
+-- events after it, lane by lane in seq order.  Why that is every committed
+-- event exactly once, whatever occurred_at says and however late a
+-- transaction commits:
+--
+-- 1. In every MVCC snapshot, the visible events of a lane are one run of seqs
+--    without a hole.  The seal trigger gives a row seq n + 1 only while its
+--    transaction holds the lane's lock (src/lane.c), and it keeps the lock
+--    until its transaction ends; the previous holder released it only after
+--    its commit was visible (CommitTransaction takes the transaction out of
+--    the proc array before it releases its locks).  So the transaction that
+--    wrote seq n + 1 committed after the one that wrote seq n, and a snapshot
+--    that sees the later commit sees the earlier one.  A transaction that
+--    holds seq 7 and has not committed holds the lock: nobody has seq 8
+--    yet, so the reader sees 1 .. 6 and stops there; seq 7 comes with the
+--    next call, after its commit.  An aborted writer leaves no seq behind:
+--    the next holder reads the head with SnapshotSelf and reuses the seq.  A
+--    savepoint rolled back releases the lock only if it took it, and then
+--    every row written under that lock is rolled back with it.
+-- 2. Isolation levels do not matter: the reader's snapshot, whenever it was
+--    taken (between two commits, in REPEATABLE READ or SERIALIZABLE, on a hot
+--    standby, which replays commits in WAL order), sees a prefix of each lane;
+--    every query below runs in the one snapshot of the calling statement (the
+--    function is STABLE), so the boundaries in audit_chain.chains and the
+--    rows of the live and the archive table agree (archive() moves rows and
+--    the boundary in one transaction).
+-- 3. Events after the cursor in a lane are therefore the next seqs of that
+--    lane, and the cursor after an event is the old cursor with that lane at
+--    the event's seq: rows are delivered in seq order within a lane, so
+--    stopping anywhere (max_events, a crash) leaves no hole behind the
+--    cursor.  The function checks this (every lane's rows must be cursor + 1,
+--    cursor + 2, ...) and raises an error rather than skip one.
+-- 4. Lanes are merged by the running maximum of chain_at within each lane (a
+--    key that never decreases along a lane), then lane, then seq: the same
+--    cursor and the same committed events give the same lines in the same
+--    order.  A lane the cursor does not name starts at 0 (lanes added later).
+-- 5. Events behind the archive boundary are read from the archive table; a
+--    cursor behind the purge boundary (events dropped by apply_retention())
+--    is an error, never a silent skip.  A NULL cursor starts at the oldest
+--    event kept (archive included).
+--
+-- The cursor text is "v1:" then, for every lane past 0, "lane.seq.tag" (tag:
+-- the first 16 hex digits of that event's chain_hash), comma-separated, then
+-- ":" and the first 8 hex digits of SHA-256 of the part between the colons.
+-- The checksum catches a damaged or edited cursor, the tags a cursor of
+-- another database (it names events this chain does not have).
+CREATE FUNCTION audit_chain.export_events(after text DEFAULT NULL,
+                                          max_events integer DEFAULT 10000,
+                                          format text DEFAULT 'ecs')
+RETURNS TABLE (line text, next_cursor text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
+AS $fn$
+DECLARE
+    bad_hint  constant text := 'Pass the cursor text the last export_events() call returned (its next_cursor), unchanged, or NULL to start a new feed at the oldest event kept.';
+    m         text[];
+    body      text;
+    ent       text;
+    f         text[];
+    ln        integer;
+    last_ln   integer := -1;
+    sq        numeric;
+    -- indexed by lane + 1
+    pos       bigint[] := pg_catalog.array_fill(0::bigint, ARRAY[64]);
+    tag       text[] := pg_catalog.array_fill(NULL::text, ARRAY[64]);
+    named     boolean[] := pg_catalog.array_fill(false, ARRAY[64]);
+    exists_ln boolean[] := pg_catalog.array_fill(false, ARRAY[64]);
+    b         record;
+    lanes     integer[] := '{}';
+    froms     bigint[] := '{}';
+    archs     bigint[] := '{}';
+    arch      regclass;
+    need_arch boolean := false;
+    h         bytea;
+    src       text;
+    doc       text;
+    q         text;
+    r         record;
+    active    integer[] := '{}';
+    a         integer;
+    cur       text;
+BEGIN
+    IF max_events IS NULL OR max_events < 1 OR max_events > 1000000 THEN
+        RAISE EXCEPTION 'max_events must be between 1 and 1000000, not %', coalesce(max_events::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF format IS NULL OR format NOT IN ('ecs', 'raw') THEN
+        RAISE EXCEPTION 'unknown export format "%"', coalesce(format, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Valid formats are "ecs" (Elastic Common Schema 8.x) and "raw" (the columns of audit_chain.events, as export_jsonl() writes them).';
+    END IF;
+
+    -- the cursor: version, syntax, checksum, then lane by lane
+    IF after IS NOT NULL THEN
+        IF after !~ '^v[0-9]+:' THEN
+            RAISE EXCEPTION 'invalid export cursor'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'An export cursor starts with its version, "v1:".',
+                      HINT = bad_hint;
+        END IF;
+        IF after !~ '^v1:' THEN
+            RAISE EXCEPTION 'export cursor version "%" is not supported', substring(after FROM '^(v[0-9]{1,9})')
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'This version of audit_chain reads v1 cursors only; the cursor was made by a newer one.',
+                      HINT = 'Use the audit_chain version that made the cursor, or start a new feed with NULL.';
+        END IF;
+        m := regexp_match(after, '^v1:((?:[0-9]{1,5}\.[0-9]{1,19}\.[0-9a-f]{16})(?:,[0-9]{1,5}\.[0-9]{1,19}\.[0-9a-f]{16}){0,63})?:([0-9a-f]{8})$');
+        IF m IS NULL THEN
+            RAISE EXCEPTION 'invalid export cursor'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'A v1 cursor is "v1:", lane.seq.tag entries separated by commas, ":" and an 8-digit checksum.',
+                      HINT = bad_hint;
+        END IF;
+        body := coalesce(m[1], '');
+        IF pg_catalog.left(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to('audit_chain/v1 cursor ' || body, 'UTF8')), 'hex'), 8) <> m[2] THEN
+            RAISE EXCEPTION 'export cursor checksum does not match'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The cursor was damaged or edited.',
+                      HINT = bad_hint;
+        END IF;
+        IF body <> '' THEN
+            FOREACH ent IN ARRAY pg_catalog.string_to_array(body, ',') LOOP
+                f := pg_catalog.string_to_array(ent, '.');
+                ln := f[1]::integer;
+                sq := f[2]::numeric;
+                IF ln > 63 OR ln <= last_ln OR sq < 1 OR sq > 9223372036854775807 THEN
+                    RAISE EXCEPTION 'invalid export cursor'
+                        USING ERRCODE = 'invalid_parameter_value',
+                              DETAIL = pg_catalog.format('Entry "%s": lanes are 0 to 63 in increasing order, seqs 1 to 9223372036854775807.', ent),
+                              HINT = bad_hint;
+                END IF;
+                last_ln := ln;
+                pos[ln + 1] := sq::bigint;
+                tag[ln + 1] := f[3];
+                named[ln + 1] := true;
+            END LOOP;
+        END IF;
+    END IF;
+
+    SELECT x.archive INTO arch FROM audit_chain.archives x
+     WHERE x.tbl OPERATOR(pg_catalog.=) 'audit_chain.events'::pg_catalog.regclass;
+
+    -- every lane of audit_chain.events, and the cursor's place in it
+    FOR b IN SELECT c.lane, c.archived_seq, c.archived_hash, c.purged_seq, c.purged_hash
+               FROM audit_chain.chains c
+              WHERE c.tbl OPERATOR(pg_catalog.=) 'audit_chain.events'::pg_catalog.regclass
+              ORDER BY c.lane
+    LOOP
+        ln := b.lane;
+        exists_ln[ln + 1] := true;
+        IF NOT named[ln + 1] THEN
+            -- a new feed, or a lane the cursor does not name: from the oldest kept
+            pos[ln + 1] := b.purged_seq;
+            IF b.purged_seq > 0 THEN
+                tag[ln + 1] := pg_catalog.left(pg_catalog.encode(b.purged_hash, 'hex'), 16);
+            END IF;
+        ELSE
+            IF pos[ln + 1] < b.purged_seq THEN
+                RAISE EXCEPTION 'export cursor is behind the purge boundary of lane %', ln
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = pg_catalog.format('Events %s to %s of lane %s were purged by apply_retention() before they were exported.',
+                                                     pos[ln + 1] + 1, b.purged_seq, ln),
+                          HINT = 'Those events cannot be exported any more: record the gap, then start a new feed with NULL (it starts at the oldest event kept), and export more often than the retention period.';
+            END IF;
+            -- the event the cursor stands on: its hash must match the tag
+            IF pos[ln + 1] = b.purged_seq THEN
+                h := b.purged_hash;
+            ELSIF pos[ln + 1] = b.archived_seq THEN
+                h := b.archived_hash;
+            ELSE
+                h := NULL;
+                SELECT e.chain_hash INTO h FROM audit_chain.events e
+                 WHERE e.chain_lane OPERATOR(pg_catalog.=) ln::smallint
+                   AND e.chain_seq OPERATOR(pg_catalog.=) pos[ln + 1];
+                IF h IS NULL AND pos[ln + 1] < b.archived_seq AND arch IS NOT NULL THEN
+                    EXECUTE pg_catalog.format('SELECT a.chain_hash FROM %s a WHERE a.chain_lane OPERATOR(pg_catalog.=) $1 AND a.chain_seq OPERATOR(pg_catalog.=) $2', arch)
+                       INTO h USING ln::smallint, pos[ln + 1];
+                END IF;
+            END IF;
+            IF h IS NULL THEN
+                RAISE EXCEPTION 'export cursor is ahead of lane %', ln
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = pg_catalog.format('Lane %s of audit_chain.events has no event with seq %s.', ln, pos[ln + 1]),
+                          HINT = 'The cursor was made by another database, or by a server this one is behind (a standby that has not replayed as far): read from the server the cursor came from, or start a new feed with NULL.';
+            END IF;
+            IF pg_catalog.left(pg_catalog.encode(h, 'hex'), 16) <> tag[ln + 1] THEN
+                RAISE EXCEPTION 'export cursor does not belong to this database'
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = pg_catalog.format('Event %s of lane %s has another hash than the cursor records.', pos[ln + 1], ln),
+                          HINT = 'A cursor is valid only for the audit_chain.events it was read from: start a new feed for this database with NULL.';
+            END IF;
+        END IF;
+        lanes := lanes || ln;
+        froms := froms || pos[ln + 1];
+        archs := archs || b.archived_seq;
+        IF pos[ln + 1] < b.archived_seq THEN
+            need_arch := true;
+        END IF;
+    END LOOP;
+    FOR ln IN 0 .. 63 LOOP
+        IF named[ln + 1] AND NOT exists_ln[ln + 1] THEN
+            RAISE EXCEPTION 'export cursor names lane %, which audit_chain.events does not have', ln
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'A cursor is valid only for the audit_chain.events it was read from: start a new feed for this database with NULL.';
+        END IF;
+        IF pos[ln + 1] > 0 THEN
+            active := active || ln;
+        END IF;
+    END LOOP;
+    IF need_arch AND arch IS NULL THEN
+        RAISE EXCEPTION 'audit_chain.events has archived events but no archive table'
+            USING ERRCODE = 'data_corrupted';
+    END IF;
+
+    -- the next events of each lane, live and (behind the boundary) archived
+    src := $q$
+        SELECT x.e FROM p CROSS JOIN LATERAL (
+            SELECT e FROM audit_chain.events e
+             WHERE e.chain_lane OPERATOR(pg_catalog.=) p.lane
+               AND e.chain_seq OPERATOR(pg_catalog.>) p.pos
+             ORDER BY e.chain_seq LIMIT $4) x$q$;
+    IF need_arch THEN
+        src := src || pg_catalog.format($q$
+        UNION ALL
+        SELECT pg_catalog.jsonb_populate_record(NULL::audit_chain.events, pg_catalog.to_jsonb(y.a))
+          FROM p CROSS JOIN LATERAL (
+            SELECT a FROM %s a
+             WHERE a.chain_lane OPERATOR(pg_catalog.=) p.lane
+               AND a.chain_seq OPERATOR(pg_catalog.>) p.pos
+               AND a.chain_seq OPERATOR(pg_catalog.<=) p.archived
+             ORDER BY a.chain_seq LIMIT $4) y
+         WHERE p.pos OPERATOR(pg_catalog.<) p.archived$q$, arch);
+    END IF;
+
+    IF format = 'raw' THEN
+        -- export_jsonl()'s line
+        doc := $q$(pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(o.e)) - 'chain_prev' - 'chain_hash'
+                  - 'input_digest' - 'output_digest'
+                  || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                         'chain_prev', pg_catalog.encode((o.e).chain_prev, 'hex'),
+                         'chain_hash', pg_catalog.encode((o.e).chain_hash, 'hex'),
+                         'input_digest', pg_catalog.encode((o.e).input_digest, 'hex'),
+                         'output_digest', pg_catalog.encode((o.e).output_digest, 'hex')))
+                  || pg_catalog.jsonb_build_object('occurred_at', t.occurred_at, 'chain_at', t.chain_at))$q$;
+    ELSE
+        -- Elastic Common Schema 8.x, GenAI fields of the OpenTelemetry
+        -- semantic conventions, the rest under audit_chain (doc/siem.md)
+        doc := $q$pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+            '@timestamp', t.occurred_at,
+            'ecs', pg_catalog.jsonb_build_object('version', '8.17.0'),
+            'event', pg_catalog.jsonb_build_object(
+                'id', (o.e).event_id,
+                'kind', 'event',
+                'category', pg_catalog.jsonb_build_array(c.category),
+                'type', pg_catalog.to_jsonb(c.types),
+                'action', (o.e).action,
+                'outcome', CASE (o.e).outcome WHEN 'success' THEN 'success' ELSE 'failure' END,
+                'reason', CASE WHEN (o.e).outcome IN ('denied', 'blocked', 'error') THEN (o.e).outcome END,
+                'duration', (o.e).latency_ms::bigint * 1000000,
+                'dataset', 'audit_chain.events',
+                'module', 'audit_chain'),
+            'user', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('name', (o.e).actor)), '{}'),
+            'source', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('ip', pg_catalog.host((o.e).client_addr))), '{}'),
+            'user_agent', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('original', (o.e).user_agent)), '{}'),
+            'url', CASE WHEN (o.e).resource ~ '^[A-Za-z][A-Za-z0-9+.-]*://'
+                        THEN pg_catalog.jsonb_build_object('original', (o.e).resource)
+                        WHEN (o.e).resource ~ '^/'
+                        THEN pg_catalog.jsonb_build_object('path', (o.e).resource) END,
+            'gen_ai', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                'provider', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('name', (o.e).provider)), '{}'),
+                'system', (o.e).provider,
+                'request', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('model', (o.e).model)), '{}'),
+                'usage', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                    'input_tokens', (o.e).input_tokens,
+                    'output_tokens', (o.e).output_tokens)), '{}'))), '{}'),
+            'audit_chain', pg_catalog.jsonb_build_object(
+                'table', 'audit_chain.events',
+                'lane', (o.e).chain_lane,
+                'seq', (o.e).chain_seq,
+                'at', t.chain_at,
+                'prev', pg_catalog.encode((o.e).chain_prev, 'hex'),
+                'hash', pg_catalog.encode((o.e).chain_hash, 'hex'),
+                'event_type', (o.e).event_type,
+                'outcome', (o.e).outcome,
+                'db_role', (o.e).db_role,
+                'session_id', (o.e).session_id,
+                'application_name', (o.e).application_name,
+                'resource', (o.e).resource,
+                'purpose', (o.e).purpose,
+                'legal_basis', (o.e).legal_basis,
+                'consent_id', (o.e).consent_id,
+                'data_subject', (o.e).data_subject,
+                'data_categories', (o.e).data_categories,
+                'phi', (o.e).phi,
+                'disclosure_to', (o.e).disclosure_to,
+                'authorization_ref', (o.e).authorization_ref,
+                'cost', (o.e).cost,
+                'input_digest', pg_catalog.encode((o.e).input_digest, 'hex'),
+                'output_digest', pg_catalog.encode((o.e).output_digest, 'hex'),
+                'details', (o.e).details)))$q$;
+    END IF;
+
+    q := pg_catalog.format($q$
+        WITH p AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::integer[]), pg_catalog.unnest($2::bigint[]),
+                                             pg_catalog.unnest($3::bigint[])) AS p(lane, pos, archived)),
+        k AS (
+            SELECT s.e,
+                   pg_catalog.max((s.e).chain_at) OVER (PARTITION BY (s.e).chain_lane ORDER BY (s.e).chain_seq) AS at_key
+              FROM (%s) s)
+        SELECT (o.e).chain_lane AS lane, (o.e).chain_seq AS seq, (o.e).chain_hash AS hash,
+               (%s)::text AS doc
+          FROM (SELECT k.e, k.at_key FROM k
+                 ORDER BY k.at_key, (k.e).chain_lane, (k.e).chain_seq LIMIT $4) o
+         CROSS JOIN LATERAL (
+             -- to_jsonb() writes a time before year 1 as "0044-03-15T12:00:00+00:00 BC",
+             -- which is not ISO 8601: astronomical year numbering instead (1 BC is 0000)
+             SELECT pg_catalog.max(CASE WHEN v.k = 'o' THEN v.iso END) AS occurred_at,
+                    pg_catalog.max(CASE WHEN v.k = 'c' THEN v.iso END) AS chain_at
+               FROM (SELECT z.k, CASE WHEN rm.m IS NULL THEN pg_catalog.to_jsonb(z.ts) #>> '{}'
+                                      WHEN rm.m[1]::integer = 1 THEN '0000' || rm.m[2]
+                                      ELSE '-' || pg_catalog.lpad((rm.m[1]::integer - 1)::text, 4, '0') || rm.m[2] END
+                       FROM (VALUES ('o', (o.e).occurred_at), ('c', (o.e).chain_at)) AS z(k, ts)
+                       LEFT JOIN LATERAL pg_catalog.regexp_match(pg_catalog.to_jsonb(z.ts) #>> '{}', '^([0-9]+)(-.*) BC$') AS rm(m)
+                         ON z.ts OPERATOR(pg_catalog.<) '0001-01-01 00:00:00+00'::timestamptz) AS v(k, iso)) AS t
+         CROSS JOIN LATERAL (
+             SELECT CASE (o.e).event_type
+                        WHEN 'authentication' THEN 'authentication'
+                        WHEN 'api_request' THEN 'api'
+                        WHEN 'error' THEN 'api'
+                        WHEN 'data_access' THEN 'database'
+                        WHEN 'row_change' THEN 'database'
+                        WHEN 'disclosure' THEN 'database'
+                        WHEN 'security' THEN 'intrusion_detection'
+                        WHEN 'consent' THEN 'iam'
+                        WHEN 'admin' THEN CASE WHEN (o.e).action ~ '(grant|revoke|role|user|policy)' THEN 'iam'
+                                               ELSE 'configuration' END
+                    END AS category,
+                    CASE
+                        WHEN (o.e).event_type = 'authentication'
+                        THEN CASE WHEN (o.e).action ~ '^(login|logon|sign.?in)' THEN ARRAY['start']
+                                  WHEN (o.e).action ~ '^(logout|logoff|sign.?out)' THEN ARRAY['end']
+                                  ELSE ARRAY['info'] END
+                        WHEN (o.e).event_type IN ('api_request', 'security')
+                        THEN CASE WHEN (o.e).outcome IN ('denied', 'blocked') THEN ARRAY['denied']
+                                  WHEN (o.e).event_type = 'security' THEN ARRAY['info']
+                                  ELSE ARRAY['access'] END
+                        WHEN (o.e).event_type = 'error' THEN ARRAY['info']
+                        WHEN (o.e).event_type IN ('data_access', 'disclosure') THEN ARRAY['access']
+                        WHEN (o.e).event_type IN ('row_change', 'admin', 'consent')
+                        THEN CASE WHEN (o.e).action ~ '^(insert|create)' THEN ARRAY['creation']
+                                  WHEN (o.e).action ~ '^(delete|drop)' THEN ARRAY['deletion']
+                                  ELSE ARRAY['change'] END
+                    END AS types) AS c
+         ORDER BY o.at_key, (o.e).chain_lane, (o.e).chain_seq$q$, src, doc);
+
+    FOR r IN EXECUTE q USING lanes, froms, archs, max_events LOOP
+        ln := r.lane;
+        -- never skip: the next event of a lane is the one after the cursor
+        IF r.seq <> pos[ln + 1] + 1 THEN
+            RAISE EXCEPTION 'lane % of audit_chain.events has no event with seq %', ln, pos[ln + 1] + 1
+                USING ERRCODE = 'data_corrupted',
+                      DETAIL = pg_catalog.format('The next event found after seq %s is seq %s.', pos[ln + 1], r.seq),
+                      HINT = 'Run audit_chain.verify_chain(''audit_chain.events'').';
+        END IF;
+        IF pos[ln + 1] = 0 THEN
+            active := (SELECT pg_catalog.array_agg(x ORDER BY x) FROM pg_catalog.unnest(active || ln) AS x);
+        END IF;
+        pos[ln + 1] := r.seq;
+        tag[ln + 1] := pg_catalog.left(pg_catalog.encode(r.hash, 'hex'), 16);
+        body := NULL;
+        FOREACH a IN ARRAY active LOOP
+            body := CASE WHEN body IS NULL THEN '' ELSE body || ',' END
+                    || a || '.' || pos[a + 1] || '.' || tag[a + 1];
+        END LOOP;
+        cur := 'v1:' || body || ':'
+               || pg_catalog.left(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to('audit_chain/v1 cursor ' || body, 'UTF8')), 'hex'), 8);
+        line := r.doc;
+        next_cursor := cur;
+        RETURN NEXT;
+    END LOOP;
+END;
+$fn$;
+COMMENT ON FUNCTION audit_chain.export_events(text, integer, text) IS
+    'The gap-free SIEM feed: the events after a cursor (NULL: from the oldest kept), at most max_events, one JSON line each (ECS 8.x, or raw) with the cursor to store after it';
+
 --
 -- Privileges: administration is for superusers and whom they grant it to
 --
@@ -1215,3 +1604,4 @@ REVOKE ALL ON FUNCTION audit_chain.gdpr_subject_access_json(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.hipaa_disclosures(text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.activity_anomalies(integer, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.export_jsonl(timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.export_events(text, integer, text) FROM PUBLIC;
