@@ -1273,8 +1273,13 @@ BEGIN
         RAISE EXCEPTION 'max_events must be between 1 and 1000000, not %', coalesce(max_events::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF format IS NULL OR format NOT IN ('ecs', 'raw') THEN
-        RAISE EXCEPTION 'unknown export format "%"', coalesce(format, 'NULL')
+    IF format IS NULL THEN
+        RAISE EXCEPTION 'format must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Valid formats are "ecs" (Elastic Common Schema 8.x) and "raw" (the columns of audit_chain.events, as export_jsonl() writes them).';
+    END IF;
+    IF format NOT IN ('ecs', 'raw') THEN
+        RAISE EXCEPTION 'unknown export format "%"', format
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Valid formats are "ecs" (Elastic Common Schema 8.x) and "raw" (the columns of audit_chain.events, as export_jsonl() writes them).';
     END IF;
