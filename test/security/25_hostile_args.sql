@@ -9,7 +9,8 @@
 -- redact, redact_subject; 71 to 94 those of issue 13: export_segment (71 to
 -- 79), export_checkpoint and
 -- the published checkpoints and trusted key of verify_chain and
--- assert_intact.  Then a role that was granted nothing.
+-- assert_intact; 95 to 104 those of issue 14: export_events.  Then a role
+-- that was granted nothing.
 \set ON_ERROR_STOP true
 \set QUIET 1
 \pset format unaligned
@@ -21,7 +22,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(101);
+SELECT plan(111);
 
 CREATE ROLE sec_args NOLOGIN;
 CREATE SCHEMA sec_args AUTHORIZATION sec_args;
@@ -162,7 +163,17 @@ SELECT sec_args.try(n, q) FROM (VALUES
  (91, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "YWJj"}'')'),
  (92, 'SELECT * FROM audit_chain.verify_chain(NULL, false, NULL, ''-----BEGIN PUBLIC KEY-----'')'),
  (93, 'SELECT * FROM audit_chain.verify_chain(NULL, false, audit_chain.export_checkpoint(), ''not a key'')'),
- (94, 'CALL audit_chain.assert_intact(NULL, false, ''{"format": "x"}'')')
+ (94, 'CALL audit_chain.assert_intact(NULL, false, ''{"format": "x"}'')'),
+ (95, 'SELECT * FROM audit_chain.export_events(NULL, NULL, NULL)'),
+ (96, 'SELECT * FROM audit_chain.export_events(''v1:'', 10)'),
+ (97, 'SELECT * FROM audit_chain.export_events(repeat(''9'', 100000))'),
+ (98, 'SELECT * FROM audit_chain.export_events(''v99999999999999:0.1.0123456789abcdef:00000000'')'),
+ (99, 'SELECT * FROM audit_chain.export_events(NULL, -1)'),
+ (100, 'SELECT * FROM audit_chain.export_events(NULL, 2147483647)'),
+ (101, 'SELECT * FROM audit_chain.export_events(NULL, 10, ''ECS'')'),
+ (102, 'SELECT * FROM audit_chain.export_events(''v1:'' || repeat(''0.1.0123456789abcdef,'', 70) || ''0.1.0123456789abcdef:00000000'')'),
+ (103, 'SELECT * FROM audit_chain.export_events(''v1:０.1.0123456789abcdef:00000000'')'),
+ (104, 'SELECT * FROM audit_chain.export_events()')
 ) v(n, q);
 RESET SESSION AUTHORIZATION;
 
@@ -187,11 +198,13 @@ SELECT is(o.result, e.result, o.q)
     (69, '22004'), (70, '22023'),
     (71, '22004'), (72, '42P01'), (73, '0A000'), (74, '42809'), (75, '55000'), (76, '42501'),
     (77, '22023'), (78, '22023'), (79, 'ok'),
-    (80, 'ok'), (81, '42704'), (82, '42704'), (83, 'ok'), (84, '22023'), (85, '22023'), (86, '22023'), (87, '22023'), (88, '22023'), (89, '22023'), (90, '22023'), (91, 'ok'), (92, '22023'), (93, '22023'), (94, '22023')
+    (80, 'ok'), (81, '42704'), (82, '42704'), (83, 'ok'), (84, '22023'), (85, '22023'), (86, '22023'), (87, '22023'), (88, '22023'), (89, '22023'), (90, '22023'), (91, 'ok'), (92, '22023'), (93, '22023'), (94, '22023'),
+    (95, '22023'), (96, '22023'), (97, '22023'), (98, '22023'), (99, '22023'), (100, '22023'),
+    (101, '22023'), (102, '22023'), (103, '22023'), (104, '42501')
   ) e(n, result) ON e.n = o.n
  ORDER BY o.n;
 
-SELECT is((SELECT count(*)::int FROM sec_args_out), 94, 'every call ran');
+SELECT is((SELECT count(*)::int FROM sec_args_out), 104, 'every call ran');
 SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM sec_args.hits), NULL,
           'no look-alike operator ran inside the extension');
 
