@@ -120,11 +120,11 @@ grep -q 'crashing at published' "$W/ship.err" || ac_die "no crash after publishi
 for f in "$W"/spool/events-*.jsonl; do
     load_file "$f"
 done
-files=$(ls "$W"/spool/events-*.jsonl | wc -l)
+files=$(find "$W/spool" -maxdepth 1 -name 'events-*.jsonl' | wc -l)
 ((files > 5)) || ac_die "only $files batch files"
-expect "no partial or temporary file left" "$(ls -A "$W/spool" | grep -vc '^events-[0-9]*\.jsonl$' || true)" 0
+expect "no partial or temporary file left" "$(find "$W/spool" -mindepth 1 ! -name 'events-*.jsonl' | wc -l)" 0
 expect "batch files numbered 1..$files without a gap" \
-    "$(ls "$W"/spool/events-*.jsonl | sed 's/.*events-0*//; s/\.jsonl//' | sort -n | awk '$1 != NR' | wc -l)" 0
+    "$(find "$W/spool" -maxdepth 1 -name 'events-*.jsonl' -printf '%f\n' | sed 's/.*events-0*//; s/\.jsonl//' | sort -n | awk '$1 != NR' | wc -l)" 0
 committed=$(q "SELECT count(*) FROM audit_chain.events")
 ((committed > 50)) || ac_die "only $committed events written"
 expect "lines = committed events" "$(q "SELECT count(*) FROM shipped")" "$committed"
