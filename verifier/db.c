@@ -470,6 +470,8 @@ select_tables(DbState *st)
 		return;
 	for (int i = 0; i < st->ntables; i++)
 		st->tables[i].selected = false;
+	/* names are resolved with the user's search_path, as psql would */
+	PQclear(query(st, "search_path", "SET search_path TO DEFAULT", 0, NULL));
 	for (int k = 0; k < st->opt->ntables; k++)
 	{
 		const char *params[1] = {st->opt->tables[k]};
@@ -494,6 +496,7 @@ select_tables(DbState *st)
 			av_die("--table \"%s\" is not a chained table (it has no lane in audit_chain.chains)",
 				   st->opt->tables[k]);
 	}
+	PQclear(query(st, "search_path", "SET search_path = pg_catalog, pg_temp", 0, NULL));
 }
 
 /*
