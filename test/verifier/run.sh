@@ -19,10 +19,10 @@
 #   6. a segment file verified with no database: intact, a changed value, a
 #      checkpoint head inside it, truncated, garbage
 #
-# Checkpoints: if the installed audit_chain has export_checkpoint() (signed
-# checkpoints), the test uses it; otherwise it makes version 2 checkpoints by
-# hand (make_checkpoint.sql) and signs them with openssl.  The same for
-# segment files and export_segment().
+# Checkpoints are signed by the server (audit_chain.signing_key_file, set
+# for the test with ALTER SYSTEM and reset at exit) and exported with
+# export_checkpoint().  Segment files: export_segment() when it is
+# installed, else made by hand from doc/checkpoints.md section 4.
 #
 # Uses the cluster in PGHOST/PGPORT if one answers there (databases named
 # ac_vf_*_PID, dropped at exit), else starts its own through scripts/lib.sh.
@@ -89,61 +89,40 @@ openssl genpkey -algorithm ed25519 -out "$T/other.pem" 2>/dev/null
 openssl pkey -in "$T/other.pem" -pubout -out "$T/other_pub.pem"
 KID=$(openssl pkey -pubin -in "$T/pub.pem" -outform DER | openssl dgst -sha256 -r | cut -c1-64)
 
-HAVE_EXPORT=
-# checkpoint DB OUTFILE: a signed version 2 checkpoint of DB, exported to
-# OUTFILE (export_checkpoint() JSON)
+# The server signs checkpoints (audit_chain.signing_key_file, set with
+# ALTER SYSTEM for the whole cluster, reset at exit).
+sign_with() { # sign_with KEYFILE
+    cp "$1" "$T/server_key.pem"
+    if ac_is_root; then chown postgres:postgres "$T/server_key.pem"; fi
+    chmod 600 "$T/server_key.pem"
+    psql_db postgres -q -c "LOAD 'audit_chain'" -c "ALTER SYSTEM SET audit_chain.signing_key_file = '$T/server_key.pem'" \
+        -c "SELECT pg_reload_conf()" >/dev/null
+    sleep 0.5
+}
+unsign() {
+    psql -X -q -d postgres -c "ALTER SYSTEM RESET audit_chain.signing_key_file" -c "SELECT pg_reload_conf()" \
+        >/dev/null 2>&1 || true
+}
+ac_defer unsign
+
+# checkpoint DB OUTFILE: a new signed checkpoint of DB, exported
+# (export_checkpoint())
 checkpoint() {
-    local db=$1 out=$2 id pem
-    if [[ -n $HAVE_EXPORT ]]; then
-        q "$db" "SELECT audit_chain.checkpoint()" >/dev/null
-        q "$db" "SELECT audit_chain.export_checkpoint()" >"$out"
-        return
-    fi
-    id=$(q "$db" "SELECT ac_test.make_checkpoint('$KID')")
-    q "$db" "SELECT encode(payload, 'base64') FROM audit_chain.checkpoints WHERE checkpoint_id = $id" |
-        base64 -d >"$T/payload.bin"
-    openssl pkeyutl -sign -inkey "$T/key.pem" -rawin -in "$T/payload.bin" -out "$T/sig.bin"
-    pem=$(cat "$T/pub.pem")
-    psql_db "$db" -q -v sig="$(base64 -w0 "$T/sig.bin")" -v kid="$KID" -v pem="$pem$(printf '\n')" -v id="$id" <<'SQL'
-UPDATE audit_chain.checkpoints
-   SET signature = decode(:'sig', 'base64'), key_id = decode(:'kid', 'hex'), public_key = :'pem' || E'\n'
- WHERE checkpoint_id = :id;
-INSERT INTO audit_chain.signing_keys (key_id, public_key) VALUES (decode(:'kid', 'hex'), :'pem' || E'\n')
-    ON CONFLICT DO NOTHING;
-SQL
-    jq -cn --arg p "$(base64 -w0 "$T/payload.bin")" --arg s "$(base64 -w0 "$T/sig.bin")" \
-        --arg k "$KID" --arg pem "$pem"$'\n' --argjson id "$id" \
-        --arg at "$(sed -n 3p "$T/payload.bin" | cut -d' ' -f2)" \
-        '{format: "audit_chain/checkpoint-export/v1", checkpoint_id: $id, created_at: $at,
-          payload: $p, signature: $s, key_id: $k, public_key: $pem, algorithm: "ed25519"}' >"$out"
+    q "$1" "SELECT audit_chain.checkpoint()" >/dev/null
+    q "$1" "SELECT audit_chain.export_checkpoint()" >"$2"
+    jq -e '.signature != null' "$2" >/dev/null || ac_die "the checkpoint of $1 is not signed"
 }
 
-# new_db DB: a database with audit_chain (and, without signed checkpoints in
-# the extension, the hand-made ones)
 new_db() {
     createdb "$1"
     psql_db "$1" -q -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION audit_chain' >/dev/null
-    if [[ -z $HAVE_EXPORT ]]; then
-        psql_db "$1" -q -f "$HERE/make_checkpoint.sql" >/dev/null
-        q "$1" "SELECT to_regclass('audit_chain.signing_keys') IS NULL" | grep -q t &&
-            q "$1" "CREATE TABLE audit_chain.signing_keys (key_id bytea PRIMARY KEY, public_key text NOT NULL,
-                    algorithm text NOT NULL DEFAULT 'ed25519', first_used timestamptz NOT NULL DEFAULT now())" >/dev/null
-    fi
-    return 0
 }
 
 createdb "$DB3"     # no audit_chain in it
-createdb "$DB" && psql_db "$DB" -q -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION audit_chain' >/dev/null
-if [[ $(q "$DB" "SELECT to_regprocedure('audit_chain.export_checkpoint(bigint)') IS NOT NULL") == t &&
-    $(q "$DB" "SELECT to_regclass('audit_chain.signing_keys') IS NOT NULL") == t ]]; then
-    HAVE_EXPORT=1
-    ac_log "signed checkpoints: audit_chain.export_checkpoint()"
-    ac_die "the export_checkpoint() path needs audit_chain.signing_key_file set (not written yet)"
-else
-    ac_log "signed checkpoints: made by hand (make_checkpoint.sql + openssl), export_checkpoint() is not installed"
-fi
-psql_db postgres -q -c "DROP DATABASE $DB" >/dev/null
 new_db "$DB"
+[[ $(q "$DB" "SELECT to_regprocedure('audit_chain.export_checkpoint(bigint)') IS NOT NULL") == t ]] ||
+    ac_die "audit_chain.export_checkpoint() is not installed"
+sign_with "$T/key.pem"
 
 # export_seg DB TABLE OUTFILE: a segment file of public.TABLE (columns id,
 # who, amount, note: the tables fresh() makes), by export_segment() if it is
@@ -227,6 +206,7 @@ q "$DB" "INSERT INTO t_arch SELECT g, 'user' || g, g FROM generate_series(6, 10)
 [[ $(q "$DB" "SELECT archived_seq FROM audit_chain.chains WHERE tbl = 't_arch'::regclass") == 5 ]] ||
     ac_die "archive() did not archive t_arch's five rows"
 checkpoint "$DB" "$T/cp1.json"
+[[ $(jq -r .key_id "$T/cp1.json") == "$KID" ]] || ac_die "the exported key_id is not openssl's SHA-256 of the DER public key"
 check "intact database" 0 "result: INTACT" -- "$V" --dbname "$DB"
 grep -E 'signature|t_arch|Orders|checked:' "$T/out" | sed 's/^/      /'
 check "intact, the signed checkpoint verified against --public-key" 0 "signatures good.*1 published" \
