@@ -18,6 +18,8 @@
 #      checkpoint files, a bad signature, a wrong public key, a bad key file
 #   6. a segment file verified with no database: intact, a changed value, a
 #      checkpoint head inside it, truncated, garbage
+#   7. stored checkpoints: a key rotation (old checkpoints keep verifying),
+#      a checkpoint deleted from the middle, a stored payload changed
 #
 # Checkpoints are signed by the server (audit_chain.signing_key_file, set
 # for the test with ALTER SYSTEM and reset at exit) and exported with
@@ -47,11 +49,12 @@ mkdir -p "$T"
 DB=ac_vf_main_$$
 DB2=ac_vf_rewrite_$$
 DB3=ac_vf_plain_$$
+DB4=ac_vf_keys_$$
 N_OK=0
 
 drop_dbs() {
     local db
-    for db in "$DB" "$DB2" "$DB3"; do
+    for db in "$DB" "$DB2" "$DB3" "$DB4"; do
         PGOPTIONS='-c client_min_messages=warning' \
             psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
     done
@@ -399,5 +402,34 @@ check "segment file of garbage bytes" 2 "line 1: not a JSON object" -- "$V" --se
 check "segment file: empty" 2 "is empty" -- "$V" --segment "$T/empty.json"
 check "segment file missing" 2 "could not open segment file" -- "$V" --segment "$T/nope.jsonl"
 check "segment file: not one (a checkpoint file)" 2 "does not start with its header line|line 1:" -- "$V" --segment "$T/good.json"
+
+# ------------------------------------------------------------------ 7. stored checkpoints
+echo "# 7. stored checkpoints: key rotation, deletion, forgery"
+new_db "$DB4"
+q "$DB4" "CREATE TABLE k (id int, who text); SELECT audit_chain.protect('k', lanes => 1)" >/dev/null
+for i in 1 2; do
+    q "$DB4" "INSERT INTO k SELECT g, 'w' || g FROM generate_series(1, 5) g" >/dev/null
+    checkpoint "$DB4" "$T/k$i.json"
+done
+sign_with "$T/other.pem"
+q "$DB4" "INSERT INTO k SELECT g, 'w' || g FROM generate_series(1, 5) g" >/dev/null
+checkpoint "$DB4" "$T/k3.json"
+[[ $(jq -r .key_id "$T/k3.json") != "$KID" ]] || ac_die "the key was not rotated"
+check "key rotation: three checkpoints under two keys, both published" 0 "5 checkpoints \(5 signed, 5 signatures good, 2 published" \
+    -- "$V" --dbname "$DB4" --public-key "$T/pub.pem" --public-key "$T/other_pub.pem" --checkpoint "$T/k1.json" --checkpoint "$T/k3.json"
+check "key rotation: only the old key given: the new checkpoint is flagged" 0 "stored checkpoint 3 is signed by key [0-9a-f]+, which is not a --public-key key" \
+    -- "$V" --dbname "$DB4" --public-key "$T/pub.pem"
+check "key rotation: the new checkpoint file against the old key only" 2 "wrong key" \
+    -- "$V" --dbname "$DB4" --public-key "$T/pub.pem" --checkpoint "$T/k3.json"
+psql_db "$DB4" -q -c 'DELETE FROM audit_chain.checkpoint_heads WHERE checkpoint_id = 2' \
+    -c 'DELETE FROM audit_chain.checkpoints WHERE checkpoint_id = 2' >/dev/null
+check "a stored checkpoint deleted from the middle" 1 "checkpoint 3: stored checkpoint 3 does not name checkpoint 1 as its previous one" \
+    -- "$V" --dbname "$DB4"
+check "the same, with its published file" 1 "published checkpoint 2 .* is not in audit_chain.checkpoints" \
+    -- "$V" --dbname "$DB4" --checkpoint "$T/k2.json" --public-key "$T/pub.pem"
+psql_db "$DB4" -q -c "UPDATE audit_chain.checkpoints SET payload = convert_to(regexp_replace(convert_from(payload, 'UTF8'), 'lane public.k 0 ([0-9a-f]+) 5 ', 'lane public.k 0 \1 4 '), 'UTF8') WHERE checkpoint_id = 1" >/dev/null
+check "a stored payload changed (head moved back to seq 4)" 1 "the signature of stored checkpoint 1 does not verify" -- "$V" --dbname "$DB4"
+check "the same, against its published file" 1 "published checkpoint 1 .* differs from the one stored" \
+    -- "$V" --dbname "$DB4" --checkpoint "$T/k1.json" --public-key "$T/pub.pem"
 
 echo "# $N_OK checks passed"
