@@ -45,6 +45,11 @@
 	"SET search_path = pg_catalog, pg_temp; SET row_security = off; " \
 	"SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0"
 
+/* a worker reads each lane by its index, in seq order, with no parallel workers */
+#define WORKER_SETTINGS \
+	"SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off; " \
+	"SET max_parallel_workers_per_gather = 0"
+
 typedef struct DbTable
 {
 	char	   *oid;			/* as text */
@@ -1279,6 +1284,18 @@ open_worker(DbState *st, Worker *wk)
 			av_die("could not import the snapshot: %s", first_line(PQerrorMessage(wk->conn)));
 		PQclear(res);
 	}
+
+	/*
+	 * A lane is read in seq order by the chained table's unique index on
+	 * (chain_lane, chain_seq).  Left to itself, the planner prefers a
+	 * (parallel) bitmap scan and a sort, which for a big lane spills to disk
+	 * and costs more than the index scan; and parallel workers would take
+	 * the cores the other lanes need.  Measured in test/bench/README.md.
+	 */
+	res = PQexec(wk->conn, WORKER_SETTINGS);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		av_die("could not set up a worker connection: %s", first_line(PQerrorMessage(wk->conn)));
+	PQclear(res);
 }
 
 /* lanes in the order to walk: by table, then lane */
