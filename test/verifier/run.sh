@@ -23,8 +23,7 @@
 #
 # Checkpoints are signed by the server (audit_chain.signing_key_file, set
 # for the test with ALTER SYSTEM and reset at exit) and exported with
-# export_checkpoint().  Segment files: export_segment() when it is
-# installed, else made by hand from doc/checkpoints.md section 4.
+# export_checkpoint(); segment files are written by export_segment().
 #
 # Uses the cluster in PGHOST/PGPORT if one answers there (databases named
 # ac_vf_*_PID, dropped at exit), else starts its own through scripts/lib.sh.
@@ -127,40 +126,11 @@ new_db "$DB"
     ac_die "audit_chain.export_checkpoint() is not installed"
 sign_with "$T/key.pem"
 
-# export_seg DB TABLE OUTFILE: a segment file of public.TABLE (columns id,
-# who, amount, note: the tables fresh() makes), by export_segment() if it is
-# installed, else made by hand from doc/checkpoints.md section 4
+# export_seg DB TABLE OUTFILE [LANE FROM TO]: export_segment() of public.TABLE
 export_seg() {
-    local db=$1 tbl=$2 out=$3
-    if [[ $(q "$db" "SELECT to_regprocedure('audit_chain.export_segment(regclass,integer,bigint,bigint)') IS NOT NULL") == t ]]; then
-        psql_db "$db" -AtX -c "SELECT * FROM audit_chain.export_segment('public.$tbl')" >"$out"
-        return
-    fi
-    PGOPTIONS='-c datestyle=ISO,YMD -c timezone=UTC -c extra_float_digits=1' psql_db "$db" -AtX -v tbl="$tbl" >"$out" <<'SQL'
-SELECT json_build_object('format', 'audit_chain/segment/v1', 'hash_format', 'audit_chain/v1', 'table', 'public.' || :'tbl',
-       'columns', json_build_array(json_build_object('name', 'id', 'type', 'integer'), json_build_object('name', 'who', 'type', 'text'),
-                                   json_build_object('name', 'amount', 'type', 'numeric'), json_build_object('name', 'note', 'type', 'text')),
-       'lanes', (SELECT json_agg(json_build_object('lane', lane, 'genesis', encode(genesis, 'hex'), 'start_seq', purged_seq,
-                                                   'start_hash', encode(coalesce(purged_hash, genesis), 'hex')) ORDER BY lane)
-                   FROM audit_chain.chains WHERE tbl = ('public.' || :'tbl')::regclass));
-SELECT json_build_object('lane', s.chain_lane, 'seq', s.chain_seq, 'at', s.chain_at::text, 'prev', encode(s.chain_prev, 'hex'),
-       'hash', encode(s.chain_hash, 'hex'),
-       'values', json_build_array(s.id::text,
-                                  CASE WHEN r.digest IS NOT NULL THEN json_build_object('redacted', encode(r.digest, 'hex')) ELSE to_json(s.who) END,
-                                  s.amount::text, s.note))
-  FROM public.:"tbl" s LEFT JOIN audit_chain.redactions r
-       ON r.tbl = ('public.' || :'tbl')::regclass AND r.lane = s.chain_lane AND r.seq = s.chain_seq
- ORDER BY s.chain_lane, s.chain_seq;
-SELECT json_build_object('end', true, 'rows', (SELECT count(*) FROM public.:"tbl"),
-       'lanes', (SELECT json_agg(json_build_object('lane', c.lane, 'rows', coalesce(x.n, 0),
-                                                   'last_seq', coalesce(x.last_seq, c.purged_seq),
-                                                   'last_hash', encode(coalesce(x.last_hash, c.purged_hash, c.genesis), 'hex')) ORDER BY c.lane)
-                   FROM audit_chain.chains c
-                   LEFT JOIN (SELECT chain_lane, count(*) n, max(chain_seq) last_seq,
-                                     (array_agg(chain_hash ORDER BY chain_seq DESC))[1] last_hash
-                                FROM public.:"tbl" GROUP BY chain_lane) x ON x.chain_lane = c.lane
-                  WHERE c.tbl = ('public.' || :'tbl')::regclass));
-SQL
+    local db=$1 tbl=$2 out=$3 lane=${4:-NULL} from=${5:-NULL} to=${6:-NULL}
+    psql_db "$db" -AtX -v FETCH_COUNT=1000 \
+        -c "SELECT * FROM audit_chain.export_segment('public.$tbl', $lane, $from, $to)" >"$out"
 }
 
 # ------------------------------------------------------------------ 1. hash format
@@ -388,6 +358,10 @@ check "segment of the rewritten ledger, no checkpoint: consistent" 0 "result: IN
 check "segment of the rewritten ledger against the older checkpoint file" 1 \
     "lane $L seq $OLDHEAD checkpoint [0-9]+: chain_seq $OLDHEAD has another hash than the head checkpoint" \
     -- "$V" --segment "$T/ledger.jsonl" --checkpoint "$T/old.json" --public-key "$T/pub.pem"
+SL=$(q "$DB" "SELECT chain_lane FROM seg WHERE id = 25")
+export_seg "$DB" seg "$T/seg_part.jsonl" "$SL" 3 6
+[[ $(wc -l <"$T/seg_part.jsonl") == 6 ]] || ac_die "export_segment(seg, $SL, 3, 6) did not write 4 rows"
+check "segment file of seq 3 to 6 of one lane (starts after seq 2)" 0 "rows +4  seq 3\.\.6 .* intact" -- "$V" --segment "$T/seg_part.jsonl"
 awk 'NR == 4 { sub(/"user[0-9]+"/, "\"mallory\"") } { print }' "$T/seg.jsonl" >"$T/seg_value.jsonl"
 BADSEQ=$(sed -n 4p "$T/seg.jsonl" | jq .seq)
 BADLANE=$(sed -n 4p "$T/seg.jsonl" | jq .lane)
