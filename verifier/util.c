@@ -140,9 +140,10 @@ static const signed char hexvals[256] = {
 bool
 av_unhex(const char *s, size_t len, uint8_t *out, size_t n)
 {
+	int			bad = 0;
+
 	if (len != 2 * n)
 		return false;
-	int			bad = 0;
 
 	for (size_t i = 0; i < n; i++)
 	{
