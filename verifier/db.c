@@ -313,11 +313,11 @@ lane_by_genesis(DbState *st, const uint8_t *genesis)
 /*
  * open_snapshot
  *		Start the main connection's repeatable-read transaction and export
- *		its snapshot for the worker connections.  Where that is impossible
- *		(a standby, a server without the privilege), the workers take
+ *		its snapshot for the worker connections (PostgreSQL 15 exports one
+ *		on a hot standby too).  Where the server refuses, the workers take
  *		snapshots of their own, with a warning: the lanes are then read at
- *		slightly different moments, which checkpoints taken meanwhile can
- *		make look like a cut tail.
+ *		slightly different moments, which an archive() or a checkpoint
+ *		taken meanwhile can make look like tampering.
  */
 static void
 open_snapshot(DbState *st)

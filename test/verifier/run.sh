@@ -20,6 +20,8 @@
 #      checkpoint head inside it, truncated, garbage
 #   7. stored checkpoints: a key rotation (old checkpoints keep verifying),
 #      a checkpoint deleted from the middle, a stored payload changed
+#   8. a hot standby (a primary and a standby of its own): intact, in one
+#      exported snapshot or, where the server refuses that, separate ones
 #
 # Checkpoints are signed by the server (audit_chain.signing_key_file, set
 # for the test with ALTER SYSTEM and reset at exit) and exported with
@@ -323,9 +325,12 @@ jq -c '.key_id = "00\(.key_id[2:])"' "$T/good.json" >"$T/kid.json"
 check "checkpoint file: key_id differs from the payload's" 2 "is not the payload's key_id line" -- "$V" --dbname "$DB" --checkpoint "$T/kid.json"
 jq -c --arg pem "$(cat "$T/other_pub.pem")" '.public_key = $pem' "$T/good.json" >"$T/pem.json"
 check "checkpoint file: public_key does not hash to key_id" 2 "does not hash to its key_id" -- "$V" --dbname "$DB" --checkpoint "$T/pem.json"
-jq -r .payload "$T/good.json" | base64 -d | sed 's/^created_at \(.*\)5Z$/created_at \16Z/; s/^created_at \(.*\)[0-46-9]Z$/created_at \15Z/' >"$T/forged.bin"
-jq -c --arg p "$(base64 -w0 "$T/forged.bin")" --arg at "$(sed -n 3p "$T/forged.bin" | cut -d' ' -f2)" \
-    '.payload = $p | .created_at = $at' "$T/good.json" >"$T/forged.json"
+# the payload's checkpoint_id changed (and the document's copy of it): the
+# document is consistent, only the signature can tell
+jq -r .payload "$T/good.json" | base64 -d | sed 's/^checkpoint_id \([0-9]*\)$/checkpoint_id \10/' >"$T/forged.bin"
+cmp -s "$T/forged.bin" <(jq -r .payload "$T/good.json" | base64 -d) && ac_die "the forged payload is not changed"
+jq -c --arg p "$(base64 -w0 "$T/forged.bin")" --argjson id "$(sed -n 2p "$T/forged.bin" | cut -d' ' -f2)" \
+    '.payload = $p | .checkpoint_id = $id' "$T/good.json" >"$T/forged.json"
 check "checkpoint file: payload changed, signature no longer verifies" 2 "the signature does not verify" \
     -- "$V" --dbname "$DB" --checkpoint "$T/forged.json" --public-key "$T/pub.pem"
 check "checkpoint file: the same, checked against the key it carries" 2 "the signature does not verify with the public key it carries" \
@@ -405,5 +410,31 @@ psql_db "$DB4" -q -c "UPDATE audit_chain.checkpoints SET payload = convert_to(re
 check "a stored payload changed (head moved back to seq 4)" 1 "the signature of stored checkpoint 1 does not verify" -- "$V" --dbname "$DB4"
 check "the same, against its published file" 1 "published checkpoint 1 .* differs from the one stored" \
     -- "$V" --dbname "$DB4" --checkpoint "$T/k1.json" --public-key "$T/pub.pem"
+
+# ------------------------------------------------------------------ 8. hot standby
+echo "# 8. a hot standby"
+SAVED_HOST=${PGHOST:-} SAVED_PORT=${PGPORT:-}
+start_cluster vprimary
+PRIMARY="host=${AC_SOCKDIR[vprimary]} port=${AC_PORT[vprimary]} user=postgres"
+psql -X -q -d "$PRIMARY dbname=postgres" -c 'CREATE DATABASE sb' >/dev/null
+psql -X -q -d "$PRIMARY dbname=sb" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION audit_chain;
+CREATE TABLE s (id int, who text);
+SELECT audit_chain.protect('s', lanes => 2);
+INSERT INTO s SELECT g, 'w' || g FROM generate_series(1, 1000) g;
+SELECT audit_chain.checkpoint();
+SQL
+start_standby vprimary vstandby
+wait_replay vprimary vstandby
+check "hot standby: verified on the standby" 0 "result: INTACT" \
+    -- "$V" --dbname "host=${AC_SOCKDIR[vstandby]} port=${AC_PORT[vstandby]} user=postgres dbname=sb" --jobs 2
+if grep -q "could not export a snapshot" "$T/out"; then
+    echo "      the standby refused pg_export_snapshot(): each connection read in its own snapshot (warned)"
+else
+    grep -q "one shared snapshot" "$T/out" || ac_die "the summary does not say which snapshot was used"
+    echo "      the standby exported its snapshot: every lane read in one snapshot"
+fi
+export PGHOST=$SAVED_HOST PGPORT=$SAVED_PORT
 
 echo "# $N_OK checks passed"
