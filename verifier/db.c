@@ -122,6 +122,7 @@ typedef struct DbState
 	DbLane	  **work;			/* selected lanes, in the order to walk */
 	int			nwork;
 	int			next_work;
+	int			running;		/* worker threads not yet finished */
 	pthread_mutex_t lock;
 } DbState;
 
@@ -1243,8 +1244,9 @@ worker_main(void *arg)
 		walk_lane(wk->conn, l);
 		__atomic_store_n(&l->state, 2, __ATOMIC_RELEASE);
 		if (l->error)
-			break;
+			break;				/* its connection may be unusable */
 	}
+	__atomic_sub_fetch(&st->running, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -1383,19 +1385,14 @@ av_verify_database(AvOptions *opt, AvResult *r)
 		open_worker(&st, &workers[i]);
 	/* every worker holds the snapshot now: the main transaction may end */
 	t0 = now_seconds();
+	st.running = nworkers;
 	for (int i = 0; i < nworkers; i++)
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
 			av_die("could not start a thread");
 	if (opt->progress)
 	{
-		for (;;)
+		while (__atomic_load_n(&st.running, __ATOMIC_ACQUIRE) > 0)
 		{
-			int			done = 0;
-
-			for (int i = 0; i < st.nwork; i++)
-				done += __atomic_load_n(&st.work[i]->state, __ATOMIC_ACQUIRE) == 2;
-			if (done == st.nwork)
-				break;
 			show_progress(&st, t0, false);
 			usleep(250000);
 		}
@@ -1406,14 +1403,15 @@ av_verify_database(AvOptions *opt, AvResult *r)
 	r->seconds = now_seconds() - t0;
 
 	for (int i = 0; i < st.nwork; i++)
+		if (st.work[i]->error)
+			av_die("%s", st.work[i]->error);
+	for (int i = 0; i < st.nwork; i++)
 	{
 		DbLane	   *l = st.work[i];
 		AvLane	   *al;
 
-		if (l->error)
-			av_die("%s", l->error);
 		if (l->state != 2)
-			av_die("a worker stopped before lane %d of %s was walked", l->lane, l->t->display);
+			av_die("lane %d of %s was not walked", l->lane, l->t->display);
 		al = av_result_add_lane(r);
 		al->table = av_strdup(l->t->encoded);
 		al->lane = l->lane;
