@@ -361,6 +361,9 @@ av_parse_timestamptz(const char *s, size_t len, int64_t *us)
 		return false;
 	if (pos != len)
 		return false;
+	/* PostgreSQL's timestamps end in 294276 AD (and 4714 BC) */
+	if (year > 294276 || year < -4713)
+		return false;
 	if (mon < 1 || mon > 12 || day < 1 || day > month_days(year, (int) mon) ||
 		hh > 23 || mi > 59 || ss > 60 || om > 59 || os > 59)
 		return false;
