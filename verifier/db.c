@@ -965,9 +965,15 @@ read_checkpoints(DbState *st)
 		int			found = -1;
 		char	   *dbenc = av_percent_encode(st->dbname, strlen(st->dbname));
 
+		/*
+		 * Another database's checkpoint would be checked against lanes of the
+		 * same genesis here, which every installation shares for
+		 * audit_chain.events and audit_chain.boundaries: wrong input, not
+		 * tampering.
+		 */
 		if (strcmp(dbenc, pub->exp.parsed.database) != 0)
-			av_result_warn(st->r, "checkpoint file %s is of database %s, this is %s",
-						   pub->path, pub->exp.parsed.database, dbenc);
+			av_die("checkpoint file \"%s\" is a checkpoint of database %s, not of %s",
+				   pub->path, pub->exp.parsed.database, dbenc);
 		free(dbenc);
 		for (int i = 0; i < n; i++)
 			if (stored_ids[i] == pub->exp.checkpoint_id)

@@ -341,6 +341,8 @@ check "public key file: a private key" 2 "not a PEM public key" -- "$V" --dbname
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null | openssl pkey -pubout >"$T/ec.pem"
 check "public key file: not Ed25519" 2 "not an Ed25519 public key" -- "$V" --dbname "$DB" --public-key "$T/ec.pem"
 jq -c '.signature = null | .key_id = null | .public_key = null | .algorithm = null' "$T/good.json" >"$T/unsigned.json"
+check "checkpoint file of another database" 2 "is a checkpoint of database ac_vf_main_[0-9]+, not of ac_vf_rewrite_[0-9]+" \
+    -- "$V" --dbname "$DB2" --checkpoint "$T/good.json"
 check "checkpoint file: signature stripped (payload still names a key)" 2 "has no signature but its payload names a key_id" \
     -- "$V" --dbname "$DB" --checkpoint "$T/unsigned.json"
 
