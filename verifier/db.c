@@ -48,7 +48,7 @@
 /* a worker reads each lane by its index, in seq order, with no parallel workers */
 #define WORKER_SETTINGS \
 	"SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off; " \
-	"SET max_parallel_workers_per_gather = 0"
+	"SET max_parallel_workers_per_gather = 0; SET jit = off"
 
 typedef struct DbTable
 {
@@ -1299,6 +1299,8 @@ open_worker(DbState *st, Worker *wk)
 	 * (parallel) bitmap scan and a sort, which for a big lane spills to disk
 	 * and costs more than the index scan; and parallel workers would take
 	 * the cores the other lanes need.  Measured in test/bench/README.md.
+	 * The disabled plans' costs would also start JIT compilation (with
+	 * inlining and optimization) for every lane's query: jit is off.
 	 */
 	res = PQexec(wk->conn, WORKER_SETTINGS);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
