@@ -191,6 +191,28 @@ jq -e '.exit_code == 0 and .rows > 400 and (.failures | length) == 0 and .signat
     ac_die "--json: unexpected document"
 check "intact, --table and --quiet" 0 "^result: INTACT" -- "$V" --dbname "$DB" --table t_arch --table '"My Schema"."Orders.v2"' --quiet
 [[ $(wc -l <"$T/out") == 1 ]] || ac_die "--quiet printed more than the result line"
+# an auditor role with SELECT on what the README lists, and nothing else
+AUDITOR=ac_vf_auditor_$$
+psql_db "$DB" -q >/dev/null <<SQL
+CREATE ROLE $AUDITOR LOGIN;
+GRANT SELECT ON audit_chain.chains, audit_chain.archives, audit_chain.boundaries, audit_chain.redactions,
+                audit_chain.checkpoints, audit_chain.signing_keys TO $AUDITOR;
+GRANT USAGE ON SCHEMA audit_chain_archive TO $AUDITOR;
+GRANT SELECT ON ALL TABLES IN SCHEMA audit_chain_archive TO $AUDITOR;
+GRANT SELECT ON ALL TABLES IN SCHEMA public, "My Schema" TO $AUDITOR;
+GRANT USAGE ON SCHEMA "My Schema" TO $AUDITOR;
+GRANT SELECT ON audit_chain.events TO $AUDITOR;
+SQL
+drop_auditor() { psql -X -q -d "$DB" -c "DROP OWNED BY $AUDITOR" -c "DROP ROLE IF EXISTS $AUDITOR" >/dev/null 2>&1 || true; }
+ac_defer drop_auditor
+check "intact, as an auditor role with the README's grants" 0 "result: INTACT" \
+    -- "$V" --dbname "dbname=$DB user=$AUDITOR" --checkpoint "$T/cp1.json" --public-key "$T/pub.pem"
+psql_db "$DB" -q -c "REVOKE SELECT ON audit_chain.redactions FROM $AUDITOR" >/dev/null
+check "as an auditor without SELECT on audit_chain.redactions" 2 "could not read audit_chain.redactions: ERROR:  permission denied" \
+    -- "$V" --dbname "dbname=$DB user=$AUDITOR"
+psql_db "$DB" -q -c "GRANT SELECT ON audit_chain.redactions TO $AUDITOR" -c "REVOKE SELECT ON t_arch FROM $AUDITOR" >/dev/null
+check "as an auditor without SELECT on a chained table" 2 "could not read .*t_arch.*permission denied" \
+    -- "$V" --dbname "dbname=$DB user=$AUDITOR"
 [[ $(q "$DB" "SELECT count(*) FROM audit_chain.verify_chain() WHERE NOT intact") == 0 ]] ||
     ac_die "verify_chain() does not find the test database intact"
 
