@@ -391,6 +391,14 @@ SL=$(q "$DB" "SELECT chain_lane FROM seg WHERE id = 25")
 export_seg "$DB" seg "$T/seg_part.jsonl" "$SL" 3 6
 [[ $(wc -l <"$T/seg_part.jsonl") == 6 ]] || ac_die "export_segment(seg, $SL, 3, 6) did not write 4 rows"
 check "segment file of seq 3 to 6 of one lane (starts after seq 2)" 0 "rows +4  seq 3\.\.6 .* intact" -- "$V" --segment "$T/seg_part.jsonl"
+q "$DB" "SELECT fresh('seg_arch')" >/dev/null
+sleep 0.01
+psql_db "$DB" -q -c "CALL audit_chain.archive('seg_arch', interval '1 millisecond')" >/dev/null
+q "$DB" "INSERT INTO seg_arch SELECT g, 'user' || g, g FROM generate_series(6, 9) g" >/dev/null
+export_seg "$DB" seg_arch "$T/seg_arch.jsonl"
+check "segment file of a lane with archived rows (archive first, then live)" 0 "rows +9  seq 1\.\.9 .* intact" \
+    -- "$V" --segment "$T/seg_arch.jsonl"
+check "the same lane in the database" 0 "seg_arch +lane  0  rows +9 \(5 archived\)" -- "$V" --dbname "$DB" --table seg_arch
 awk 'NR == 4 { sub(/"user[0-9]+"/, "\"mallory\"") } { print }' "$T/seg.jsonl" >"$T/seg_value.jsonl"
 BADSEQ=$(sed -n 4p "$T/seg.jsonl" | jq .seq)
 BADLANE=$(sed -n 4p "$T/seg.jsonl" | jq .lane)
