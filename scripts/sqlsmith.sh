@@ -235,7 +235,7 @@ GRANT EXECUTE ON FUNCTION audit_chain.log_event(text, text, text, text, text, te
     text, text, text, inet, text, jsonb, timestamptz) TO $APP;
 GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.unprotect(regclass, text) TO $APP;
-GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean),
+GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean, json, text),
     audit_chain.row_hash(regclass, integer, bigint),
     audit_chain.canonical_row(regclass, integer, bigint) TO $APP;
 SQL

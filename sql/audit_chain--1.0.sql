@@ -174,14 +174,16 @@ COMMENT ON FUNCTION audit_chain.lane_head(regclass, integer) IS
     'Last committed seq and hash of a lane (its start point if empty)';
 
 CREATE FUNCTION audit_chain.verify_chain(tbl regclass DEFAULT NULL,
-                                         incremental boolean DEFAULT false)
+                                         incremental boolean DEFAULT false,
+                                         published json DEFAULT NULL,
+                                         trusted_key text DEFAULT NULL)
 RETURNS TABLE (tbl regclass, lane integer, rows_checked bigint,
                intact boolean, first_bad_seq bigint, problem text)
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'audit_chain_verify_chain';
-COMMENT ON FUNCTION audit_chain.verify_chain(regclass, boolean) IS
-    'Recomputes and checks every row of one chained table, or of all of them (incremental: only rows after the last intact verification); one row per lane';
+COMMENT ON FUNCTION audit_chain.verify_chain(regclass, boolean, json, text) IS
+    'Recomputes and checks every row of one chained table, or of all of them (incremental: only rows after the last intact verification), against every stored checkpoint and the published ones given (export_checkpoint() documents, signed by trusted_key if given); one row per lane, and one for the checkpoints';
 
 CREATE FUNCTION audit_chain.row_hash(tbl regclass, lane integer, seq bigint)
 RETURNS bytea
@@ -251,7 +253,9 @@ COMMENT ON FUNCTION audit_chain.unprotect(regclass, text) IS
 --
 
 CREATE PROCEDURE audit_chain.assert_intact(tbl regclass DEFAULT NULL,
-                                           incremental boolean DEFAULT false)
+                                           incremental boolean DEFAULT false,
+                                           published json DEFAULT NULL,
+                                           trusted_key text DEFAULT NULL)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -265,7 +269,7 @@ BEGIN
                              v.first_bad_seq, v.problem), E'\n'
                       ORDER BY v.tbl::oid, v.lane)
       INTO nbad, bad
-      FROM audit_chain.verify_chain(tbl, incremental) v
+      FROM audit_chain.verify_chain(tbl, incremental, published, trusted_key) v
      WHERE NOT v.intact;
     IF nbad > 0 THEN
         RAISE EXCEPTION 'audit chain verification failed in % lane(s)', nbad
@@ -274,8 +278,8 @@ BEGIN
     END IF;
 END;
 $$;
-COMMENT ON PROCEDURE audit_chain.assert_intact(regclass, boolean) IS
-    'Runs verify_chain() and raises an error (SQLSTATE XX001) if any lane is broken';
+COMMENT ON PROCEDURE audit_chain.assert_intact(regclass, boolean, json, text) IS
+    'Runs verify_chain() and raises an error (SQLSTATE XX001) if any lane, or any checkpoint, is broken';
 
 -- C (src/checkpoint.c): runs as its caller, reads the heads directly and
 -- writes the checkpoint as the owner of the extension's tables.
@@ -1192,8 +1196,8 @@ REVOKE ALL ON FUNCTION audit_chain.export_checkpoint(bigint) FROM PUBLIC;
 -- protect() and unprotect() run as their caller; the internal functions they
 -- call check that the caller owns the table (or may read it) themselves, so a
 -- superuser can GRANT EXECUTE on protect() and unprotect() to table owners.
-REVOKE ALL ON FUNCTION audit_chain.verify_chain(regclass, boolean) FROM PUBLIC;
-REVOKE ALL ON PROCEDURE audit_chain.assert_intact(regclass, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.verify_chain(regclass, boolean, json, text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE audit_chain.assert_intact(regclass, boolean, json, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.export_segment(regclass, integer, bigint, bigint) FROM PUBLIC;

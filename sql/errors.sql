@@ -67,7 +67,7 @@ INSERT INTO public.orders_audit (actor, action) VALUES ('app', 'insert as app');
 SELECT count(*) > 0 AS app_sees_chains FROM audit_chain.chains;
 RESET ROLE;
 GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer) TO ac_app;
-GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean) TO ac_auditor;
+GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean, json, text) TO ac_auditor;
 SET ROLE ac_app;
 SELECT audit_chain.protect('public.lanes_t');
 RESET ROLE;

@@ -93,7 +93,9 @@ check_key_file_permissions(const char *path, const struct stat *st)
 /*
  * read_key_file
  *		The bytes of the key file (NUL-terminated, *len of them), after its
- *		ownership and permissions are checked.  The caller clears them.
+ *		ownership and permissions are checked on the open file (fstat: the
+ *		file checked is the file read, even if the path is swapped in
+ *		between).  The caller clears them.
  */
 static char *
 read_key_file(const char *path, size_t *len)
@@ -103,11 +105,23 @@ read_key_file(const char *path, size_t *len)
 	int			fd;
 	size_t		done = 0;
 
-	if (stat(path, &st) != 0)
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not access signing key file \"%s\": %m", path),
+				 errmsg("could not open signing key file \"%s\": %m", path),
 				 errhint("Set audit_chain.signing_key_file to the PEM file of an Ed25519 private key, or to '' to take unsigned checkpoints, and reload the configuration.")));
+	if (fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat signing key file \"%s\": %m", path)));
+	}
+	/* an error from here on closes fd at the end of the (sub)transaction */
 	check_key_file_permissions(path, &st);
 	if (st.st_size <= 0 || st.st_size > MAX_KEY_FILE_SIZE)
 		ereport(ERROR,
@@ -116,11 +130,6 @@ read_key_file(const char *path, size_t *len)
 				 errdetail("The file is %lld bytes long.", (long long) st.st_size),
 				 errhint("Make a key with: openssl genpkey -algorithm ed25519 -out signing.key")));
 
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open signing key file \"%s\": %m", path)));
 	buf = palloc(st.st_size + 1);
 	while (done < (size_t) st.st_size)
 	{
@@ -243,7 +252,10 @@ ac_signer_open(AcPublicKey *pub)
 	type = EVP_PKEY_get_base_id(pkey);
 	if (type != EVP_PKEY_ED25519)
 	{
-		const char *name = OBJ_nid2sn(type);
+		const char *name = EVP_PKEY_get0_type_name(pkey);
+
+		if (name == NULL)
+			name = OBJ_nid2sn(type);
 
 		EVP_PKEY_free(pkey);
 		ereport(ERROR,
@@ -340,29 +352,86 @@ read_public_key(const char *pem, char **why)
 
 /*
  * ac_public_key_id
- *		The key id of a PEM Ed25519 public key into key_id; false with *why
- *		set if it is not one.
+ *		The key id of a PEM Ed25519 public key into key_id, and, if raw is
+ *		not NULL, its 32 raw bytes into raw (for ac_raw_signature_valid);
+ *		false with *why set if it is not one.
  */
 bool
 ac_public_key_id(const char *pem, uint8 *key_id, char **why)
 {
+	return ac_public_key_parse(pem, key_id, NULL, why);
+}
+
+/*
+ * ac_public_key_parse
+ *		ac_public_key_id, and the key's raw bytes (AC_RAW_KEY_LEN) into raw
+ *		if not NULL.
+ */
+bool
+ac_public_key_parse(const char *pem, uint8 *key_id, uint8 *raw, char **why)
+{
 	EVP_PKEY   *pkey = read_public_key(pem, why);
 	unsigned char *der = NULL;
 	int			derlen;
+	size_t		rawlen = AC_RAW_KEY_LEN;
+	bool		raw_ok = true;
 
 	if (pkey == NULL)
 		return false;
 	derlen = i2d_PUBKEY(pkey, &der);
+	if (raw != NULL)
+		raw_ok = EVP_PKEY_get_raw_public_key(pkey, raw, &rawlen) == 1 &&
+			rawlen == AC_RAW_KEY_LEN;
 	EVP_PKEY_free(pkey);
 	ERR_clear_error();
-	if (derlen <= 0)
+	if (derlen <= 0 || !raw_ok)
 	{
+		OPENSSL_free(der);
 		*why = "the public key cannot be encoded";
 		return false;
 	}
 	ac_sha256(der, derlen, key_id);
 	OPENSSL_free(der);
 	return true;
+}
+
+/*
+ * ac_raw_signature_valid
+ *		Whether sig is a valid Ed25519 signature of payload by the public key
+ *		of 32 raw bytes (from ac_public_key_parse: parsing the PEM once per
+ *		key, not once per checkpoint, is most of the cost of checking many).
+ */
+bool
+ac_raw_signature_valid(const uint8 *raw, const char *payload, int payload_len,
+					   const uint8 *sig, int sig_len, char **why)
+{
+	EVP_PKEY   *pkey;
+	EVP_MD_CTX *ctx;
+	bool		ok;
+
+	if (sig == NULL || sig_len != AC_SIG_LEN)
+	{
+		*why = "the signature is not 64 bytes long";
+		return false;
+	}
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, AC_RAW_KEY_LEN);
+	if (pkey == NULL)
+	{
+		ERR_clear_error();
+		*why = "the public key is not an Ed25519 key";
+		return false;
+	}
+	ctx = EVP_MD_CTX_new();
+	ok = ctx != NULL &&
+		EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+		EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *) payload,
+						 payload_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	if (!ok)
+		*why = "the signature does not verify";
+	return ok;
 }
 
 /*

@@ -17,6 +17,7 @@
 #define AC_SIG_LEN			64
 #define AC_KEY_ID_LEN		32
 #define AC_SIG_ALGORITHM	"ed25519"
+#define AC_RAW_KEY_LEN		32
 
 /* The public half of the signing key, as checkpoint() records it */
 typedef struct AcPublicKey
@@ -33,6 +34,11 @@ extern void ac_signer_sign(AcSigner *signer, const char *data, size_t len,
 						   uint8 *sig);
 extern void ac_signer_close(AcSigner *signer);
 extern bool ac_public_key_id(const char *pem, uint8 *key_id, char **why);
+extern bool ac_public_key_parse(const char *pem, uint8 *key_id, uint8 *raw,
+								char **why);
+extern bool ac_raw_signature_valid(const uint8 *raw, const char *payload,
+								   int payload_len, const uint8 *sig,
+								   int sig_len, char **why);
 extern bool ac_signature_valid(const char *pem, const char *payload,
 							   int payload_len, const uint8 *sig, int sig_len,
 							   char **why);

@@ -5,7 +5,8 @@
  *
  * verify_chain walks every lane in seq order, recomputes each row's hash
  * from its contents (doc/hash-format.md), checks every link, and compares
- * the lane with the newest checkpoint.  It reports, like amcheck, one row
+ * the lane with every checkpoint (cpcheck.c checks the checkpoints
+ * themselves).  It reports, like amcheck, one row
  * per lane instead of stopping at the first error, and it only reads the
  * chained tables, so it runs on a hot standby too.  On a primary, in a
  * read-write transaction, it also appends its result to
@@ -51,6 +52,7 @@
 #include "archive.h"
 #include "chaintable.h"
 #include "compat.h"
+#include "cpcheck.h"
 #include "hash.h"
 #include "lane.h"
 #include "redact.h"
@@ -76,10 +78,13 @@ typedef struct LaneCheck
 	int64		first_bad_seq;
 	bool		first_bad_unknown;	/* no row was read: first_bad_seq NULL */
 	char	   *problem;
-	bool		has_checkpoint;
-	int64		cp_id;
+	/* the rows checkpoints recorded after the lane's start, by seq */
+	const AcExpPoint *exp;
+	int			nexp;
+	int			iexp;			/* the next one the walk meets */
+	bool		has_checkpoint; /* the lane must reach cp_seq */
 	int64		cp_seq;
-	uint8		cp_hash[AC_HASH_LEN];
+	AcCpLabel	cp;
 	bool		has_end;		/* an archived segment: where it must end */
 	int64		end_seq;
 	uint8		end_hash[AC_HASH_LEN];
@@ -130,6 +135,7 @@ typedef struct VerifyState
 	Oid			live;			/* root is the archive table of this one */
 	ChainCheck *cc;
 	AcRedactions *redactions;	/* its redacted rows, or NULL: none */
+	AcCheckpointCheck *cps;		/* every checkpoint, checked once per call */
 
 	/* the walk in progress: the row being checked, in the layout of desc */
 	AcRowDesc  *desc;
@@ -346,44 +352,140 @@ check_boundaries(VerifyState *vs, LaneCheck *lck, const AcLaneStart *st)
 }
 
 /*
- * check_archived_head
- *		The head a checkpoint recorded for a lane was archived since: unless
- *		it was purged too, the archive table must hold it, unchanged.
+ * check_archived_point
+ *		A row a checkpoint recorded was archived since: unless it was purged
+ *		too, the archive table must hold it, unchanged.  Must be called
+ *		inside SPI.
  */
 static void
-check_archived_head(VerifyState *vs, LaneCheck *lck, const AcLaneStart *st)
+check_archived_point(VerifyState *vs, LaneCheck *lck, const AcExpPoint *p)
 {
 	uint8		hash[AC_HASH_LEN];
 	bool		no_archive;
 
-	if (lck->cp_seq == st->seq)
+	if (!archive_hash_at(vs->root, lck->lane, p->seq, hash, &no_archive) ||
+		memcmp(hash, p->hash, AC_HASH_LEN) != 0)
+		lane_problem(vs, lck, p->seq,
+					 "the archived row at chain_seq %lld is not the %s %s recorded: the chain was rewritten",
+					 (long long) p->seq,
+					 p->kind == AC_POINT_HEAD ? "head" : "boundary",
+					 ac_cp_label(p->cp));
+}
+
+/*
+ * apply_checkpoints
+ *		What every checkpoint recorded of a lane, against where the lane
+ *		starts now (st): its boundaries only moved forward; a recorded row
+ *		at the archive or purge boundary is that boundary; the newest
+ *		recorded row now in the archive is there, unchanged; the rows
+ *		recorded after the start are checked by the walk (lck->exp), which
+ *		must reach the last of them.  With archived, for the walk of the
+ *		archive table: the rows recorded between the purge and archive
+ *		boundaries are checked by that walk instead.  Must be called inside
+ *		SPI.
+ */
+static void
+apply_checkpoints(VerifyState *vs, LaneCheck *lck, const AcLaneStart *st,
+				  bool archived)
+{
+	AcLaneExpect *e = ac_lane_expect(vs->cps, st->genesis);
+	const AcExpPoint *in_archive = NULL;
+	int			first = -1;
+	int			last = -1;
+
+	if (e == NULL)
+		return;
+	if (e->genesis_changed)
 	{
-		if (memcmp(lck->cp_hash, st->hash, AC_HASH_LEN) != 0)
-			lane_problem(vs, lck, lck->cp_seq,
-						 "the lane's archived-through hash is not the head checkpoint %lld recorded at chain_seq %lld: the chain was rewritten",
-						 (long long) lck->cp_id, (long long) lck->cp_seq);
+		lane_problem(vs, lck, st->seq + 1,
+					 "the lane's start hash is not the one %s recorded: its genesis or archived-through hash in audit_chain.chains was changed",
+					 ac_cp_label(e->genesis_cp));
 		return;
 	}
-	if (lck->cp_seq <= st->purged_seq)
-		return;					/* purged: nothing left to compare */
-	if (!archive_hash_at(vs->root, lck->lane, lck->cp_seq, hash, &no_archive) ||
-		memcmp(hash, lck->cp_hash, AC_HASH_LEN) != 0)
-		lane_problem(vs, lck, lck->cp_seq,
-					 "the archived row at chain_seq %lld is not the head checkpoint %lld recorded: the chain was rewritten",
-					 (long long) lck->cp_seq, (long long) lck->cp_id);
+	if (e->has_bounds && e->max_start_seq > st->seq)
+	{
+		lane_problem(vs, lck, st->seq + 1,
+					 "the lane starts after chain_seq %lld, but %s recorded its start after chain_seq %lld: its archived-through boundary in audit_chain.chains was moved back",
+					 (long long) st->seq, ac_cp_label(e->max_start_cp),
+					 (long long) e->max_start_seq);
+		return;
+	}
+	if (e->has_bounds && e->max_purged_seq > st->purged_seq)
+	{
+		lane_problem(vs, lck, st->purged_seq + 1,
+					 "the archived rows of the lane start after chain_seq %lld, but %s recorded them starting after chain_seq %lld: its purge boundary in audit_chain.chains was moved back",
+					 (long long) st->purged_seq, ac_cp_label(e->max_purged_cp),
+					 (long long) e->max_purged_seq);
+		return;
+	}
+
+	for (int i = 0; i < e->npoints; i++)
+	{
+		const AcExpPoint *p = &e->points[i];
+
+		if (archived ? (p->seq > st->purged_seq && p->seq <= st->seq) :
+			p->seq > st->seq)
+		{
+			if (first < 0)
+				first = i;
+			last = i;
+		}
+		else if (p->seq == st->seq)
+		{
+			if (memcmp(p->hash, st->hash, AC_HASH_LEN) != 0)
+			{
+				if (p->kind == AC_POINT_HEAD)
+					lane_problem(vs, lck, st->seq + 1,
+								 "the lane's start hash is not the head %s recorded at chain_seq %lld: its genesis or archived-through hash in audit_chain.chains was changed",
+								 ac_cp_label(p->cp), (long long) p->seq);
+				else
+					lane_problem(vs, lck, st->seq + 1,
+								 "the lane's start hash is not the one %s recorded: its genesis or archived-through hash in audit_chain.chains was changed",
+								 ac_cp_label(p->cp));
+				return;
+			}
+		}
+		else if (p->seq == st->purged_seq)
+		{
+			if (memcmp(p->hash, st->purged_hash, AC_HASH_LEN) != 0)
+			{
+				lane_problem(vs, lck, st->purged_seq + 1,
+							 "the hash where the lane's archived rows start is not the one %s recorded at chain_seq %lld: its purge boundary in audit_chain.chains was changed",
+							 ac_cp_label(p->cp), (long long) p->seq);
+				return;
+			}
+		}
+		else if (!archived && p->seq > st->purged_seq && p->seq < st->seq)
+			in_archive = p;		/* the newest one wins: points are sorted */
+	}
+
+	if (in_archive != NULL)
+		check_archived_point(vs, lck, in_archive);
+	if (first >= 0)
+	{
+		lck->exp = &e->points[first];
+		lck->nexp = last - first + 1;
+		lck->iexp = 0;
+		if (!archived)
+		{
+			lck->has_checkpoint = true;
+			lck->cp_seq = e->points[last].seq;
+			lck->cp = e->points[last].cp;
+		}
+	}
 }
 
 /*
  * load_chain
  *		The lanes of the table being verified (nlanes of them, as checked by
- *		ac_check_chained_table), with their start points and newest
- *		checkpoint, into vs->cc.  Must be called inside SPI.
+ *		ac_check_chained_table), with their start points and what the
+ *		checkpoints recorded of them, into vs->cc.  Must be called inside SPI.
  *
  * The registry and the checkpoints are the extension's own record, read
  * without any privilege of the caller's on them: the registry by a direct
- * scan, the checkpoints as the owner of audit_chain.checkpoint_heads.  A lane
- * whose start point (genesis or archived-through boundary) is not the one
- * its newest checkpoint recorded is marked broken before any row is read.
+ * scan, the checkpoints (cpcheck.c) as their owner.  A lane whose start
+ * point (genesis or boundaries) does not agree with a checkpoint is marked
+ * broken before any row is read.
  */
 static void
 load_chain(VerifyState *vs, int nlanes)
@@ -392,9 +494,6 @@ load_chain(VerifyState *vs, int nlanes)
 	ChainCheck *cc;
 	AcLaneStart starts[AC_MAX_LANES];
 	bool		numbered;
-	Oid			argtypes[1] = {REGCLASSOID};
-	Datum		args[1];
-	int			ret;
 	int			n;
 
 	memset(starts, 0, sizeof(starts));
@@ -421,78 +520,10 @@ load_chain(VerifyState *vs, int nlanes)
 		lck->expect_seq = lck->last_seq + 1;
 		memcpy(lck->prev, starts[i].hash, AC_HASH_LEN);
 		check_boundaries(vs, lck, &starts[i]);
+		if (!lck->bad)
+			apply_checkpoints(vs, lck, &starts[i], false);
 	}
 
-	args[0] = ObjectIdGetDatum(root);
-	ret = ac_execute_as(ac_table_owner("checkpoint_heads", false), NULL,
-						"SELECT lane, seq, hash, checkpoint_id, start_seq, start_hash "
-						"FROM audit_chain.checkpoint_heads "
-						"WHERE tbl OPERATOR(pg_catalog.=) $1 "
-						"AND checkpoint_id OPERATOR(pg_catalog.=) "
-						"(SELECT pg_catalog.max(checkpoint_id) "
-						" FROM audit_chain.checkpoint_heads "
-						" WHERE tbl OPERATOR(pg_catalog.=) $1)",
-						1, argtypes, args, NULL);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		bool		isnull;
-		bool		snull;
-		int16		lane = DatumGetInt16(SPI_getbinval(tup, td, 1, &isnull));
-		const uint8 *h;
-		const uint8 *start_hash;
-		int64		start_seq;
-		LaneCheck  *lck;
-
-		if (lane < 0 || lane >= cc->nlanes)
-			continue;
-		lck = &cc->lanes[lane];
-		lck->cp_seq = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
-		h = ac_hash_of_bytea(SPI_getbinval(tup, td, 3, &isnull));
-		lck->cp_id = DatumGetInt64(SPI_getbinval(tup, td, 4, &isnull));
-		if (h == NULL)
-			continue;
-		memcpy(lck->cp_hash, h, AC_HASH_LEN);
-		lck->has_checkpoint = true;
-
-		/* the lane must still start where the checkpoint saw it start */
-		start_seq = DatumGetInt64(SPI_getbinval(tup, td, 5, &snull));
-		start_hash = NULL;
-		if (!snull)
-		{
-			Datum		d = SPI_getbinval(tup, td, 6, &isnull);
-
-			start_hash = isnull ? NULL : ac_hash_of_bytea(d);
-		}
-		if (start_hash != NULL && start_seq > lck->last_seq)
-			lane_problem(vs, lck, lck->last_seq + 1,
-						 "the lane starts after chain_seq %lld, but checkpoint %lld recorded its start after chain_seq %lld: its archived-through boundary in audit_chain.chains was moved back",
-						 (long long) lck->last_seq, (long long) lck->cp_id,
-						 (long long) start_seq);
-		else if (start_hash != NULL && start_seq < lck->last_seq)
-		{
-			/*
-			 * Archived since the checkpoint: check_boundaries() found the
-			 * move recorded.  If the checkpoint's head was archived too, it
-			 * must be in the archive (unless purged since).
-			 */
-			if (lck->cp_seq <= lck->last_seq)
-				check_archived_head(vs, lck, &starts[lane]);
-		}
-		else if (start_hash != NULL &&
-				 memcmp(start_hash, lck->prev, AC_HASH_LEN) != 0)
-			lane_problem(vs, lck, lck->last_seq + 1,
-						 "the lane's start hash is not the one checkpoint %lld recorded: its genesis or archived-through hash in audit_chain.chains was changed",
-						 (long long) lck->cp_id);
-		else if (lck->cp_seq == lck->last_seq &&
-				 memcmp(lck->cp_hash, lck->prev, AC_HASH_LEN) != 0)
-			lane_problem(vs, lck, lck->last_seq + 1,
-						 "the lane's start hash is not the head checkpoint %lld recorded at chain_seq %lld: its genesis or archived-through hash in audit_chain.chains was changed",
-						 (long long) lck->cp_id, (long long) lck->cp_seq);
-	}
 }
 
 /*
@@ -577,13 +608,28 @@ check_row(VerifyState *vs, LaneCheck *lck)
 		return;
 	}
 
-	if (lck->has_checkpoint && seq == lck->cp_seq &&
-		memcmp(hash, lck->cp_hash, AC_HASH_LEN) != 0)
+	/* a row a checkpoint recorded: the same row */
+	while (lck->iexp < lck->nexp && lck->exp[lck->iexp].seq < seq)
+		lck->iexp++;			/* incremental: verified before */
+	if (lck->iexp < lck->nexp && lck->exp[lck->iexp].seq == seq)
 	{
-		lane_problem(vs, lck, seq,
-					 "chain_seq %lld differs from checkpoint %lld: the chain was rewritten",
-					 (long long) seq, (long long) lck->cp_id);
-		return;
+		const AcExpPoint *p = &lck->exp[lck->iexp++];
+
+		if (memcmp(hash, p->hash, AC_HASH_LEN) != 0)
+		{
+			lane_problem(vs, lck, seq,
+						 "chain_seq %lld differs from %s: the chain was rewritten",
+						 (long long) seq, ac_cp_label(p->cp));
+			return;
+		}
+		if (p->has_at &&
+			DatumGetTimestampTz(values[iat]) + AC_UNIX_EPOCH_OFFSET_USEC != p->at_us)
+		{
+			lane_problem(vs, lck, seq,
+						 "chain_at of chain_seq %lld differs from %s",
+						 (long long) seq, ac_cp_label(p->cp));
+			return;
+		}
 	}
 
 	memcpy(lck->prev, hash, AC_HASH_LEN);
@@ -970,8 +1016,8 @@ check_tails(VerifyState *vs)
 
 		if (!lck->bad && lck->has_checkpoint && lck->last_seq < lck->cp_seq)
 			lane_problem(vs, lck, lck->last_seq + 1,
-						 "the lane ends at chain_seq %lld but checkpoint %lld recorded chain_seq %lld: rows were cut from the tail",
-						 (long long) lck->last_seq, (long long) lck->cp_id,
+						 "the lane ends at chain_seq %lld but %s recorded chain_seq %lld: rows were cut from the tail",
+						 (long long) lck->last_seq, ac_cp_label(lck->cp),
 						 (long long) lck->cp_seq);
 	}
 }
@@ -1143,7 +1189,7 @@ log_result(VerifyState *vs, const LaneCheck *lck)
 	if (lck->problem == NULL)
 		nulls[5] = 'n';
 	/* where an intact lane ends, for the next incremental verification */
-	if (!lck->bad)
+	if (!lck->bad && !lck->no_lane)
 	{
 		args[6] = Int64GetDatum(lck->last_seq);
 		args[7] = PointerGetDatum(ac_hash_bytea(lck->prev));
@@ -1251,6 +1297,28 @@ report_bad_table(VerifyState *vs, int nlanes, AcTableProblem *bad)
 }
 
 /*
+ * report_checkpoints
+ *		The result row of the checkpoints themselves: table
+ *		audit_chain.checkpoints, lane NULL, rows_checked the checkpoints
+ *		checked (stored and published), first_bad_seq the checkpoint_id of
+ *		the first problem.
+ */
+static void
+report_checkpoints(VerifyState *vs)
+{
+	LaneCheck	lck;
+
+	memset(&lck, 0, sizeof(lck));
+	vs->root = ac_extension_relid("checkpoints");
+	lck.no_lane = true;
+	lck.rows = vs->cps->checked;
+	lck.bad = vs->cps->bad;
+	lck.first_bad_seq = vs->cps->first_bad_id;
+	lck.problem = vs->cps->problem;
+	report_lane(vs, &lck);
+}
+
+/*
  * verify_archive
  *		Verify the archive table of chained table live: each lane's archived
  *		segment must run from where the purge left it (purged_seq and hash,
@@ -1303,6 +1371,8 @@ verify_archive(VerifyState *vs, Oid archive, Oid live)
 		lck->has_end = true;
 		lck->end_seq = starts[i].seq;
 		memcpy(lck->end_hash, starts[i].hash, AC_HASH_LEN);
+		/* the archived rows checkpoints recorded, checked by this walk */
+		apply_checkpoints(vs, lck, &starts[i], true);
 	}
 
 	/* archived rows keep their redactions, recorded under the live table */
@@ -1431,15 +1501,20 @@ tables_to_verify(FunctionCallInfo fcinfo)
 }
 
 /*
- * verify_chain(tbl regclass DEFAULT NULL, incremental boolean DEFAULT false)
+ * verify_chain(tbl regclass DEFAULT NULL, incremental boolean DEFAULT false,
+ *				published json DEFAULT NULL, trusted_key text DEFAULT NULL)
  *		RETURNS TABLE (tbl regclass, lane int, rows_checked bigint,
  *					   intact boolean, first_bad_seq bigint, problem text)
  *
  * tbl: the chained table to verify, or NULL for every chained table.
  * incremental: check each lane only after the point where its last intact
  * verification ended (rows_checked then counts the new rows only).
+ * published: documents export_checkpoint() returned (one, or a JSON array),
+ * kept outside the database; trusted_key: the PEM public key they must be
+ * signed with.
  * One row per lane; one more row, with lane NULL, if the table holds rows
- * that are in no lane at all.
+ * that are in no lane at all; and one for the checkpoints themselves
+ * (audit_chain.checkpoints, lane NULL: see report_checkpoints).
  */
 PG_FUNCTION_INFO_V1(audit_chain_verify_chain);
 Datum
@@ -1449,6 +1524,10 @@ audit_chain_verify_chain(PG_FUNCTION_ARGS)
 	List	   *roots;
 	ListCell   *lc;
 	int			nestlevel;
+	bool		has_published;
+	char	   *trusted_key = NULL;
+	MemoryContext cpcxt;
+	MemoryContext old;
 
 	memset(&vs, 0, sizeof(vs));
 	vs.log = !RecoveryInProgress() && !XactReadOnly;
@@ -1458,10 +1537,28 @@ audit_chain_verify_chain(PG_FUNCTION_ARGS)
 	vs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	vs.cxt = AllocSetContextCreate(CurrentMemoryContext, "audit_chain verify",
 								   ALLOCSET_DEFAULT_SIZES);
+	/* outside SPI's procedure context, which SPI_finish() deletes */
+	cpcxt = AllocSetContextCreate(CurrentMemoryContext, "audit_chain checkpoints",
+								  ALLOCSET_DEFAULT_SIZES);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	roots = tables_to_verify(fcinfo);
+
+	/* every checkpoint, stored and published, once for all the tables */
+	has_published = PG_NARGS() > 2 && !PG_ARGISNULL(2);
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+		trusted_key = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (trusted_key != NULL && !has_published)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a trusted key needs published checkpoints to check"),
+				 errhint("Pass the documents export_checkpoint() returned as published.")));
+	old = MemoryContextSwitchTo(cpcxt);
+	vs.cps = ac_check_checkpoints(has_published,
+								  has_published ? PG_GETARG_DATUM(2) : (Datum) 0,
+								  trusted_key);
+	MemoryContextSwitchTo(old);
 
 	/*
 	 * ac_row_input switches to the canonical settings itself when a row
@@ -1473,7 +1570,15 @@ audit_chain_verify_chain(PG_FUNCTION_ARGS)
 		verify_table(&vs, lfirst_oid(lc));
 	ac_leave_canonical_settings(nestlevel);
 
+	/*
+	 * The checkpoints' own row: when every table was verified and there are
+	 * checkpoints, when published ones were given, or when one is wrong.
+	 */
+	if (vs.cps->bad || has_published || (PG_ARGISNULL(0) && vs.cps->any))
+		report_checkpoints(&vs);
+
 	SPI_finish();
 	MemoryContextDelete(vs.cxt);
+	MemoryContextDelete(cpcxt);
 	return (Datum) 0;
 }

@@ -29,7 +29,7 @@ GRANT USAGE ON SCHEMA evil TO PUBLIC;
 -- write and track; it may verify and see reports.
 GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.unprotect(regclass, text),
-    audit_chain.verify_chain(regclass, boolean),
+    audit_chain.verify_chain(regclass, boolean, json, text),
     audit_chain.row_hash(regclass, integer, bigint),
     audit_chain.canonical_row(regclass, integer, bigint),
     audit_chain.log_event(text, text, text, text, text, text, text, integer, integer, integer,
@@ -44,7 +44,7 @@ GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.export_jsonl(timestamptz),
     audit_chain.checkpoint()
   TO sec_eve;
-GRANT EXECUTE ON PROCEDURE audit_chain.assert_intact(regclass, boolean),
+GRANT EXECUTE ON PROCEDURE audit_chain.assert_intact(regclass, boolean, json, text),
     audit_chain.refresh_reports() TO sec_eve;
 GRANT SELECT, INSERT ON audit_chain.events TO sec_eve;
 

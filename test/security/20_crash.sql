@@ -31,7 +31,7 @@ CREATE SCHEMA sec_crash AUTHORIZATION sec_crash_attacker;
 GRANT EXECUTE ON FUNCTION audit_chain.row_hash(regclass, integer, bigint),
     audit_chain.lane_head(regclass, integer),
     audit_chain.canonical_row(regclass, integer, bigint),
-    audit_chain.verify_chain(regclass, boolean),
+    audit_chain.verify_chain(regclass, boolean, json, text),
     audit_chain.set_retention(regclass, interval, text, interval),
     audit_chain.legal_hold(regclass, boolean, text),
     audit_chain.redact(regclass, integer, bigint, text[], text),

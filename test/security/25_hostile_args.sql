@@ -6,7 +6,10 @@
 -- (SQLSTATE), or succeed where that is the documented answer; none may
 -- crash the server, raise an internal error, or run a look-alike.  Calls
 -- 51 to 70 are those of issue 12: archive_table, archive, apply_retention,
--- redact, redact_subject.
+-- redact, redact_subject; 71 to 94 those of issue 13: export_segment (71 to
+-- 79), export_checkpoint and
+-- the published checkpoints and trusted key of verify_chain and
+-- assert_intact.  Then a role that was granted nothing.
 \set ON_ERROR_STOP true
 \set QUIET 1
 \pset format unaligned
@@ -18,7 +21,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(81);
+SELECT plan(101);
 
 CREATE ROLE sec_args NOLOGIN;
 CREATE SCHEMA sec_args AUTHORIZATION sec_args;
@@ -144,7 +147,22 @@ SELECT sec_args.try(n, q) FROM (VALUES
  (76, 'SELECT * FROM audit_chain.export_segment(''public.sec_args_theirs'')'),
  (77, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', 1)'),
  (78, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', 0, 2, 1)'),
- (79, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', NULL, 1)')
+ (79, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', NULL, 1)'),
+ (80, 'SELECT audit_chain.export_checkpoint(NULL)'),
+ (81, 'SELECT audit_chain.export_checkpoint(-1)'),
+ (82, 'SELECT audit_chain.export_checkpoint(9223372036854775807)'),
+ (83, 'SELECT * FROM audit_chain.verify_chain(NULL, NULL, NULL, NULL)'),
+ (84, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''"garbage"'')'),
+ (85, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''[]'')'),
+ (86, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''null'')'),
+ (87, 'SELECT * FROM audit_chain.verify_chain(''sec_args.t'', false, ''[[{}]]'')'),
+ (88, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "!!!"}'')'),
+ (89, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": "x", "payload": "YQ=="}'')'),
+ (90, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "YWJj", "signature": "%%%"}'')'),
+ (91, 'SELECT * FROM audit_chain.verify_chain(NULL, false, ''{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "YWJj"}'')'),
+ (92, 'SELECT * FROM audit_chain.verify_chain(NULL, false, NULL, ''-----BEGIN PUBLIC KEY-----'')'),
+ (93, 'SELECT * FROM audit_chain.verify_chain(NULL, false, audit_chain.export_checkpoint(), ''not a key'')'),
+ (94, 'CALL audit_chain.assert_intact(NULL, false, ''{"format": "x"}'')')
 ) v(n, q);
 RESET SESSION AUTHORIZATION;
 
@@ -168,13 +186,36 @@ SELECT is(o.result, e.result, o.q)
     (63, '22004'), (64, '42P01'), (65, '0A000'), (66, '42809'), (67, '42P10'), (68, '22023'),
     (69, '22004'), (70, '22023'),
     (71, '22004'), (72, '42P01'), (73, '0A000'), (74, '42809'), (75, '55000'), (76, '42501'),
-    (77, '22023'), (78, '22023'), (79, 'ok')
+    (77, '22023'), (78, '22023'), (79, 'ok'),
+    (80, 'ok'), (81, '42704'), (82, '42704'), (83, 'ok'), (84, '22023'), (85, '22023'), (86, '22023'), (87, '22023'), (88, '22023'), (89, '22023'), (90, '22023'), (91, 'ok'), (92, '22023'), (93, '22023'), (94, '22023')
   ) e(n, result) ON e.n = o.n
  ORDER BY o.n;
 
-SELECT is((SELECT count(*)::int FROM sec_args_out), 79, 'every call ran');
+SELECT is((SELECT count(*)::int FROM sec_args_out), 94, 'every call ran');
 SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM sec_args.hits), NULL,
           'no look-alike operator ran inside the extension');
+
+-- a published document that is well formed but holds no checkpoint: a
+-- finding in the checkpoints' row, not an error
+SELECT is((SELECT problem FROM audit_chain.verify_chain(NULL, false,
+               '{"format": "audit_chain/checkpoint-export/v1", "checkpoint_id": 1, "payload": "YWJj"}')
+            WHERE tbl = 'audit_chain.checkpoints'::regclass),
+          'published checkpoint 1: its payload is not a checkpoint payload v2: it is empty, holds a zero byte or does not end in a line feed',
+          'a published document with a garbage payload is reported, not trusted');
+SELECT throws_ok($$SELECT * FROM audit_chain.verify_chain(NULL, false, '"garbage"')$$, '22023',
+                 'published checkpoint document 1 is not a checkpoint export',
+                 'a published document that is no export: a clear error');
+
+-- A role granted nothing may neither export nor verify
+CREATE ROLE sec_args_none NOLOGIN;
+SET SESSION AUTHORIZATION sec_args_none;
+SELECT throws_ok($$SELECT audit_chain.export_checkpoint()$$, '42501', NULL,
+                 'export_checkpoint() is not for PUBLIC');
+SELECT throws_ok($$SELECT * FROM audit_chain.verify_chain(NULL, false, '[]')$$, '42501', NULL,
+                 'nor verify_chain() with published checkpoints');
+SELECT throws_ok($$SELECT audit_chain.checkpoint()$$, '42501', NULL,
+                 'nor checkpoint()');
+RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -69,7 +69,7 @@ GRANT SELECT ON audit_chain.events, audit_chain.chains, audit_chain.checkpoints,
 GRANT SELECT ON audit_chain.gdpr_processing_records, audit_chain.gdpr_consent_gaps,
     audit_chain.soc2_security_events, audit_chain.soc2_verification_evidence,
     audit_chain.hipaa_phi_activity TO sec_auditor;
-GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean),
+GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean, json, text),
     audit_chain.lane_head(regclass, integer),
     audit_chain.row_hash(regclass, integer, bigint),
     audit_chain.canonical_row(regclass, integer, bigint),
@@ -77,7 +77,7 @@ GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean),
     audit_chain.hipaa_disclosures(text, timestamptz),
     audit_chain.activity_anomalies(integer, timestamptz),
     audit_chain.export_jsonl(timestamptz) TO sec_auditor;
-GRANT EXECUTE ON PROCEDURE audit_chain.assert_intact(regclass, boolean) TO sec_auditor;
+GRANT EXECUTE ON PROCEDURE audit_chain.assert_intact(regclass, boolean, json, text) TO sec_auditor;
 SET SESSION AUTHORIZATION sec_auditor;
 SELECT is((SELECT count(*)::int FROM audit_chain.events WHERE data_subject = 'patient-7'), 1,
           'the auditor reads the events');

@@ -28,7 +28,7 @@ GRANT USAGE ON SCHEMA sec_a TO PUBLIC;
 -- what a DBA grants table owners (README, Security)
 GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.archive_table(regclass),
-    audit_chain.verify_chain(regclass, boolean),
+    audit_chain.verify_chain(regclass, boolean, json, text),
     audit_chain.legal_hold(regclass, boolean, text)
   TO sec_arc_owner, sec_arc_mallory;
 GRANT EXECUTE ON PROCEDURE audit_chain.archive(regclass, interval),

@@ -28,7 +28,7 @@ CREATE ROLE sec_rv_peer NOLOGIN;
 CREATE SCHEMA sec_rv AUTHORIZATION sec_rv_owner;
 GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.archive_table(regclass),
-    audit_chain.verify_chain(regclass, boolean)
+    audit_chain.verify_chain(regclass, boolean, json, text)
   TO sec_rv_owner;
 GRANT EXECUTE ON PROCEDURE audit_chain.archive(regclass, interval) TO sec_rv_owner;
 

@@ -28,7 +28,7 @@ GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.legal_hold(regclass, boolean, text),
     audit_chain.redact(regclass, integer, bigint, text[], text),
     audit_chain.redact_subject(text, text),
-    audit_chain.verify_chain(regclass, boolean)
+    audit_chain.verify_chain(regclass, boolean, json, text)
   TO sec_red_owner, sec_red_mallory;
 
 SET SESSION AUTHORIZATION sec_red_owner;

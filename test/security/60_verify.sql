@@ -33,9 +33,9 @@ CREATE ROLE sec_v_writer LOGIN;
 CREATE ROLE sec_v_auditor LOGIN;
 CREATE SCHEMA sec_verify;
 GRANT USAGE ON SCHEMA sec_verify TO PUBLIC;
-GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean),
+GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean, json, text),
     audit_chain.lane_head(regclass, integer) TO sec_v_auditor;
-GRANT EXECUTE ON PROCEDURE audit_chain.assert_intact(regclass, boolean) TO sec_v_auditor;
+GRANT EXECUTE ON PROCEDURE audit_chain.assert_intact(regclass, boolean, json, text) TO sec_v_auditor;
 -- As the install script has it; repeated so that this file proves the
 -- internal reads below need no SELECT on these tables.
 REVOKE SELECT ON audit_chain.chains, audit_chain.checkpoints, audit_chain.checkpoint_heads,
