@@ -9,7 +9,7 @@
 #   3. tampering, each in a table of its own, exit 1 with the failing seq in
 #      the output: a changed value, a changed chain column, a deleted middle
 #      row, a tail cut against a checkpoint, a forged boundary, an edited
-#      redaction digest, a changed archived row
+#      redaction digest, a changed archived row, a row moved out of its lane
 #   4. the whole-tail rewrite: a superuser recomputes every hash of a lane's
 #      tail in plain SQL and deletes the stored checkpoints: intact without
 #      evidence, caught against an older exported checkpoint file
@@ -172,7 +172,7 @@ CREATE TABLE public.parted_b PARTITION OF public.parted FOR VALUES FROM ('2025-0
 SELECT audit_chain.protect('public.parted', lanes => 2);
 INSERT INTO public.parted SELECT g, '2024-12-31'::timestamptz + g * interval '1 hour', 'w' || g FROM generate_series(1, 100) g;
 SQL
-for t in t_value t_at t_delete t_tail t_bound t_red t_arch; do q "$DB" "SELECT fresh('$t')" >/dev/null; done
+for t in t_value t_at t_delete t_tail t_bound t_red t_arch t_stray; do q "$DB" "SELECT fresh('$t')" >/dev/null; done
 q "$DB" "SELECT audit_chain.redact('t_red', 0, 2, ARRAY['who'], 'test erasure')" >/dev/null
 # t_arch: five rows archived, five live
 sleep 0.01
@@ -241,11 +241,14 @@ check "edited redaction digest" 1 "t_red lane 0 seq 2: chain_hash of chain_seq 2
 ARCH=$(q "$DB" "SELECT audit_chain.archive_table('t_arch')")
 tamper "UPDATE $ARCH SET who = 'someone else' WHERE chain_seq = 2"
 check "changed archived row ($ARCH)" 1 "t_arch lane 0 seq 2: chain_hash of chain_seq 2 does not match" -- "$V" --dbname "$DB" --table t_arch
+tamper "UPDATE t_stray SET chain_lane = 7 WHERE chain_seq = 3"
+check "a row moved out of its lane (chain_lane 7 of a one-lane table)" 1 "table public.t_stray seq 3: 1 rows of public.t_stray are in no lane" \
+    -- "$V" --dbname "$DB" --table t_stray
 check "every tampered table at once, --json" 1 '"result": "tampered"' -- "$V" --dbname "$DB" --json --jobs 2
 jq -e '[.failures[] | select(.lane == 0) | "\(.table) \(.seq)"] | sort ==
-       ["public.t_arch 2", "public.t_at 2", "public.t_bound 1", "public.t_delete 3", "public.t_red 2", "public.t_tail 5", "public.t_value 3"]' \
-    "$T/out" >/dev/null || { jq '.failures' "$T/out" >&2; ac_die "--json: not the seven failures expected"; }
-echo "      --json lists the seven failures: $(jq -c '[.failures[] | "\(.table):\(.seq)"]' "$T/out")"
+       ["public.t_arch 2", "public.t_at 2", "public.t_bound 1", "public.t_delete 3", "public.t_red 2", "public.t_stray 3", "public.t_tail 5", "public.t_value 3"]' \
+    "$T/out" >/dev/null || { jq '.failures' "$T/out" >&2; ac_die "--json: not the eight lane failures expected"; }
+echo "      --json lists the lane failures: $(jq -c '[.failures[] | "\(.table):\(.seq)"]' "$T/out")"
 
 # ------------------------------------------------------------------ 4. whole-tail rewrite
 echo "# 4. the whole-tail rewrite attack"
