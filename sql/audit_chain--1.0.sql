@@ -47,37 +47,60 @@ COMMENT ON TABLE audit_chain.protection_log IS
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.protection_log', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.protection_log_id_seq', '');
 
+-- Every public key that signed a checkpoint (doc/checkpoints.md section 2),
+-- recorded by checkpoint() on the key's first use; a rotated key stays, so
+-- old checkpoints keep verifying
+CREATE TABLE audit_chain.signing_keys (
+    key_id              bytea       PRIMARY KEY CHECK (pg_catalog.length(key_id) = 32),
+    public_key          text        NOT NULL,
+    algorithm           text        NOT NULL CHECK (algorithm = 'ed25519'),
+    first_used_at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    first_checkpoint_id bigint      NOT NULL
+);
+COMMENT ON TABLE audit_chain.signing_keys IS
+    'Public keys (PEM) that signed checkpoints; key_id is the SHA-256 of the DER SubjectPublicKeyInfo';
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.signing_keys', '');
+
 CREATE TABLE audit_chain.checkpoints (
     checkpoint_id   bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     created_by      name        NOT NULL DEFAULT SESSION_USER,
+    -- the payload v2 of doc/checkpoints.md section 1: the bytes signed
     payload         bytea       NOT NULL,
-    signature       bytea,
-    key_id          bytea,
-    public_key      text
+    -- Ed25519 signature of payload by the key key_id, or both NULL (no key)
+    signature       bytea       CHECK (pg_catalog.length(signature) = 64),
+    key_id          bytea       REFERENCES audit_chain.signing_keys,
+    CHECK ((signature IS NULL) = (key_id IS NULL))
 );
 COMMENT ON TABLE audit_chain.checkpoints IS
-    'Recorded heads of every lane; payload is the exact text that is (or would be) signed';
+    'Recorded heads and boundaries of every lane; payload is the exact text signed (doc/checkpoints.md)';
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.checkpoints', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.checkpoints_checkpoint_id_seq', '');
 
+-- The lane lines of each checkpoint's payload, as a table (verify_chain()
+-- checks the signed payloads themselves, not this table)
 CREATE TABLE audit_chain.checkpoint_heads (
     checkpoint_id   bigint   NOT NULL REFERENCES audit_chain.checkpoints,
     tbl             regclass NOT NULL,
     lane            smallint NOT NULL,
     seq             bigint   NOT NULL,
     hash            bytea    NOT NULL CHECK (pg_catalog.length(hash) = 32),
+    -- the head row's chain_at; NULL when the lane had no live rows
+    chain_at        timestamptz,
     -- where the lane started (audit_chain.chains: archived_seq and
-    -- COALESCE(archived_hash, genesis)) when the checkpoint was taken:
-    -- verify_chain() fails a lane whose start point changed since
+    -- COALESCE(archived_hash, genesis)) when the checkpoint was taken
     start_seq       bigint   NOT NULL,
     start_hash      bytea    NOT NULL CHECK (pg_catalog.length(start_hash) = 32),
+    -- where its archived segment started (purged_seq and
+    -- COALESCE(purged_hash, genesis))
+    purged_seq      bigint   NOT NULL,
+    purged_hash     bytea    NOT NULL CHECK (pg_catalog.length(purged_hash) = 32),
     PRIMARY KEY (checkpoint_id, tbl, lane)
 );
 CREATE INDEX checkpoint_heads_tbl_idx
     ON audit_chain.checkpoint_heads (tbl, checkpoint_id);
 COMMENT ON TABLE audit_chain.checkpoint_heads IS
-    'The head (seq and hash) and the start point of each lane at each checkpoint';
+    'The head (seq, hash, chain_at) and the boundaries of each lane at each checkpoint';
 SELECT pg_catalog.pg_extension_config_dump('audit_chain.checkpoint_heads', '');
 
 CREATE TABLE audit_chain.verification_log (
@@ -112,7 +135,7 @@ GRANT USAGE ON SCHEMA audit_chain TO PUBLIC;
 -- verify_chain() as the auditor), so nobody needs SELECT on them to write or
 -- verify a chained table.  An auditor who should read them is granted SELECT.
 REVOKE ALL ON audit_chain.chains, audit_chain.protection_log,
-    audit_chain.checkpoints, audit_chain.checkpoint_heads,
+    audit_chain.checkpoints, audit_chain.checkpoint_heads, audit_chain.signing_keys,
     audit_chain.verification_log FROM PUBLIC;
 
 --
@@ -244,76 +267,23 @@ $$;
 COMMENT ON PROCEDURE audit_chain.assert_intact(regclass, boolean) IS
     'Runs verify_chain() and raises an error (SQLSTATE XX001) if any lane is broken';
 
+-- C (src/checkpoint.c): runs as its caller, reads the heads directly and
+-- writes the checkpoint as the owner of the extension's tables.
 CREATE FUNCTION audit_chain.checkpoint()
 RETURNS bigint
-LANGUAGE plpgsql
-SECURITY DEFINER
+LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    id          bigint;
-    at          timestamptz := clock_timestamp();
-    t           regclass;
-    msg         text;
-    tbls        regclass[] := '{}';
-    lanes       smallint[] := '{}';
-    seqs        bigint[] := '{}';
-    hashes      bytea[] := '{}';
-    start_seqs  bigint[] := '{}';
-    start_hashes bytea[] := '{}';
-BEGIN
-    id := nextval(pg_get_serial_sequence('audit_chain.checkpoints', 'checkpoint_id'));
-
-    -- Each table's heads, and where its lanes start.  A registered table
-    -- that cannot be read (dropped, or no longer with its chain columns) is
-    -- left out with a warning rather than failing the checkpoint of every
-    -- other table; verify_chain() reports it as failed.
-    FOR t IN SELECT DISTINCT c.tbl FROM audit_chain.chains c ORDER BY 1
-    LOOP
-        BEGIN
-            SELECT tbls || array_agg(c.tbl ORDER BY c.lane),
-                   lanes || array_agg(c.lane ORDER BY c.lane),
-                   seqs || array_agg(h.seq ORDER BY c.lane),
-                   hashes || array_agg(h.hash ORDER BY c.lane),
-                   start_seqs || array_agg(c.archived_seq ORDER BY c.lane),
-                   start_hashes || array_agg(coalesce(c.archived_hash, c.genesis) ORDER BY c.lane)
-              INTO tbls, lanes, seqs, hashes, start_seqs, start_hashes
-              FROM audit_chain.chains c, LATERAL audit_chain.lane_head(c.tbl, c.lane) h
-             WHERE c.tbl OPERATOR(pg_catalog.=) t;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
-            RAISE WARNING 'checkpoint % leaves out chained table %: %', id, t, msg
-                USING HINT = 'Run audit_chain.verify_chain() on it.';
-        END;
-    END LOOP;
-
-    WITH heads AS MATERIALIZED (
-        SELECT * FROM unnest(tbls, lanes, seqs, hashes, start_seqs, start_hashes)
-                      AS h(tbl, lane, seq, hash, start_seq, start_hash)
-    ), cp AS (
-        INSERT INTO audit_chain.checkpoints (checkpoint_id, created_at, payload)
-        OVERRIDING SYSTEM VALUE
-        SELECT id, at, convert_to(
-                   'audit_chain/checkpoint/v1' || E'\n'
-                   || 'checkpoint_id ' || id || E'\n'
-                   || 'created_at ' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || E'\n'
-                   || coalesce(string_agg(format('%s %s %s %s %s %s', h.tbl, h.lane, h.seq,
-                                                 encode(h.hash, 'hex'), h.start_seq,
-                                                 encode(h.start_hash, 'hex')), E'\n'
-                                          ORDER BY h.tbl::text, h.lane) || E'\n', ''),
-                   'UTF8')
-          FROM heads h
-        RETURNING checkpoint_id
-    )
-    INSERT INTO audit_chain.checkpoint_heads (checkpoint_id, tbl, lane, seq, hash,
-                                              start_seq, start_hash)
-    SELECT cp.checkpoint_id, h.tbl, h.lane, h.seq, h.hash, h.start_seq, h.start_hash
-      FROM cp, heads h;
-    RETURN id;
-END;
-$$;
+AS 'MODULE_PATHNAME', 'audit_chain_checkpoint';
 COMMENT ON FUNCTION audit_chain.checkpoint() IS
-    'Records the head of every lane of every chained table; returns the checkpoint id';
+    'Records (and signs, with audit_chain.signing_key_file) the head and boundaries of every lane of every chained table; returns the checkpoint id';
+
+CREATE FUNCTION audit_chain.export_checkpoint(checkpoint_id bigint DEFAULT NULL)
+RETURNS json
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_export_checkpoint';
+COMMENT ON FUNCTION audit_chain.export_checkpoint(bigint) IS
+    'One checkpoint (the newest by default) as the JSON document to publish: payload, signature, key id, public key';
 
 --
 -- Guarding DDL
@@ -1206,6 +1176,9 @@ COMMENT ON FUNCTION audit_chain.export_jsonl(timestamptz) IS
 REVOKE ALL ON FUNCTION audit_chain.protect(regclass, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.unprotect(regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.checkpoint() FROM PUBLIC;
+-- export_checkpoint() reads the checkpoints as their owner: for the monitor
+-- that publishes them and for auditors, granted by the DBA
+REVOKE ALL ON FUNCTION audit_chain.export_checkpoint(bigint) FROM PUBLIC;
 -- protect() and unprotect() run as their caller; the internal functions they
 -- call check that the caller owns the table (or may read it) themselves, so a
 -- superuser can GRANT EXECUTE on protect() and unprotect() to table owners.

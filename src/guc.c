@@ -29,6 +29,9 @@ static char *ac_session_id = NULL;
 /* Milliseconds archive() and the purge sleep after each batch */
 int			ac_archive_delay = 0;
 
+/* The PEM file of the Ed25519 key that signs checkpoints ('' = unsigned) */
+char	   *ac_signing_key_file = NULL;
+
 /* GDPR Art. 6(1) lawful bases, as audit_chain.events spells them */
 static const char *const legal_bases[] = {
 	"consent", "contract", "legal_obligation", "vital_interests",
@@ -81,5 +84,17 @@ ac_guc_init(void)
 							"Like vacuum_cost_delay: a longer archive that leaves more of the machine to the writers.  0 (the default) does not sleep.",
 							&ac_archive_delay, 0, 0, 10000, PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	/*
+	 * The signing key's file: only where the server's own configuration is
+	 * (postgresql.conf, ALTER SYSTEM), as ssl_key_file, and shown to
+	 * superusers only (and pg_read_all_settings): the path tells an
+	 * attacker which file to steal.
+	 */
+	DefineCustomStringVariable("audit_chain.signing_key_file",
+							   "PEM file of the Ed25519 private key that signs checkpoints.",
+							   "Empty (the default): checkpoints are not signed.  The file must be owned by the database user with mode 0600, or by root with mode 0640.",
+							   &ac_signing_key_file, "", PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("audit_chain");
 }

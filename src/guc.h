@@ -12,6 +12,7 @@
 #define AUDIT_CHAIN_GUC_H
 
 extern int	ac_archive_delay;
+extern char *ac_signing_key_file;
 
 extern void ac_guc_init(void);
 

@@ -229,15 +229,16 @@ begin_lane_scan(Relation rel, Relation irel, int16 lane, int64 after_seq)
 /*
  * read_leaf_head
  *		The row with the highest seq above after_seq in one lane of one leaf
- *		table, read with SnapshotSelf: returns true with *seq and hash set,
- *		or false if this leaf has none.
+ *		table, read with SnapshotSelf: returns true with *seq and hash set
+ *		(and *at, its chain_at, if at is not NULL), or false if this leaf has
+ *		none.
  *
  * On the chain index this is a backward scan, which stops at after_seq, so
  * a known head makes it cheap.
  */
 static bool
 read_leaf_head(Oid leaf, int16 lane, int64 after_seq, int64 *seq,
-			   uint8 *hash)
+			   uint8 *hash, TimestampTz *at)
 {
 	LeafIndex	li;
 	Relation	rel = open_lane_leaf(leaf, &li);
@@ -309,6 +310,20 @@ read_leaf_head(Oid leaf, int16 lane, int64 after_seq, int64 *seq,
 							lane, RelationGetRelationName(rel)),
 					 errhint("Run audit_chain.verify_chain() on the table.")));
 		memcpy(hash, h, AC_HASH_LEN);
+		if (at != NULL)
+		{
+			AttrNumber	att_at = get_attnum(leaf, AC_COL_AT);
+
+			d = att_at == InvalidAttrNumber ? (Datum) 0 :
+				slot_getattr(slot, att_at, &isnull);
+			if (att_at == InvalidAttrNumber || isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("head of lane %d of chained table \"%s\" has no chain_at",
+								lane, RelationGetRelationName(rel)),
+						 errhint("Run audit_chain.verify_chain() on the table.")));
+			*at = DatumGetTimestampTz(d);
+		}
 	}
 
 	ExecDropSingleTupleTableSlot(slot);
@@ -390,6 +405,18 @@ bool
 ac_lane_read_head(Oid root, int16 lane, int64 after_seq, int64 *seq,
 				  uint8 *hash)
 {
+	return ac_lane_read_head_at(root, lane, after_seq, seq, hash, NULL);
+}
+
+/*
+ * ac_lane_read_head_at
+ *		ac_lane_read_head, and also the head's chain_at into *at if at is
+ *		not NULL (checkpoint() signs it).
+ */
+bool
+ac_lane_read_head_at(Oid root, int16 lane, int64 after_seq, int64 *seq,
+					 uint8 *hash, TimestampTz *at)
+{
 	List	   *leaves = ac_chain_leaves(root);
 	ListCell   *lc;
 	bool		found = false;
@@ -398,12 +425,16 @@ ac_lane_read_head(Oid root, int16 lane, int64 after_seq, int64 *seq,
 	{
 		int64		s;
 		uint8		h[AC_HASH_LEN];
+		TimestampTz t = 0;
 
-		if (read_leaf_head(lfirst_oid(lc), lane, after_seq, &s, h) &&
+		if (read_leaf_head(lfirst_oid(lc), lane, after_seq, &s, h,
+						   at != NULL ? &t : NULL) &&
 			(!found || s > *seq))
 		{
 			*seq = s;
 			memcpy(hash, h, AC_HASH_LEN);
+			if (at != NULL)
+				*at = t;
 			found = true;
 		}
 	}

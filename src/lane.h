@@ -48,6 +48,8 @@ extern void ac_lane_advance(LaneState *state, int64 seq, const uint8 *hash);
 extern void ac_lane_boundary(Oid root, int16 lane, int64 *seq, uint8 *hash);
 extern bool ac_lane_read_head(Oid root, int16 lane, int64 after_seq,
 							  int64 *seq, uint8 *hash);
+extern bool ac_lane_read_head_at(Oid root, int16 lane, int64 after_seq,
+								 int64 *seq, uint8 *hash, TimestampTz *at);
 extern List *ac_lane_held(void);
 extern int64 ac_lane_sealed(LaneState *state);
 extern int64 ac_lane_count_rows(Oid root, int16 lane, int64 after_seq);

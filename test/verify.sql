@@ -313,11 +313,14 @@ SELECT results_eq(
     'an empty lane is checkpointed at seq 0');
 SELECT matches((SELECT convert_from(payload, 'UTF8') FROM audit_chain.checkpoints
                  ORDER BY checkpoint_id DESC LIMIT 1),
-               '^audit_chain/checkpoint/v1\n', 'checkpoint payload starts with its format line');
+               '^audit_chain/checkpoint/v2\n', 'checkpoint payload starts with its format line');
 SELECT matches((SELECT convert_from(payload, 'UTF8') FROM audit_chain.checkpoints
                  ORDER BY checkpoint_id DESC LIMIT 1),
-               (SELECT 'tap_verify.clean 0 6 ' || encode(chain_hash, 'hex')
-                  FROM tap_verify.clean WHERE chain_seq = 6),
+               (SELECT '\nlane tap_verify.clean 0 ' || encode(c.genesis, 'hex') || ' 6 '
+                       || encode(t.chain_hash, 'hex') || ' '
+                       || (extract(epoch FROM t.chain_at) * 1000000)::bigint || ' 0 '
+                  FROM tap_verify.clean t, audit_chain.chains c
+                 WHERE t.chain_seq = 6 AND c.tbl = 'tap_verify.clean'::regclass),
                'checkpoint payload lists the lane head');
 SELECT is((SELECT count(*)::int FROM audit_chain.checkpoint_heads h
             WHERE h.checkpoint_id = (SELECT max(checkpoint_id) FROM audit_chain.checkpoints)

@@ -94,7 +94,8 @@ SELECT results_eq(
     'checkpoint() records where each lane starts');
 SELECT matches((SELECT convert_from(payload, 'UTF8') FROM audit_chain.checkpoints
                  ORDER BY checkpoint_id DESC LIMIT 1),
-               (SELECT '\nsec_verify\.log 0 2 [0-9a-f]{64} 0 ' || encode(genesis, 'hex') || '\n'
+               (SELECT '\nlane sec_verify\.log 0 ' || encode(genesis, 'hex') || ' 2 [0-9a-f]{64} -?[0-9]+ 0 '
+                       || encode(genesis, 'hex') || ' 0 ' || encode(genesis, 'hex') || '\n'
                   FROM audit_chain.chains WHERE tbl = 'sec_verify.log'::regclass),
                'and its payload, which is what gets published, binds the start point too');
 
