@@ -253,7 +253,7 @@ av_segment_parse_line(const char *data, size_t len, AvSegLine *out, char *err)
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
 	{
-		snprintf(err, AV_ERRLEN, "not a JSON object (column %d: %s)", jerr.column, jerr.text);
+		snprintf(err, AV_ERRLEN, "not a JSON object (column %d: %s)", jerr.column, av_printable(jerr.text));
 		return false;
 	}
 	if (!json_is_object(root))
