@@ -7,6 +7,7 @@
 #                           in database tap_commit, the attack suite
 #                           test/security/*.sql in database security)
 #   3. scenarios           (every executable test/scenarios/*.sh, sorted)
+#      verifier            (test/verifier/run.sh: audit_chain_verify)
 #   4. stress              (test/stress/stress.sh; skipped with --quick)
 # Works as root or as a user with sudo.  See test/README.md.
 #
@@ -21,7 +22,7 @@ for arg in "$@"; do
     case $arg in
         --quick) QUICK=1 ;;
         -h | --help)
-            sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
@@ -175,6 +176,13 @@ for f in "${scenarios[@]}"; do
     n_run=$((n_run + 1))
 done
 ((n_run > 0)) || echo "no scenario scripts"
+
+# ---------------------------------------------------------------- verifier
+# audit_chain_verify, the offline verifier (verifier/): run like a scenario,
+# with --quick too.
+if [[ -x test/verifier/run.sh ]]; then
+    run_script verifier/run.sh test/verifier/run.sh "$SCENARIO_TIMEOUT"
+fi
 
 # ---------------------------------------------------------------- 4. stress
 heading "4. stress (test/stress/stress.sh)"

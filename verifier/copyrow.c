@@ -16,7 +16,6 @@
  *
  *-------------------------------------------------------------------------
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,103 +60,55 @@ add_field(AvCopyRow *out, const char *data, size_t len)
 }
 
 /*
- * av_copy_parse_row
- *		Split and unescape one COPY text row (see copyrow.h).  The row must
- *		end in a line feed, and hold no other unescaped line feed or
- *		carriage return.
+ * unescape
+ *		Unescape the field text at data[0 .. len-1] (a backslash at
+ *		data[i]) into out, returning the bytes written, or -1 for a lone
+ *		backslash at the end.
  */
-bool
-av_copy_parse_row(const char *data, size_t len, AvCopyRow *out, char *err)
+static long
+unescape(const char *data, size_t len, char *out)
 {
 	size_t		i = 0;
 	size_t		o = 0;
-	size_t		start;
-	int			nnull = 0;
 
-	out->nfields = 0;
-	if (len == 0 || data[len - 1] != '\n')
+	while (i < len)
 	{
-		snprintf(err, AV_ERRLEN, "a COPY row does not end in a line feed");
-		return false;
-	}
-	len--;
-	/* unescaped text is never longer than the escaped text */
-	if (out->buf_cap < len + 1)
-	{
-		out->buf_cap = len + 1 > 256 ? len + 1 : 256;
-		out->buf = av_realloc(out->buf, out->buf_cap);
-	}
+		const char *bs = memchr(data + i, '\\', len - i);
+		size_t		run = bs ? (size_t) (bs - (data + i)) : len - i;
 
-	/*
-	 * Fields are first recorded as offsets into buf, a NULL one with a len
-	 * of SIZE_MAX, and made pointers at the end.  nnull: 0 the field is
-	 * empty so far, 1 it is \N so far, 2 it has text.
-	 */
-	start = o;
-	for (;;)
-	{
-		if (i == len || data[i] == '\t')
-		{
-			/* data holds the offset into buf until the row is done */
-			add_field(out, (const char *) (uintptr_t) start,
-					  nnull == 1 ? (size_t) -1 : o - start);
-			nnull = 0;
-			if (i == len)
-				break;
-			i++;
-			start = o;
-			continue;
-		}
-		if (data[i] == '\n' || data[i] == '\r')
-		{
-			snprintf(err, AV_ERRLEN, "a COPY row holds an unescaped line break");
-			return false;
-		}
-		if (data[i] != '\\')
-		{
-			out->buf[o++] = data[i++];
-			nnull = 2;
-			continue;
-		}
+		memcpy(out + o, data + i, run);
+		o += run;
+		i += run;
+		if (i == len)
+			break;
 		/* a backslash escape */
 		if (i + 1 >= len)
-		{
-			snprintf(err, AV_ERRLEN, "a COPY row ends in a lone backslash");
-			return false;
-		}
+			return -1;
 		i++;
-		if (data[i] == 'N' && o == start && nnull == 0 &&
-			(i + 1 == len || data[i + 1] == '\t'))
-		{
-			i++;
-			nnull = 1;
-			continue;
-		}
-		nnull = 2;
 		switch (data[i])
 		{
 			case 'b':
-				out->buf[o++] = '\b';
+				out[o++] = '\b';
 				i++;
 				break;
 			case 'f':
-				out->buf[o++] = '\f';
+				out[o++] = '\f';
 				i++;
 				break;
 			case 'n':
-				out->buf[o++] = '\n';
+				out[o++] = '\n';
 				i++;
 				break;
 			case 'r':
-				out->buf[o++] = '\r';
+				out[o++] = '\r';
 				i++;
 				break;
 			case 't':
-				out->buf[o++] = '\t';
+				out[o++] = '\t';
 				i++;
 				break;
 			case 'v':
-				out->buf[o++] = '\v';
+				out[o++] = '\v';
 				i++;
 				break;
 			case 'x':
@@ -172,10 +123,7 @@ av_copy_parse_row(const char *data, size_t len, AvCopyRow *out, char *err)
 						i++;
 						n++;
 					}
-					if (n == 0)
-						out->buf[o++] = 'x';	/* "\x" alone: an x */
-					else
-						out->buf[o++] = (char) v;
+					out[o++] = n == 0 ? 'x' : (char) v;	/* "\x" alone: an x */
 				}
 				break;
 			case '0':
@@ -196,24 +144,76 @@ av_copy_parse_row(const char *data, size_t len, AvCopyRow *out, char *err)
 						i++;
 						n++;
 					}
-					out->buf[o++] = (char) (v & 0xff);
+					out[o++] = (char) (v & 0xff);
 				}
 				break;
 			default:
-				out->buf[o++] = data[i++];
+				out[o++] = data[i++];
 				break;
 		}
 	}
+	return (long) o;
+}
 
-	for (int f = 0; f < out->nfields; f++)
+/*
+ * av_copy_parse_row
+ *		Split and unescape one COPY text row (see copyrow.h).  The row must
+ *		end in a line feed and hold no other unescaped line feed or carriage
+ *		return.  A field without a backslash points into data itself (it is
+ *		the common case, and needs no copy); one with escapes points into
+ *		out->buf.
+ */
+bool
+av_copy_parse_row(const char *data, size_t len, AvCopyRow *out, char *err)
+{
+	size_t		start = 0;
+	size_t		o = 0;
+
+	out->nfields = 0;
+	if (len == 0 || data[len - 1] != '\n')
 	{
-		if (out->fields[f].len == (size_t) -1)
-		{
-			out->fields[f].data = NULL;
-			out->fields[f].len = 0;
-		}
+		snprintf(err, AV_ERRLEN, "a COPY row does not end in a line feed");
+		return false;
+	}
+	len--;
+	if (memchr(data, '\n', len) != NULL || memchr(data, '\r', len) != NULL)
+	{
+		snprintf(err, AV_ERRLEN, "a COPY row holds an unescaped line break");
+		return false;
+	}
+	/* unescaped text is never longer than the escaped text */
+	if (out->buf_cap < len + 1)
+	{
+		out->buf_cap = len + 1 > 256 ? len + 1 : 256;
+		out->buf = av_realloc(out->buf, out->buf_cap);
+	}
+
+	for (;;)
+	{
+		const char *tab = memchr(data + start, '\t', len - start);
+		size_t		end = tab ? (size_t) (tab - data) : len;
+		size_t		flen = end - start;
+		const char *f = data + start;
+
+		if (flen == 2 && f[0] == '\\' && f[1] == 'N')
+			add_field(out, NULL, 0);
+		else if (memchr(f, '\\', flen) == NULL)
+			add_field(out, f, flen);
 		else
-			out->fields[f].data = out->buf + (uintptr_t) out->fields[f].data;
+		{
+			long		n = unescape(f, flen, out->buf + o);
+
+			if (n < 0)
+			{
+				snprintf(err, AV_ERRLEN, "a COPY field ends in a lone backslash");
+				return false;
+			}
+			add_field(out, out->buf + o, (size_t) n);
+			o += (size_t) n;
+		}
+		if (tab == NULL)
+			break;
+		start = end + 1;
 	}
 	return true;
 }

@@ -5,8 +5,9 @@
  *
  * Pure: input is one data row as PQgetCopyData returns it (the fields,
  * tab-separated, backslash-escaped, ending in a line feed), output the
- * unescaped fields; no libpq, no globals.  The fields point into out->buf,
- * which the parser grows as needed and reuses from row to row.
+ * unescaped fields; no libpq, no globals.  A field points into the input
+ * (when it has no escape) or into out->buf, which the parser grows as needed
+ * and reuses from row to row: the input must outlive the fields.
  *
  * IDENTIFICATION
  *	  verifier/copyrow.h

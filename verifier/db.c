@@ -470,6 +470,8 @@ select_tables(DbState *st)
 		return;
 	for (int i = 0; i < st->ntables; i++)
 		st->tables[i].selected = false;
+	/* names are resolved with the user's search_path, as psql would */
+	PQclear(query(st, "search_path", "SET search_path TO DEFAULT", 0, NULL));
 	for (int k = 0; k < st->opt->ntables; k++)
 	{
 		const char *params[1] = {st->opt->tables[k]};
@@ -494,6 +496,7 @@ select_tables(DbState *st)
 			av_die("--table \"%s\" is not a chained table (it has no lane in audit_chain.chains)",
 				   st->opt->tables[k]);
 	}
+	PQclear(query(st, "search_path", "SET search_path = pg_catalog, pg_temp", 0, NULL));
 }
 
 /*
@@ -1016,6 +1019,68 @@ check_stray_rows(DbState *st, DbTable *t)
 }
 
 /*
+ * check_copy_row
+ *		One COPY row of a lane (chain_seq, chain_at, chain_prev, chain_hash,
+ *		then the hashed columns) into the walk.
+ */
+static void
+check_copy_row(AvWalk *w, const AvCopyRow *row, int ncols, const char *rel,
+			   char **error)
+{
+	int64_t		seq,
+				at;
+	uint8_t		prev[32],
+				hash[32];
+
+	if (row->fields[0].data == NULL || row->fields[1].data == NULL ||
+		row->fields[2].data == NULL || row->fields[3].data == NULL)
+	{
+		w->rows++;
+		seq = w->expect_seq;
+		if (row->fields[0].data != NULL)
+			(void) av_parse_int64(row->fields[0].data, row->fields[0].len, &seq);
+		av_walk_problem(w, seq, 0, "a row is not sealed: its chain columns are NULL");
+		return;
+	}
+	if (!av_parse_int64(row->fields[0].data, row->fields[0].len, &seq))
+	{
+		if (*error == NULL)
+			*error = av_sprintf("unexpected chain_seq from %s", rel);
+		return;
+	}
+	if (!av_parse_timestamptz(row->fields[1].data, row->fields[1].len, &at))
+	{
+		w->rows++;
+		av_walk_problem(w, seq, 0, "chain_at of chain_seq %lld is not a finite timestamp (\"%.*s\")",
+						(long long) seq, (int) (row->fields[1].len > 64 ? 64 : row->fields[1].len),
+						row->fields[1].data);
+		return;
+	}
+	if (!av_parse_bytea_hash(row->fields[2].data, row->fields[2].len, prev) ||
+		!av_parse_bytea_hash(row->fields[3].data, row->fields[3].len, hash))
+	{
+		w->rows++;
+		av_walk_problem(w, seq, 0, "chain_prev or chain_hash of chain_seq %lld is not 32 bytes",
+						(long long) seq);
+		return;
+	}
+	for (int c = 0; c < ncols; c++)
+	{
+		const AvCopyField *f = &row->fields[4 + c];
+
+		if (f->data == NULL)
+			w->terms[c].kind = AV_TERM_NULL;
+		else
+		{
+			w->terms[c].kind = AV_TERM_TEXT;
+			w->terms[c].text = f->data;
+			w->terms[c].len = f->len;
+		}
+	}
+	av_walk_row(w, seq, at, prev, hash);
+}
+
+/*
  * stream_rows
  *		COPY the rows of one lane of relation rel in seq order into the
  *		walk.  Returns NULL, or an error message (the walk could not run).
@@ -1048,74 +1113,22 @@ stream_rows(PGconn *conn, DbLane *l, const char *rel, AvWalk *w,
 	PQclear(res);
 	while ((n = PQgetCopyData(conn, &buf, 0)) > 0)
 	{
-		int64_t		seq,
-					at;
-		uint8_t		prev[32],
-					hash[32];
-
 		(*count)++;
 		if ((*count & 4095) == 0)
 			__atomic_store_n(&l->progress, l->archived_rows + *count, __ATOMIC_RELAXED);
+		/* the fields point into buf: it is freed after the row is checked */
 		if (!av_copy_parse_row(buf, (size_t) n, &row, err) ||
 			row.nfields != 4 + t->ncols)
 		{
 			if (error == NULL)
 				error = av_sprintf("unexpected COPY data from %s: %s", rel,
 								   row.nfields != 4 + t->ncols ? "wrong number of fields" : err);
-			PQfreemem(buf);
-			continue;
 		}
+		else if (w->bad)
+			w->rows++;
+		else
+			check_copy_row(w, &row, t->ncols, rel, &error);
 		PQfreemem(buf);
-		if (w->bad)
-		{
-			w->rows++;
-			continue;
-		}
-		if (row.fields[0].data == NULL || row.fields[1].data == NULL ||
-			row.fields[2].data == NULL || row.fields[3].data == NULL)
-		{
-			w->rows++;
-			av_walk_problem(w, row.fields[0].data == NULL ? w->expect_seq : 0, 0,
-							"a row is not sealed: its chain columns are NULL");
-			if (row.fields[0].data != NULL)
-				av_parse_int64(row.fields[0].data, row.fields[0].len, &w->bad_seq);
-			continue;
-		}
-		if (!av_parse_int64(row.fields[0].data, row.fields[0].len, &seq))
-		{
-			error = error ? error : av_sprintf("unexpected chain_seq from %s", rel);
-			continue;
-		}
-		if (!av_parse_timestamptz(row.fields[1].data, row.fields[1].len, &at))
-		{
-			w->rows++;
-			av_walk_problem(w, seq, 0, "chain_at of chain_seq %lld is not a finite timestamp (\"%.*s\")",
-							(long long) seq, (int) (row.fields[1].len > 64 ? 64 : row.fields[1].len),
-							row.fields[1].data);
-			continue;
-		}
-		if (!av_parse_bytea_hash(row.fields[2].data, row.fields[2].len, prev) ||
-			!av_parse_bytea_hash(row.fields[3].data, row.fields[3].len, hash))
-		{
-			w->rows++;
-			av_walk_problem(w, seq, 0, "chain_prev or chain_hash of chain_seq %lld is not 32 bytes",
-							(long long) seq);
-			continue;
-		}
-		for (int c = 0; c < t->ncols; c++)
-		{
-			AvCopyField *f = &row.fields[4 + c];
-
-			if (f->data == NULL)
-				w->terms[c].kind = AV_TERM_NULL;
-			else
-			{
-				w->terms[c].kind = AV_TERM_TEXT;
-				w->terms[c].text = f->data;
-				w->terms[c].len = f->len;
-			}
-		}
-		av_walk_row(w, seq, at, prev, hash);
 	}
 	if (n == -2 && error == NULL)
 		error = av_sprintf("could not read %s: %s", rel, first_line(PQerrorMessage(conn)));
