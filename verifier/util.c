@@ -140,10 +140,10 @@ static const signed char hexvals[256] = {
 bool
 av_unhex(const char *s, size_t len, uint8_t *out, size_t n)
 {
-	if (len != 2 * n)
-		return false;
 	int			bad = 0;
 
+	if (len != 2 * n)
+		return false;
 	for (size_t i = 0; i < n; i++)
 	{
 		int			hi = hexvals[(unsigned char) s[2 * i]];

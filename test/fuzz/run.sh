@@ -13,7 +13,8 @@
 #
 # Usage: test/fuzz/run.sh [-t SECONDS] [-o OUTDIR] [-k] [TARGET...]
 #   -t SECONDS  run time per target (default 20; env AC_FUZZ_SECONDS)
-#   -o OUTDIR   build directory, findings and logs (default a temp dir)
+#   -o OUTDIR   build directory, findings and logs (default env AC_FUZZ_OUT,
+#               else a temp dir removed at exit)
 #   -k          keep the inputs a run adds to the seed corpora in
 #               OUTDIR/corpus/TARGET (never written into the repository)
 # The seed corpora (test/fuzz/corpus/TARGET/) are read only: new inputs go to
@@ -24,14 +25,14 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 SECS=${AC_FUZZ_SECONDS:-20}
-OUT=
+OUT=${AC_FUZZ_OUT:-}
 KEEP=0
 while getopts 't:o:kh' opt; do
     case $opt in
         t) SECS=$OPTARG ;;
         o) OUT=$OPTARG ;;
         k) KEEP=1 ;;
-        h) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        h) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) exit 2 ;;
     esac
 done
