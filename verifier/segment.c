@@ -63,9 +63,12 @@ parse_header(json_t *root, AvSegLine *out, char *err)
 		return false;
 	}
 	v = json_object_get(root, "table");
-	if (!json_is_string(v) || json_string_length(v) == 0)
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+		strspn(json_string_value(v), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_%.") !=
+		json_string_length(v))
 	{
-		snprintf(err, AV_ERRLEN, "the header's \"table\" is not a string");
+		/* percent-encoded (doc/checkpoints.md section 1): it reaches terminals */
+		snprintf(err, AV_ERRLEN, "the header's \"table\" is not a percent-encoded schema.name");
 		return false;
 	}
 	out->table = av_strdup(json_string_value(v));
