@@ -199,6 +199,16 @@ AS 'MODULE_PATHNAME', 'audit_chain_canonical_row';
 COMMENT ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) IS
     'The exact bytes SHA-256 hashes for a row (format audit_chain/v1)';
 
+CREATE FUNCTION audit_chain.export_segment(tbl regclass, lane integer DEFAULT NULL,
+                                           from_seq bigint DEFAULT NULL,
+                                           to_seq bigint DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_export_segment';
+COMMENT ON FUNCTION audit_chain.export_segment(regclass, integer, bigint, bigint) IS
+    'The lines of a segment file of a chained table (doc/checkpoints.md section 4): header, one JSON line per row with the canonical text of its columns, archived rows first, trailer; for verification with no database';
+
 CREATE FUNCTION audit_chain.canonical_text(value anyelement)
 RETURNS text
 LANGUAGE C STABLE
@@ -1186,6 +1196,7 @@ REVOKE ALL ON FUNCTION audit_chain.verify_chain(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE audit_chain.assert_intact(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.row_hash(regclass, integer, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.canonical_row(regclass, integer, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.export_segment(regclass, integer, bigint, bigint) FROM PUBLIC;
 -- lane_head() checks SELECT on the table, but it is for checkpoint() and auditors
 REVOKE ALL ON FUNCTION audit_chain.lane_head(regclass, integer) FROM PUBLIC;
 

@@ -2,7 +2,7 @@
 --
 -- Every C entry point that takes a regclass (lane_head, row_hash,
 -- canonical_row, verify_chain, full and incremental, set_retention,
--- legal_hold, redact) is called by an
+-- legal_hold, redact, export_segment) is called by an
 -- unprivileged role on relations that are not chained tables: a temporary
 -- table with chain columns of the wrong types (the issue's SIGSEGV), a view, a
 -- materialized view, a sequence, an index, a composite type, a dropped OID,
@@ -24,7 +24,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(109);
+SELECT plan(121);
 
 CREATE ROLE sec_crash_attacker LOGIN;
 CREATE SCHEMA sec_crash AUTHORIZATION sec_crash_attacker;
@@ -34,7 +34,8 @@ GRANT EXECUTE ON FUNCTION audit_chain.row_hash(regclass, integer, bigint),
     audit_chain.verify_chain(regclass, boolean),
     audit_chain.set_retention(regclass, interval, text, interval),
     audit_chain.legal_hold(regclass, boolean, text),
-    audit_chain.redact(regclass, integer, bigint, text[], text) TO sec_crash_attacker;
+    audit_chain.redact(regclass, integer, bigint, text[], text),
+    audit_chain.export_segment(regclass, integer, bigint, bigint) TO sec_crash_attacker;
 
 -- A good chained table, owned by the superuser
 CREATE TABLE sec_crash.good (id int, note text);
@@ -100,10 +101,11 @@ INSERT INTO sec_crash_calls VALUES
     ('SELECT * FROM audit_chain.verify_chain(%s, true)'),
     ('SELECT audit_chain.set_retention(%s, interval ''1 year'')'),
     ('SELECT audit_chain.legal_hold(%s, true, ''x'')'),
-    ('SELECT audit_chain.redact(%s, 0, 1, ARRAY[''chain_hash''], ''x'')');
+    ('SELECT audit_chain.redact(%s, 0, 1, ARRAY[''chain_hash''], ''x'')'),
+    ('SELECT * FROM audit_chain.export_segment(%s)');
 GRANT SELECT ON sec_crash_cases, sec_crash_calls TO sec_crash_attacker;
 
--- 96 calls by the attacker: each a clear error, none a crash
+-- 108 calls by the attacker: each a clear error, none a crash
 SET SESSION AUTHORIZATION sec_crash_attacker;
 SELECT throws_ok(format(k.call, c.rel || '::pg_catalog.regclass'), c.sqlstate, c.msg,
                  format('attacker: %s on %s: %s', split_part(k.call, '(', 1), c.rel, c.msg))

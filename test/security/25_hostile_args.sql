@@ -18,7 +18,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(72);
+SELECT plan(81);
 
 CREATE ROLE sec_args NOLOGIN;
 CREATE SCHEMA sec_args AUTHORIZATION sec_args;
@@ -26,6 +26,9 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA audit_chain TO sec_args;
 GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA audit_chain TO sec_args;
 CREATE TABLE sec_args_out (n int, q text, result text);
 GRANT INSERT ON sec_args_out TO sec_args;
+-- a chained table the role may not read
+CREATE TABLE public.sec_args_theirs (id int);
+SELECT audit_chain.protect('public.sec_args_theirs');
 
 SET SESSION AUTHORIZATION sec_args;
 CREATE TABLE sec_args.hits (what text);
@@ -132,7 +135,16 @@ SELECT sec_args.try(n, q) FROM (VALUES
  (67, 'SELECT audit_chain.redact(''sec_args.t'', 0, 1, ARRAY[''chain_hash''], ''r'')'),
  (68, 'SELECT audit_chain.redact(''sec_args.t'', -1, 0, ARRAY[''id''], ''r'')'),
  (69, 'SELECT * FROM audit_chain.redact_subject(NULL, NULL)'),
- (70, 'SELECT * FROM audit_chain.redact_subject('''', ''r'')')
+ (70, 'SELECT * FROM audit_chain.redact_subject('''', ''r'')'),
+ (71, 'SELECT * FROM audit_chain.export_segment(NULL, NULL, NULL, NULL)'),
+ (72, 'SELECT * FROM audit_chain.export_segment(0)'),
+ (73, 'SELECT * FROM audit_chain.export_segment(''tt'')'),
+ (74, 'SELECT * FROM audit_chain.export_segment(''sec_args.v'')'),
+ (75, 'SELECT * FROM audit_chain.export_segment(''public.sec_args_out'')'),
+ (76, 'SELECT * FROM audit_chain.export_segment(''public.sec_args_theirs'')'),
+ (77, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', 1)'),
+ (78, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', 0, 2, 1)'),
+ (79, 'SELECT * FROM audit_chain.export_segment(''sec_args.t'', NULL, 1)')
 ) v(n, q);
 RESET SESSION AUTHORIZATION;
 
@@ -154,11 +166,13 @@ SELECT is(o.result, e.result, o.q)
     (55, '22004'), (56, '42P01'), (57, '0A000'), (58, '42809'), (59, '22023'), (60, '22023'),
     (61, 'ok'), (62, 'ok'),
     (63, '22004'), (64, '42P01'), (65, '0A000'), (66, '42809'), (67, '42P10'), (68, '22023'),
-    (69, '22004'), (70, '22023')
+    (69, '22004'), (70, '22023'),
+    (71, '22004'), (72, '42P01'), (73, '0A000'), (74, '42809'), (75, '55000'), (76, '42501'),
+    (77, '22023'), (78, '22023'), (79, 'ok')
   ) e(n, result) ON e.n = o.n
  ORDER BY o.n;
 
-SELECT is((SELECT count(*)::int FROM sec_args_out), 70, 'every call ran');
+SELECT is((SELECT count(*)::int FROM sec_args_out), 79, 'every call ran');
 SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM sec_args.hits), NULL,
           'no look-alike operator ran inside the extension');
 
