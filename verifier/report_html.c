@@ -480,6 +480,17 @@ write_html(FILE *out, const AvResult *r, const char *version, time_t now)
 	fputs("</body>\n</html>\n", out);
 }
 
+/* the temporary file while the run goes on, removed at exit if still there */
+static char *pending_tmp = NULL;
+
+/* atexit: a run that ended in an error (exit 2) leaves no temporary file */
+static void
+remove_pending_tmp(void)
+{
+	if (pending_tmp)
+		unlink(pending_tmp);
+}
+
 /*
  * av_report_html_open
  *		Create the file the report will be written into: path.tmp next to
@@ -494,8 +505,13 @@ av_report_html_open(const char *path, char *err)
 	FILE	   *f = fopen(tmp, "w");
 
 	if (f == NULL)
+	{
 		snprintf(err, AV_ERRLEN, "could not create \"%s\": %s", tmp, strerror(errno));
-	free(tmp);
+		free(tmp);
+		return NULL;
+	}
+	pending_tmp = tmp;
+	atexit(remove_pending_tmp);
 	return f;
 }
 
@@ -526,5 +542,7 @@ av_report_html_finish(FILE *f, const char *path, const AvResult *r,
 	if (!ok)
 		unlink(tmp);
 	free(tmp);
+	free(pending_tmp);
+	pending_tmp = NULL;
 	return ok;
 }

@@ -14,7 +14,8 @@
 #      (&lt;script&gt;...), and there is still no <script> or <img> element;
 #      printed to PDF it is A4;
 #   3. --html into a directory that does not exist: exit 2 and a message,
-#      before any verification.
+#      before any verification; a run that fails (a database that does not
+#      exist) leaves neither the report nor its temporary file.
 # The screenshots (intact.png, tampered.png), the PDF and the DOM dumps stay in
 # $AC_TEST_OUTPUT/verifier_html (default test/output/verifier_html, ignored
 # by git) for a person to look at.
@@ -141,5 +142,12 @@ rc=0
 grep -q '^audit_chain_verify: error: could not create ".*r.html.tmp": No such file or directory$' "$OUTDIR/unwritable.out" ||
     { cat "$OUTDIR/unwritable.out" >&2; ac_die "unwritable --html: not the message expected"; }
 ok "unwritable --html path: exit 2, $(cat "$OUTDIR/unwritable.out")"
+
+rc=0
+"$VERIFY" --dbname ac_html_no_such_db --html "$TMP/failed.html" >"$OUTDIR/failed.out" 2>&1 || rc=$?
+[[ $rc == 2 ]] || ac_die "failed run with --html: exit $rc, want 2"
+[[ ! -e $TMP/failed.html && ! -e $TMP/failed.html.tmp ]] ||
+    ac_die "failed run with --html: a report or its temporary file was left behind"
+ok "a failed run (exit 2) leaves no report and no temporary file"
 
 ac_log "verifier_html: the screenshots and the PDF are in $OUTDIR"
