@@ -9,7 +9,9 @@
 #
 # Built with clang -fsanitize=fuzzer,address,undefined (UBSan aborts on its
 # first report); any crash, leak, sanitizer report, timeout, out-of-memory or
-# broken error message (common.h) fails the run with exit status 1.
+# broken error message (common.h) fails the run with exit status 1.  Then
+# messages.sh hands the malformed seeds to the built program (exit 2 and one
+# printable line each).
 #
 # Usage: test/fuzz/run.sh [-t SECONDS] [-o OUTDIR] [-k] [TARGET...]
 #   -t SECONDS  run time per target (default 20; env AC_FUZZ_SECONDS)
@@ -101,7 +103,7 @@ for t in "${TARGETS[@]}"; do
         *) dict=(-dict="$HERE/$t.dict") ;;
     esac
     "$bin" "$scratch" "$seeds" "${dict[@]}" -max_total_time="$SECS" -timeout=2 \
-        -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=8192 \
+        -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=16384 \
         -print_final_stats=1 -artifact_prefix="$OUT/crash-$t-" \
         >"$OUT/fuzz_$t.log" 2>&1 || rc=$?
     grep -E '^(#[0-9]+\s+DONE|stat::number_of_executed_units|Done [0-9]+ runs)' "$OUT/fuzz_$t.log" |
@@ -114,6 +116,14 @@ for t in "${TARGETS[@]}"; do
     fi
     if ((!KEEP)); then rm -rf "$scratch"; fi
 done
+
+# The malformed seeds through the real program, when it is built: exit 2
+# and one printable line each (messages.sh)
+if [[ -x $ROOT/verifier/audit_chain_verify ]]; then
+    "$HERE/messages.sh" "$ROOT/verifier/audit_chain_verify" || failed+=("messages")
+else
+    echo "fuzz: verifier/audit_chain_verify is not built: messages.sh skipped"
+fi
 
 if ((${#failed[@]})); then
     echo "fuzz: FAILED: ${failed[*]}" >&2
