@@ -45,6 +45,11 @@
 	"SET search_path = pg_catalog, pg_temp; SET row_security = off; " \
 	"SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0"
 
+/* a worker reads each lane by its index, in seq order, with no parallel workers */
+#define WORKER_SETTINGS \
+	"SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off; " \
+	"SET max_parallel_workers_per_gather = 0"
+
 typedef struct DbTable
 {
 	char	   *oid;			/* as text */
@@ -117,6 +122,7 @@ typedef struct DbState
 	DbLane	  **work;			/* selected lanes, in the order to walk */
 	int			nwork;
 	int			next_work;
+	int			running;		/* worker threads not yet finished */
 	pthread_mutex_t lock;
 } DbState;
 
@@ -308,11 +314,11 @@ lane_by_genesis(DbState *st, const uint8_t *genesis)
 /*
  * open_snapshot
  *		Start the main connection's repeatable-read transaction and export
- *		its snapshot for the worker connections.  Where that is impossible
- *		(a standby, a server without the privilege), the workers take
+ *		its snapshot for the worker connections (PostgreSQL 15 exports one
+ *		on a hot standby too).  Where the server refuses, the workers take
  *		snapshots of their own, with a warning: the lanes are then read at
- *		slightly different moments, which checkpoints taken meanwhile can
- *		make look like a cut tail.
+ *		slightly different moments, which an archive() or a checkpoint
+ *		taken meanwhile can make look like tampering.
  */
 static void
 open_snapshot(DbState *st)
@@ -1238,8 +1244,9 @@ worker_main(void *arg)
 		walk_lane(wk->conn, l);
 		__atomic_store_n(&l->state, 2, __ATOMIC_RELEASE);
 		if (l->error)
-			break;
+			break;				/* its connection may be unusable */
 	}
+	__atomic_sub_fetch(&st->running, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -1279,6 +1286,18 @@ open_worker(DbState *st, Worker *wk)
 			av_die("could not import the snapshot: %s", first_line(PQerrorMessage(wk->conn)));
 		PQclear(res);
 	}
+
+	/*
+	 * A lane is read in seq order by the chained table's unique index on
+	 * (chain_lane, chain_seq).  Left to itself, the planner prefers a
+	 * (parallel) bitmap scan and a sort, which for a big lane spills to disk
+	 * and costs more than the index scan; and parallel workers would take
+	 * the cores the other lanes need.  Measured in test/bench/README.md.
+	 */
+	res = PQexec(wk->conn, WORKER_SETTINGS);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		av_die("could not set up a worker connection: %s", first_line(PQerrorMessage(wk->conn)));
+	PQclear(res);
 }
 
 /* lanes in the order to walk: by table, then lane */
@@ -1366,19 +1385,14 @@ av_verify_database(AvOptions *opt, AvResult *r)
 		open_worker(&st, &workers[i]);
 	/* every worker holds the snapshot now: the main transaction may end */
 	t0 = now_seconds();
+	st.running = nworkers;
 	for (int i = 0; i < nworkers; i++)
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
 			av_die("could not start a thread");
 	if (opt->progress)
 	{
-		for (;;)
+		while (__atomic_load_n(&st.running, __ATOMIC_ACQUIRE) > 0)
 		{
-			int			done = 0;
-
-			for (int i = 0; i < st.nwork; i++)
-				done += __atomic_load_n(&st.work[i]->state, __ATOMIC_ACQUIRE) == 2;
-			if (done == st.nwork)
-				break;
 			show_progress(&st, t0, false);
 			usleep(250000);
 		}
@@ -1389,14 +1403,15 @@ av_verify_database(AvOptions *opt, AvResult *r)
 	r->seconds = now_seconds() - t0;
 
 	for (int i = 0; i < st.nwork; i++)
+		if (st.work[i]->error)
+			av_die("%s", st.work[i]->error);
+	for (int i = 0; i < st.nwork; i++)
 	{
 		DbLane	   *l = st.work[i];
 		AvLane	   *al;
 
-		if (l->error)
-			av_die("%s", l->error);
 		if (l->state != 2)
-			av_die("a worker stopped before lane %d of %s was walked", l->lane, l->t->display);
+			av_die("lane %d of %s was not walked", l->lane, l->t->display);
 		al = av_result_add_lane(r);
 		al->table = av_strdup(l->t->encoded);
 		al->lane = l->lane;

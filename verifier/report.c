@@ -65,9 +65,12 @@ av_report_text(FILE *out, const AvResult *r, bool quiet)
 					(long long) (l->archived_rows + l->live_rows));
 			if (l->archived_rows)
 				fprintf(out, " (%lld archived)", (long long) l->archived_rows);
-			fprintf(out, "  seq %lld..%lld  head %.16s  %s\n",
-					(long long) l->start_seq + (l->head_seq > l->start_seq ? 1 : 0),
-					(long long) l->head_seq, head, l->intact ? "intact" : "FAILED");
+			if (l->head_seq > l->start_seq)
+				fprintf(out, "  seq %lld..%lld", (long long) l->start_seq + 1,
+						(long long) l->head_seq);
+			else
+				fprintf(out, "  seq -");
+			fprintf(out, "  head %.16s  %s\n", head, l->intact ? "intact" : "FAILED");
 		}
 		for (int i = 0; i < r->ncheckpoints; i++)
 		{

@@ -280,7 +280,22 @@ av_verify_segment(AvOptions *opt, AvResult *r)
 		}
 		sg->rows++;
 		total++;
-		av_walk_row(&sg->walk, sl.seq, sl.at_us, sl.prev, sl.hash);
+		if (sl.seq_null || !sl.at_ok || !sl.prev_ok || !sl.hash_ok)
+		{
+			/* a row whose chain columns cannot verify (as stored) */
+			sg->walk.rows++;
+			if (sl.seq_null)
+				av_walk_problem(&sg->walk, sg->walk.expect_seq, 0,
+								"a row is not sealed: its chain columns are NULL");
+			else if (!sl.at_ok)
+				av_walk_problem(&sg->walk, sl.seq, 0,
+								"chain_at of chain_seq %lld is not a finite timestamp", (long long) sl.seq);
+			else
+				av_walk_problem(&sg->walk, sl.seq, 0,
+								"chain_prev or chain_hash of chain_seq %lld is not 32 bytes", (long long) sl.seq);
+		}
+		else
+			av_walk_row(&sg->walk, sl.seq, sl.at_us, sl.prev, sl.hash);
 		av_segment_line_free(&sl);
 	}
 	if (ferror(f))

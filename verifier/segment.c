@@ -30,6 +30,40 @@ get_hash(json_t *obj, const char *key, uint8_t *out)
 		av_unhex(json_string_value(v), json_string_length(v), out, 32);
 }
 
+/*
+ * get_stored_hash
+ *		A chain_prev or chain_hash member as export_segment() writes it: hex
+ *		of the stored bytes, of any length, or null.  *ok tells whether it is
+ *		32 bytes (into out); false only for a member that is not hex.
+ */
+static bool
+get_stored_hash(json_t *obj, const char *key, uint8_t *out, bool *ok)
+{
+	json_t	   *v = json_object_get(obj, key);
+	const char *s;
+	size_t		len;
+
+	*ok = false;
+	if (json_is_null(v))
+		return true;
+	if (!json_is_string(v))
+		return false;
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len == 64)
+	{
+		*ok = av_unhex(s, len, out, 32);
+		return *ok;
+	}
+	if (len % 2 != 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+			  (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
 /* an integer member in [min, max] into out */
 static bool
 get_int(json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out)
@@ -141,24 +175,32 @@ parse_row(json_t *root, AvSegLine *out, char *err)
 	int64_t		lane;
 
 	out->kind = AV_SEG_ROW;
-	if (!get_int(root, "lane", 0, 63, &lane) ||
-		!get_int(root, "seq", 1, INT64_MAX, &out->seq))
+	if (!get_int(root, "lane", 0, 63, &lane))
 	{
-		snprintf(err, AV_ERRLEN, "a row has no \"lane\" (0 to 63) or \"seq\" (positive)");
+		snprintf(err, AV_ERRLEN, "a row has no \"lane\" (0 to 63)");
 		return false;
 	}
 	out->lane = (int) lane;
-	v = json_object_get(root, "at");
-	if (!json_is_string(v) ||
-		!av_parse_timestamptz(json_string_value(v), json_string_length(v), &out->at_us))
+	v = json_object_get(root, "seq");
+	if (json_is_null(v))
+		out->seq_null = true;
+	else if (!get_int(root, "seq", 0, INT64_MAX, &out->seq))
 	{
-		snprintf(err, AV_ERRLEN, "row %lld: \"at\" is not a timestamptz in the canonical text",
-				 (long long) out->seq);
+		snprintf(err, AV_ERRLEN, "a row's \"seq\" is neither a non-negative integer nor null");
 		return false;
 	}
-	if (!get_hash(root, "prev", out->prev) || !get_hash(root, "hash", out->hash))
+	v = json_object_get(root, "at");
+	if (json_is_string(v))
+		out->at_ok = av_parse_timestamptz(json_string_value(v), json_string_length(v), &out->at_us);
+	else if (!json_is_null(v))
 	{
-		snprintf(err, AV_ERRLEN, "row %lld: \"prev\" or \"hash\" is not 64 hex digits",
+		snprintf(err, AV_ERRLEN, "row %lld: \"at\" is neither a string nor null", (long long) out->seq);
+		return false;
+	}
+	if (!get_stored_hash(root, "prev", out->prev, &out->prev_ok) ||
+		!get_stored_hash(root, "hash", out->hash, &out->hash_ok))
+	{
+		snprintf(err, AV_ERRLEN, "row %lld: \"prev\" or \"hash\" is neither hex nor null",
 				 (long long) out->seq);
 		return false;
 	}

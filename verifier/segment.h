@@ -81,11 +81,16 @@ typedef struct AvSegLine
 	AvSegLane  *lanes;
 	int			nlanes;
 
-	/* AV_SEG_ROW */
+	/* AV_SEG_ROW (chain columns as stored: a tampered row still parses) */
 	int			lane;
+	bool		seq_null;		/* "seq": null */
 	int64_t		seq;
+	bool		at_ok;			/* "at" is a finite timestamptz's text */
 	int64_t		at_us;			/* chain_at, parsed from "at" */
+	bool		prev_ok;		/* "prev" is 32 bytes (not null, not another
+								 * length) */
 	uint8_t		prev[32];
+	bool		hash_ok;
 	uint8_t		hash[32];
 	AvSegValue *values;
 	int			nvalues;

@@ -144,6 +144,7 @@ av_unhex(const char *s, size_t len, uint8_t *out, size_t n)
 
 	if (len != 2 * n)
 		return false;
+
 	for (size_t i = 0; i < n; i++)
 	{
 		int			hi = hexvals[(unsigned char) s[2 * i]];
@@ -360,6 +361,9 @@ av_parse_timestamptz(const char *s, size_t len, int64_t *us)
 		return false;
 	if (pos != len)
 		return false;
+	/* PostgreSQL's timestamps end in 294276 AD (and 4714 BC) */
+	if (year > 294276 || year < -4713)
+		return false;
 	if (mon < 1 || mon > 12 || day < 1 || day > month_days(year, (int) mon) ||
 		hh > 23 || mi > 59 || ss > 60 || om > 59 || os > 59)
 		return false;
@@ -367,7 +371,7 @@ av_parse_timestamptz(const char *s, size_t len, int64_t *us)
 	days = days_from_civil(year, (int) mon, (int) day);
 	secs = days * 86400 + hh * 3600 + mi * 60 + ss -
 		sign * (oh * 3600 + om * 60 + os);
-	/* a year of up to 9 digits is far outside int64 microseconds */
+	/* past about 294247 AD, microseconds since 1970 no longer fit in int64 */
 	if (__builtin_mul_overflow(secs, (int64_t) 1000000, us) ||
 		__builtin_add_overflow(*us, frac, us))
 		return false;

@@ -20,11 +20,12 @@
 #      checkpoint head inside it, truncated, garbage
 #   7. stored checkpoints: a key rotation (old checkpoints keep verifying),
 #      a checkpoint deleted from the middle, a stored payload changed
+#   8. a hot standby (a primary and a standby of its own): intact, in one
+#      exported snapshot or, where the server refuses that, separate ones
 #
 # Checkpoints are signed by the server (audit_chain.signing_key_file, set
 # for the test with ALTER SYSTEM and reset at exit) and exported with
-# export_checkpoint().  Segment files: export_segment() when it is
-# installed, else made by hand from doc/checkpoints.md section 4.
+# export_checkpoint(); segment files are written by export_segment().
 #
 # Uses the cluster in PGHOST/PGPORT if one answers there (databases named
 # ac_vf_*_PID, dropped at exit), else starts its own through scripts/lib.sh.
@@ -127,40 +128,11 @@ new_db "$DB"
     ac_die "audit_chain.export_checkpoint() is not installed"
 sign_with "$T/key.pem"
 
-# export_seg DB TABLE OUTFILE: a segment file of public.TABLE (columns id,
-# who, amount, note: the tables fresh() makes), by export_segment() if it is
-# installed, else made by hand from doc/checkpoints.md section 4
+# export_seg DB TABLE OUTFILE [LANE FROM TO]: export_segment() of public.TABLE
 export_seg() {
-    local db=$1 tbl=$2 out=$3
-    if [[ $(q "$db" "SELECT to_regprocedure('audit_chain.export_segment(regclass,integer,bigint,bigint)') IS NOT NULL") == t ]]; then
-        psql_db "$db" -AtX -c "SELECT * FROM audit_chain.export_segment('public.$tbl')" >"$out"
-        return
-    fi
-    PGOPTIONS='-c datestyle=ISO,YMD -c timezone=UTC -c extra_float_digits=1' psql_db "$db" -AtX -v tbl="$tbl" >"$out" <<'SQL'
-SELECT json_build_object('format', 'audit_chain/segment/v1', 'hash_format', 'audit_chain/v1', 'table', 'public.' || :'tbl',
-       'columns', json_build_array(json_build_object('name', 'id', 'type', 'integer'), json_build_object('name', 'who', 'type', 'text'),
-                                   json_build_object('name', 'amount', 'type', 'numeric'), json_build_object('name', 'note', 'type', 'text')),
-       'lanes', (SELECT json_agg(json_build_object('lane', lane, 'genesis', encode(genesis, 'hex'), 'start_seq', purged_seq,
-                                                   'start_hash', encode(coalesce(purged_hash, genesis), 'hex')) ORDER BY lane)
-                   FROM audit_chain.chains WHERE tbl = ('public.' || :'tbl')::regclass));
-SELECT json_build_object('lane', s.chain_lane, 'seq', s.chain_seq, 'at', s.chain_at::text, 'prev', encode(s.chain_prev, 'hex'),
-       'hash', encode(s.chain_hash, 'hex'),
-       'values', json_build_array(s.id::text,
-                                  CASE WHEN r.digest IS NOT NULL THEN json_build_object('redacted', encode(r.digest, 'hex')) ELSE to_json(s.who) END,
-                                  s.amount::text, s.note))
-  FROM public.:"tbl" s LEFT JOIN audit_chain.redactions r
-       ON r.tbl = ('public.' || :'tbl')::regclass AND r.lane = s.chain_lane AND r.seq = s.chain_seq
- ORDER BY s.chain_lane, s.chain_seq;
-SELECT json_build_object('end', true, 'rows', (SELECT count(*) FROM public.:"tbl"),
-       'lanes', (SELECT json_agg(json_build_object('lane', c.lane, 'rows', coalesce(x.n, 0),
-                                                   'last_seq', coalesce(x.last_seq, c.purged_seq),
-                                                   'last_hash', encode(coalesce(x.last_hash, c.purged_hash, c.genesis), 'hex')) ORDER BY c.lane)
-                   FROM audit_chain.chains c
-                   LEFT JOIN (SELECT chain_lane, count(*) n, max(chain_seq) last_seq,
-                                     (array_agg(chain_hash ORDER BY chain_seq DESC))[1] last_hash
-                                FROM public.:"tbl" GROUP BY chain_lane) x ON x.chain_lane = c.lane
-                  WHERE c.tbl = ('public.' || :'tbl')::regclass));
-SQL
+    local db=$1 tbl=$2 out=$3 lane=${4:-NULL} from=${5:-NULL} to=${6:-NULL}
+    psql_db "$db" -AtX -v FETCH_COUNT=1000 \
+        -c "SELECT * FROM audit_chain.export_segment('public.$tbl', $lane, $from, $to)" >"$out"
 }
 
 # ------------------------------------------------------------------ 1. hash format
@@ -353,9 +325,12 @@ jq -c '.key_id = "00\(.key_id[2:])"' "$T/good.json" >"$T/kid.json"
 check "checkpoint file: key_id differs from the payload's" 2 "is not the payload's key_id line" -- "$V" --dbname "$DB" --checkpoint "$T/kid.json"
 jq -c --arg pem "$(cat "$T/other_pub.pem")" '.public_key = $pem' "$T/good.json" >"$T/pem.json"
 check "checkpoint file: public_key does not hash to key_id" 2 "does not hash to its key_id" -- "$V" --dbname "$DB" --checkpoint "$T/pem.json"
-jq -r .payload "$T/good.json" | base64 -d | sed 's/^created_at \(.*\)5Z$/created_at \16Z/; s/^created_at \(.*\)[0-46-9]Z$/created_at \15Z/' >"$T/forged.bin"
-jq -c --arg p "$(base64 -w0 "$T/forged.bin")" --arg at "$(sed -n 3p "$T/forged.bin" | cut -d' ' -f2)" \
-    '.payload = $p | .created_at = $at' "$T/good.json" >"$T/forged.json"
+# the payload's checkpoint_id changed (and the document's copy of it): the
+# document is consistent, only the signature can tell
+jq -r .payload "$T/good.json" | base64 -d | sed 's/^checkpoint_id \([0-9]*\)$/checkpoint_id \10/' >"$T/forged.bin"
+cmp -s "$T/forged.bin" <(jq -r .payload "$T/good.json" | base64 -d) && ac_die "the forged payload is not changed"
+jq -c --arg p "$(base64 -w0 "$T/forged.bin")" --argjson id "$(sed -n 2p "$T/forged.bin" | cut -d' ' -f2)" \
+    '.payload = $p | .checkpoint_id = $id' "$T/good.json" >"$T/forged.json"
 check "checkpoint file: payload changed, signature no longer verifies" 2 "the signature does not verify" \
     -- "$V" --dbname "$DB" --checkpoint "$T/forged.json" --public-key "$T/pub.pem"
 check "checkpoint file: the same, checked against the key it carries" 2 "the signature does not verify with the public key it carries" \
@@ -388,6 +363,10 @@ check "segment of the rewritten ledger, no checkpoint: consistent" 0 "result: IN
 check "segment of the rewritten ledger against the older checkpoint file" 1 \
     "lane $L seq $OLDHEAD checkpoint [0-9]+: chain_seq $OLDHEAD has another hash than the head checkpoint" \
     -- "$V" --segment "$T/ledger.jsonl" --checkpoint "$T/old.json" --public-key "$T/pub.pem"
+SL=$(q "$DB" "SELECT chain_lane FROM seg WHERE id = 25")
+export_seg "$DB" seg "$T/seg_part.jsonl" "$SL" 3 6
+[[ $(wc -l <"$T/seg_part.jsonl") == 6 ]] || ac_die "export_segment(seg, $SL, 3, 6) did not write 4 rows"
+check "segment file of seq 3 to 6 of one lane (starts after seq 2)" 0 "rows +4  seq 3\.\.6 .* intact" -- "$V" --segment "$T/seg_part.jsonl"
 awk 'NR == 4 { sub(/"user[0-9]+"/, "\"mallory\"") } { print }' "$T/seg.jsonl" >"$T/seg_value.jsonl"
 BADSEQ=$(sed -n 4p "$T/seg.jsonl" | jq .seq)
 BADLANE=$(sed -n 4p "$T/seg.jsonl" | jq .lane)
@@ -431,5 +410,31 @@ psql_db "$DB4" -q -c "UPDATE audit_chain.checkpoints SET payload = convert_to(re
 check "a stored payload changed (head moved back to seq 4)" 1 "the signature of stored checkpoint 1 does not verify" -- "$V" --dbname "$DB4"
 check "the same, against its published file" 1 "published checkpoint 1 .* differs from the one stored" \
     -- "$V" --dbname "$DB4" --checkpoint "$T/k1.json" --public-key "$T/pub.pem"
+
+# ------------------------------------------------------------------ 8. hot standby
+echo "# 8. a hot standby"
+SAVED_HOST=${PGHOST:-} SAVED_PORT=${PGPORT:-}
+start_cluster vprimary
+PRIMARY="host=${AC_SOCKDIR[vprimary]} port=${AC_PORT[vprimary]} user=postgres"
+psql -X -q -d "$PRIMARY dbname=postgres" -c 'CREATE DATABASE sb' >/dev/null
+psql -X -q -d "$PRIMARY dbname=sb" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION audit_chain;
+CREATE TABLE s (id int, who text);
+SELECT audit_chain.protect('s', lanes => 2);
+INSERT INTO s SELECT g, 'w' || g FROM generate_series(1, 1000) g;
+SELECT audit_chain.checkpoint();
+SQL
+start_standby vprimary vstandby
+wait_replay vprimary vstandby
+check "hot standby: verified on the standby" 0 "result: INTACT" \
+    -- "$V" --dbname "host=${AC_SOCKDIR[vstandby]} port=${AC_PORT[vstandby]} user=postgres dbname=sb" --jobs 2
+if grep -q "could not export a snapshot" "$T/out"; then
+    echo "      the standby refused pg_export_snapshot(): each connection read in its own snapshot (warned)"
+else
+    grep -q "one shared snapshot" "$T/out" || ac_die "the summary does not say which snapshot was used"
+    echo "      the standby exported its snapshot: every lane read in one snapshot"
+fi
+export PGHOST=$SAVED_HOST PGPORT=$SAVED_PORT
 
 echo "# $N_OK checks passed"
