@@ -144,7 +144,7 @@ backend_cpu() {
     {
         printf '%s\n' 'SELECT pg_backend_pid() AS pid \gset' '\setenv BPID :pid'
         echo "SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET timezone = 'UTC';"
-        echo "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET max_parallel_workers_per_gather = 0;"
+        echo "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET max_parallel_workers_per_gather = 0; SET jit = off;"
         local s
         for s in "$@"; do
             printf '%s\n' '\! awk '"'"'{printf "%s ", $14 + $15}'"'"' /proc/$BPID/stat' '\o /dev/null'

@@ -191,6 +191,28 @@ jq -e '.exit_code == 0 and .rows > 400 and (.failures | length) == 0 and .signat
     ac_die "--json: unexpected document"
 check "intact, --table and --quiet" 0 "^result: INTACT" -- "$V" --dbname "$DB" --table t_arch --table '"My Schema"."Orders.v2"' --quiet
 [[ $(wc -l <"$T/out") == 1 ]] || ac_die "--quiet printed more than the result line"
+# an auditor role with SELECT on what the README lists, and nothing else
+AUDITOR=ac_vf_auditor_$$
+psql_db "$DB" -q >/dev/null <<SQL
+CREATE ROLE $AUDITOR LOGIN;
+GRANT SELECT ON audit_chain.chains, audit_chain.archives, audit_chain.boundaries, audit_chain.redactions,
+                audit_chain.checkpoints, audit_chain.signing_keys TO $AUDITOR;
+GRANT USAGE ON SCHEMA audit_chain_archive TO $AUDITOR;
+GRANT SELECT ON ALL TABLES IN SCHEMA audit_chain_archive TO $AUDITOR;
+GRANT SELECT ON ALL TABLES IN SCHEMA public, "My Schema" TO $AUDITOR;
+GRANT USAGE ON SCHEMA "My Schema" TO $AUDITOR;
+GRANT SELECT ON audit_chain.events TO $AUDITOR;
+SQL
+drop_auditor() { psql -X -q -d "$DB" -c "DROP OWNED BY $AUDITOR" -c "DROP ROLE IF EXISTS $AUDITOR" >/dev/null 2>&1 || true; }
+ac_defer drop_auditor
+check "intact, as an auditor role with the README's grants" 0 "result: INTACT" \
+    -- "$V" --dbname "dbname=$DB user=$AUDITOR" --checkpoint "$T/cp1.json" --public-key "$T/pub.pem"
+psql_db "$DB" -q -c "REVOKE SELECT ON audit_chain.redactions FROM $AUDITOR" >/dev/null
+check "as an auditor without SELECT on audit_chain.redactions" 2 "could not read audit_chain.redactions: ERROR:  permission denied" \
+    -- "$V" --dbname "dbname=$DB user=$AUDITOR"
+psql_db "$DB" -q -c "GRANT SELECT ON audit_chain.redactions TO $AUDITOR" -c "REVOKE SELECT ON t_arch FROM $AUDITOR" >/dev/null
+check "as an auditor without SELECT on a chained table" 2 "could not read .*t_arch.*permission denied" \
+    -- "$V" --dbname "dbname=$DB user=$AUDITOR"
 [[ $(q "$DB" "SELECT count(*) FROM audit_chain.verify_chain() WHERE NOT intact") == 0 ]] ||
     ac_die "verify_chain() does not find the test database intact"
 
@@ -341,6 +363,8 @@ check "public key file: a private key" 2 "not a PEM public key" -- "$V" --dbname
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null | openssl pkey -pubout >"$T/ec.pem"
 check "public key file: not Ed25519" 2 "not an Ed25519 public key" -- "$V" --dbname "$DB" --public-key "$T/ec.pem"
 jq -c '.signature = null | .key_id = null | .public_key = null | .algorithm = null' "$T/good.json" >"$T/unsigned.json"
+check "checkpoint file of another database" 2 "is a checkpoint of database ac_vf_main_[0-9]+, not of ac_vf_rewrite_[0-9]+" \
+    -- "$V" --dbname "$DB2" --checkpoint "$T/good.json"
 check "checkpoint file: signature stripped (payload still names a key)" 2 "has no signature but its payload names a key_id" \
     -- "$V" --dbname "$DB" --checkpoint "$T/unsigned.json"
 
@@ -367,6 +391,14 @@ SL=$(q "$DB" "SELECT chain_lane FROM seg WHERE id = 25")
 export_seg "$DB" seg "$T/seg_part.jsonl" "$SL" 3 6
 [[ $(wc -l <"$T/seg_part.jsonl") == 6 ]] || ac_die "export_segment(seg, $SL, 3, 6) did not write 4 rows"
 check "segment file of seq 3 to 6 of one lane (starts after seq 2)" 0 "rows +4  seq 3\.\.6 .* intact" -- "$V" --segment "$T/seg_part.jsonl"
+q "$DB" "SELECT fresh('seg_arch')" >/dev/null
+sleep 0.01
+psql_db "$DB" -q -c "CALL audit_chain.archive('seg_arch', interval '1 millisecond')" >/dev/null
+q "$DB" "INSERT INTO seg_arch SELECT g, 'user' || g, g FROM generate_series(6, 9) g" >/dev/null
+export_seg "$DB" seg_arch "$T/seg_arch.jsonl"
+check "segment file of a lane with archived rows (archive first, then live)" 0 "rows +9  seq 1\.\.9 .* intact" \
+    -- "$V" --segment "$T/seg_arch.jsonl"
+check "the same lane in the database" 0 "seg_arch +lane  0  rows +9 \(5 archived\)" -- "$V" --dbname "$DB" --table seg_arch
 awk 'NR == 4 { sub(/"user[0-9]+"/, "\"mallory\"") } { print }' "$T/seg.jsonl" >"$T/seg_value.jsonl"
 BADSEQ=$(sed -n 4p "$T/seg.jsonl" | jq .seq)
 BADLANE=$(sed -n 4p "$T/seg.jsonl" | jq .lane)
