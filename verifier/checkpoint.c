@@ -101,7 +101,7 @@ av_export_parse(const char *data, size_t len, AvExport *out, char *err)
 	if (root == NULL)
 	{
 		snprintf(err, AV_ERRLEN, "not a JSON document (line %d, column %d: %s)",
-				 jerr.line, jerr.column, jerr.text);
+				 jerr.line, jerr.column, av_printable(jerr.text));
 		return false;
 	}
 	if (!json_is_object(root))

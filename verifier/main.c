@@ -5,9 +5,9 @@
  *
  *	  audit_chain_verify --dbname CONNINFO [--table T ...]
  *		  [--checkpoint FILE.json ...] [--public-key KEY.pem ...] [--jobs N]
- *		  [--json] [--quiet]
+ *		  [--json] [--quiet] [--html FILE.html]
  *	  audit_chain_verify --segment FILE.jsonl [--checkpoint FILE.json ...]
- *		  [--public-key KEY.pem ...] [--json] [--quiet]
+ *		  [--public-key KEY.pem ...] [--json] [--quiet] [--html FILE.html]
  *
  * Exit status: 0 intact, 1 tampered, 2 usage, connection, malformed input
  * or wrong key (with a one-line message on stderr).
@@ -53,6 +53,7 @@ usage(FILE *out)
 			"  -k, --public-key=FILE     an Ed25519 public key (PEM) that signs checkpoints (repeatable)\n"
 			"  -j, --jobs=N              lanes walked in parallel, each on its own connection (default 4)\n"
 			"      --json                print the result as JSON\n"
+			"      --html=FILE           also write a one-page HTML report to FILE\n"
 			"  -q, --quiet               print only failures and the result line\n"
 			"      --test-vectors=FILE   reproduce the hash format's test vectors, and exit\n"
 			"  -V, --version             print the version, and exit\n"
@@ -90,6 +91,7 @@ main(int argc, char **argv)
 		{"public-key", required_argument, NULL, 'k'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, 1},
+		{"html", required_argument, NULL, 4},
 		{"quiet", no_argument, NULL, 'q'},
 		{"test-vectors", required_argument, NULL, 2},
 		{"test-timestamps", no_argument, NULL, 3},
@@ -101,6 +103,9 @@ main(int argc, char **argv)
 	AvResult	r;
 	int			c;
 	int			code;
+	const char *html_path = NULL;
+	FILE	   *html = NULL;
+	char		err[AV_ERRLEN];
 
 	memset(&opt, 0, sizeof(opt));
 	opt.jobs = 4;
@@ -144,6 +149,11 @@ main(int argc, char **argv)
 			case 'q':
 				opt.quiet = true;
 				break;
+			case 4:
+				if (html_path)
+					usage_error("--html given twice%s", "");
+				html_path = optarg;
+				break;
 			case 2:
 				return av_test_vectors(optarg);
 			case 3:
@@ -173,6 +183,13 @@ main(int argc, char **argv)
 		usage_error("--table needs --dbname%s", "");
 	opt.progress = !opt.quiet && !opt.json && isatty(STDERR_FILENO);
 
+	/* the report file is created first: a path that cannot be written fails now */
+	if (html_path && (html = av_report_html_open(html_path, err)) == NULL)
+	{
+		fprintf(stderr, "audit_chain_verify: error: %s\n", err);
+		return 2;
+	}
+
 	av_result_init(&r, opt.segment ? "segment" : "database");
 	av_load_keys(&opt);
 	av_load_published(&opt, &r);
@@ -189,5 +206,10 @@ main(int argc, char **argv)
 		av_report_text(stdout, &r, opt.quiet);
 	code = av_result_exit_code(&r);
 	fflush(stdout);
+	if (html && !av_report_html_finish(html, html_path, &r, VERIFIER_VERSION, err))
+	{
+		fprintf(stderr, "audit_chain_verify: error: %s\n", err);
+		return 2;
+	}
 	return code;
 }

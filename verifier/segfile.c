@@ -31,6 +31,41 @@
 
 #define MAX_LINE (256 * 1024 * 1024)
 
+/*
+ * read_line
+ *		getline() that stops at MAX_LINE bytes: a file with no line feed (a
+ *		hostile one, or /dev/zero) must not grow the buffer until the
+ *		machine runs out of memory.  Returns the length read (the line feed
+ *		included), -1 at the end of the file, or dies on a read error or a
+ *		line too long.
+ */
+static ssize_t
+read_line(char **line, size_t *cap, FILE *f, const char *path, int64_t lineno)
+{
+	size_t		n = 0;
+	int			c;
+
+	while ((c = getc_unlocked(f)) != EOF)
+	{
+		if (n + 2 > *cap)
+		{
+			if (n > MAX_LINE)
+				av_die("segment file \"%s\", line %lld: line too long", path, (long long) lineno);
+			*cap = *cap ? 2 * *cap : 8192;
+			*line = av_realloc(*line, *cap);
+		}
+		(*line)[n++] = (char) c;
+		if (c == '\n')
+			break;
+	}
+	if (ferror(f))
+		av_die("could not read segment file \"%s\": %s", path, strerror(errno));
+	if (n == 0)
+		return -1;
+	(*line)[n] = '\0';
+	return (ssize_t) n;
+}
+
 typedef struct SegLane
 {
 	AvSegLane	head;			/* from the header */
@@ -116,7 +151,7 @@ av_verify_segment(AvOptions *opt, AvResult *r)
 		av_die("could not open segment file \"%s\": %s", opt->segment, strerror(errno));
 	r->database = av_strdup(opt->segment);
 
-	len = getline(&line, &cap, f);
+	len = read_line(&line, &cap, f, opt->segment, 1);
 	if (len <= 0)
 		av_die("segment file \"%s\" is empty", opt->segment);
 	lineno = 1;
@@ -151,7 +186,7 @@ av_verify_segment(AvOptions *opt, AvResult *r)
 					  header.lanes[i].start_hash);
 	}
 
-	while ((len = getline(&line, &cap, f)) > 0)
+	while ((len = read_line(&line, &cap, f, opt->segment, lineno + 1)) > 0)
 	{
 		SegLane    *sg = NULL;
 

@@ -97,9 +97,12 @@ parse_header(json_t *root, AvSegLine *out, char *err)
 		return false;
 	}
 	v = json_object_get(root, "table");
-	if (!json_is_string(v) || json_string_length(v) == 0)
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+		strspn(json_string_value(v), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_%.") !=
+		json_string_length(v))
 	{
-		snprintf(err, AV_ERRLEN, "the header's \"table\" is not a string");
+		/* percent-encoded (doc/checkpoints.md section 1): it reaches terminals */
+		snprintf(err, AV_ERRLEN, "the header's \"table\" is not a percent-encoded schema.name");
 		return false;
 	}
 	out->table = av_strdup(json_string_value(v));
@@ -295,7 +298,7 @@ av_segment_parse_line(const char *data, size_t len, AvSegLine *out, char *err)
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
 	{
-		snprintf(err, AV_ERRLEN, "not a JSON object (column %d: %s)", jerr.column, jerr.text);
+		snprintf(err, AV_ERRLEN, "not a JSON object (column %d: %s)", jerr.column, av_printable(jerr.text));
 		return false;
 	}
 	if (!json_is_object(root))

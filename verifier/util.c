@@ -371,7 +371,10 @@ av_parse_timestamptz(const char *s, size_t len, int64_t *us)
 	days = days_from_civil(year, (int) mon, (int) day);
 	secs = days * 86400 + hh * 3600 + mi * 60 + ss -
 		sign * (oh * 3600 + om * 60 + os);
-	*us = secs * 1000000 + frac;
+	/* past about 294247 AD, microseconds since 1970 no longer fit in int64 */
+	if (__builtin_mul_overflow(secs, (int64_t) 1000000, us) ||
+		__builtin_add_overflow(*us, frac, us))
+		return false;
 	return true;
 }
 
@@ -444,4 +447,20 @@ av_percent_encode(const char *s, size_t len)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+/*
+ * av_printable
+ *		Replace, in place, every byte of s that is not printable ASCII with
+ *		'?'.  For text that comes from the input (jansson's "near '...'")
+ *		before it goes into a message printed on a terminal: a hostile file
+ *		must not put control or escape sequences there.  Returns s.
+ */
+char *
+av_printable(char *s)
+{
+	for (char *c = s; *c; c++)
+		if ((unsigned char) *c < 0x20 || (unsigned char) *c > 0x7e)
+			*c = '?';
+	return s;
 }

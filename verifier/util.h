@@ -34,5 +34,6 @@ extern bool av_parse_int64(const char *s, size_t len, int64_t *out);
 extern bool av_parse_timestamptz(const char *s, size_t len, int64_t *us);
 extern bool av_format_timestamptz(int64_t us, char *out, size_t outlen);
 extern char *av_percent_encode(const char *s, size_t len);
+extern char *av_printable(char *s);
 
 #endif							/* AV_UTIL_H */
