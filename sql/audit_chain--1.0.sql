@@ -1225,7 +1225,8 @@ COMMENT ON FUNCTION audit_chain.export_jsonl(timestamptz) IS
 -- 5. Events behind the archive boundary are read from the archive table; a
 --    cursor behind the purge boundary (events dropped by apply_retention())
 --    is an error, never a silent skip.  A NULL cursor starts at the oldest
---    event kept (archive included).
+--    event kept (archive included), and the cursors it returns name every
+--    lane with a purge boundary; a lane a cursor does not name is at 0.
 --
 -- The cursor text is "v1:" then, for every lane past 0, "lane.seq.tag" (tag:
 -- the first 16 hex digits of that event's chain_hash), comma-separated, then
@@ -1342,13 +1343,20 @@ BEGIN
     LOOP
         ln := b.lane;
         exists_ln[ln + 1] := true;
-        IF NOT named[ln + 1] THEN
-            -- a new feed, or a lane the cursor does not name: from the oldest kept
+        IF b.purged_seq > 0 AND b.purged_hash IS NULL THEN
+            RAISE EXCEPTION 'lane % of audit_chain.events has a purge boundary without a hash', ln
+                USING ERRCODE = 'data_corrupted',
+                      HINT = 'Run audit_chain.verify_chain(''audit_chain.events'').';
+        END IF;
+        IF after IS NULL THEN
+            -- a new feed: from the oldest event kept (the purged ones went
+            -- before the feed began); the cursors it returns name the lane
             pos[ln + 1] := b.purged_seq;
             IF b.purged_seq > 0 THEN
                 tag[ln + 1] := pg_catalog.left(pg_catalog.encode(b.purged_hash, 'hex'), 16);
             END IF;
         ELSE
+            -- a lane the cursor does not name is at 0 (nothing of it delivered)
             IF pos[ln + 1] < b.purged_seq THEN
                 RAISE EXCEPTION 'export cursor is behind the purge boundary of lane %', ln
                     USING ERRCODE = 'invalid_parameter_value',
@@ -1357,7 +1365,9 @@ BEGIN
                           HINT = 'Those events cannot be exported any more: record the gap, then start a new feed with NULL (it starts at the oldest event kept), and export more often than the retention period.';
             END IF;
             -- the event the cursor stands on: its hash must match the tag
-            IF pos[ln + 1] = b.purged_seq THEN
+            IF pos[ln + 1] = 0 THEN
+                h := NULL;
+            ELSIF pos[ln + 1] = b.purged_seq THEN
                 h := b.purged_hash;
             ELSIF pos[ln + 1] = b.archived_seq THEN
                 h := b.archived_hash;
@@ -1371,13 +1381,13 @@ BEGIN
                        INTO h USING ln::smallint, pos[ln + 1];
                 END IF;
             END IF;
-            IF h IS NULL THEN
+            IF h IS NULL AND pos[ln + 1] > 0 THEN
                 RAISE EXCEPTION 'export cursor is ahead of lane %', ln
                     USING ERRCODE = 'invalid_parameter_value',
                           DETAIL = pg_catalog.format('Lane %s of audit_chain.events has no event with seq %s.', ln, pos[ln + 1]),
                           HINT = 'The cursor was made by another database, or by a server this one is behind (a standby that has not replayed as far): read from the server the cursor came from, or start a new feed with NULL.';
             END IF;
-            IF pg_catalog.left(pg_catalog.encode(h, 'hex'), 16) <> tag[ln + 1] THEN
+            IF pos[ln + 1] > 0 AND pg_catalog.left(pg_catalog.encode(h, 'hex'), 16) <> tag[ln + 1] THEN
                 RAISE EXCEPTION 'export cursor does not belong to this database'
                     USING ERRCODE = 'invalid_parameter_value',
                           DETAIL = pg_catalog.format('Event %s of lane %s has another hash than the cursor records.', pos[ln + 1], ln),

@@ -17,7 +17,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
-SELECT plan(13);
+SELECT plan(14);
 
 -- the shipper of the README
 CREATE ROLE tap_shipper;
@@ -83,6 +83,10 @@ SET LOCAL SESSION AUTHORIZATION tap_shipper;
 SELECT throws_ok(format('SELECT * FROM audit_chain.export_events(%L)', (SELECT next_cursor FROM got WHERE j #>> '{audit_chain,seq}' = (:s1 + 1)::text)),
                  '22023', format('export cursor is behind the purge boundary of lane %s', :lane),
                  'a cursor behind the purge boundary: an error');
+SELECT throws_ok(format('SELECT * FROM audit_chain.export_events(%L)',
+                        'v1::' || left(encode(sha256(convert_to('audit_chain/v1 cursor ', 'UTF8')), 'hex'), 8)),
+                 '22023', format('export cursor is behind the purge boundary of lane %s', :lane),
+                 'a cursor that does not name the lane is at 0 of it: behind the purge boundary, an error');
 SELECT lives_ok(format('SELECT * FROM audit_chain.export_events(%L)', (SELECT next_cursor FROM got WHERE j #>> '{audit_chain,seq}' = (:s1 + 3)::text)),
                 'a cursor at the purge boundary: checked against the boundary''s hash');
 SELECT results_eq(
