@@ -1477,31 +1477,24 @@ BEGIN
                 'usage', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
                     'input_tokens', (o.e).input_tokens,
                     'output_tokens', (o.e).output_tokens)), '{}'))), '{}'),
-            'audit_chain', pg_catalog.jsonb_build_object(
+            'trace', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('id', j.j->'trace_id')), '{}'),
+            'http', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                'request', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('id', j.j->'request_id')), '{}'))), '{}'),
+            -- every other column under its own name (columns added later
+            -- too), and the chain columns
+            'audit_chain', (j.j - ARRAY['event_id', 'occurred_at', 'action', 'actor', 'client_addr',
+                                        'user_agent', 'provider', 'model', 'input_tokens', 'output_tokens',
+                                        'latency_ms', 'chain_lane', 'chain_seq', 'chain_at', 'chain_prev',
+                                        'chain_hash', 'input_digest', 'output_digest'])
+                           || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
                 'table', 'audit_chain.events',
                 'lane', (o.e).chain_lane,
                 'seq', (o.e).chain_seq,
                 'at', t.chain_at,
                 'prev', pg_catalog.encode((o.e).chain_prev, 'hex'),
                 'hash', pg_catalog.encode((o.e).chain_hash, 'hex'),
-                'event_type', (o.e).event_type,
-                'outcome', (o.e).outcome,
-                'db_role', (o.e).db_role,
-                'session_id', (o.e).session_id,
-                'application_name', (o.e).application_name,
-                'resource', (o.e).resource,
-                'purpose', (o.e).purpose,
-                'legal_basis', (o.e).legal_basis,
-                'consent_id', (o.e).consent_id,
-                'data_subject', (o.e).data_subject,
-                'data_categories', (o.e).data_categories,
-                'phi', (o.e).phi,
-                'disclosure_to', (o.e).disclosure_to,
-                'authorization_ref', (o.e).authorization_ref,
-                'cost', (o.e).cost,
                 'input_digest', pg_catalog.encode((o.e).input_digest, 'hex'),
-                'output_digest', pg_catalog.encode((o.e).output_digest, 'hex'),
-                'details', (o.e).details)))$q$;
+                'output_digest', pg_catalog.encode((o.e).output_digest, 'hex')))))$q$;
     END IF;
 
     q := pg_catalog.format($q$
@@ -1526,6 +1519,7 @@ BEGIN
                        FROM (VALUES ('o', (o.e).occurred_at), ('c', (o.e).chain_at)) AS z(k, ts)
                        LEFT JOIN LATERAL pg_catalog.regexp_match(pg_catalog.to_jsonb(z.ts) #>> '{}', '^([0-9]+)(-.*) BC$') AS rm(m)
                          ON z.ts OPERATOR(pg_catalog.<) '0001-01-01 00:00:00+00'::timestamptz) AS v(k, iso)) AS t
+         CROSS JOIN LATERAL (SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(o.e)) AS j) AS j
          CROSS JOIN LATERAL (
              SELECT CASE (o.e).event_type
                         WHEN 'authentication' THEN 'authentication'
