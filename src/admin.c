@@ -869,6 +869,10 @@ describe_shared_object_stmt(Node *parsetree, const char *tag, const char *action
 				CommentStmt *stmt = (CommentStmt *) parsetree;
 				char	   *name = shared_object_name(stmt->object);
 
+				/* on a database that does not exist: a WARNING, no change */
+				if (objtype == OBJECT_DATABASE && name != NULL &&
+					!OidIsValid(get_database_oid(name, true)))
+					return NULL;
 				json_text(details, "comment", stmt->comment);
 				return make_admin_event("comment", name, details);
 			}
