@@ -24,6 +24,8 @@ CREATE ROLE ac_adm_r2;
 CREATE ROLE ac_adm_owner;
 ALTER ROLE ac_adm_r1 WITH PASSWORD 'nor-this' VALID UNTIL 'infinity';
 ALTER ROLE ac_adm_r1 SET work_mem = '2MB';
+ALTER GROUP ac_adm_r2 ADD USER ac_adm_r1;
+ALTER GROUP ac_adm_r2 DROP USER ac_adm_r1;
 COMMENT ON ROLE ac_adm_r1 IS 'support engineer';
 GRANT ac_adm_r2 TO ac_adm_r1 WITH ADMIN OPTION GRANTED BY CURRENT_USER;
 REVOKE ADMIN OPTION FOR ac_adm_r2 FROM ac_adm_r1 CASCADE;
@@ -41,6 +43,9 @@ REVOKE GRANT OPTION FOR INSERT ON ac_adm.a FROM ac_adm_r1 CASCADE;
 GRANT ALL ON ALL TABLES IN SCHEMA ac_adm TO ac_adm_r2;
 REVOKE ALL ON ac_adm."odd, name" FROM ac_adm_r2;
 GRANT EXECUTE ON FUNCTION ac_adm.f(int) TO ac_adm_r1;
+CREATE SCHEMA ac_adm_empty;
+GRANT SELECT ON ALL TABLES IN SCHEMA ac_adm_empty TO ac_adm_r1;
+DROP SCHEMA ac_adm_empty;
 GRANT USAGE, CREATE ON SCHEMA ac_adm TO ac_adm_owner;
 ALTER DEFAULT PRIVILEGES FOR ROLE ac_adm_owner IN SCHEMA ac_adm GRANT SELECT ON TABLES TO ac_adm_r1;
 

@@ -506,6 +506,7 @@ ac_admin_describe_grant(CollectedCommand *cmd, Node *parsetree)
 	StringInfo	details = details_start(istmt->is_grant ? "GRANT" : "REVOKE");
 	AclMode		privs = istmt->privileges;
 	List	   *privlist;
+	char	   *resource;
 
 	json_text(details, "object_type", object_type_name(istmt->objtype));
 	json_array(details, "objects", objects);
@@ -523,8 +524,11 @@ ac_admin_describe_grant(CollectedCommand *cmd, Node *parsetree)
 			  stmt && stmt->grantor ? rolespec_text(stmt->grantor) : NULL);
 	if (!istmt->is_grant)
 		json_bool(details, "cascade", istmt->behavior == DROP_CASCADE);
-	return make_admin_event(istmt->is_grant ? "grant" : "revoke",
-							join_names(objects), details);
+	resource = join_names(objects);
+	/* ALL ... IN SCHEMA of schemas that have none: name the schemas */
+	if (resource == NULL && stmt != NULL && stmt->targtype == ACL_TARGET_ALL_IN_SCHEMA)
+		resource = psprintf("in schema %s", join_names(string_names(stmt->objects)));
+	return make_admin_event(istmt->is_grant ? "grant" : "revoke", resource, details);
 }
 
 /*
@@ -950,9 +954,17 @@ ac_admin_describe_utility(Node *parsetree)
 		case T_AlterRoleStmt:
 			{
 				AlterRoleStmt *stmt = (AlterRoleStmt *) parsetree;
+				ListCell   *lc;
 
 				details = details_start(tagname);
 				append_options(details, stmt->options);
+				/* ALTER GROUP ... ADD USER / DROP USER: which of the two */
+				foreach(lc, stmt->options)
+				{
+					if (strcmp(lfirst_node(DefElem, lc)->defname, "rolemembers") == 0)
+						json_text(details, "members_action",
+								  stmt->action > 0 ? "add" : "drop");
+				}
 				return make_admin_event(action, rolespec_text(stmt->role), details);
 			}
 		case T_AlterRoleSetStmt:
