@@ -2,7 +2,8 @@
  *
  * events.c
  *	  Events the extension writes itself into audit_chain.events: row
- *	  changes of tracked tables, DDL and privilege changes, role changes.
+ *	  changes of tracked tables, DDL and privilege changes, role changes
+ *	  (what an admin event says is admin.c's).
  *
  * They are written as the owner of audit_chain.events, the way RI triggers
  * act as a table's owner, so that whoever changes a tracked table or runs
