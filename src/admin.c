@@ -476,6 +476,102 @@ append_privileges(StringInfo buf, bool all, List *privs, List *col_privs)
 }
 
 /*
+ * grant_options_held
+ *		The grant options roleid holds on an object of a GRANT's type, as
+ *		privilege bits (the owner holds them all, a superuser too), or all
+ *		of mask for a type not checked here.
+ */
+static AclMode
+grant_options_held(ObjectType objtype, Oid objid, Oid roleid, AclMode privs)
+{
+	AclMode		mask = ACL_GRANT_OPTION_FOR(privs);
+	AclMode		held;
+
+	switch (objtype)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_SEQUENCE:
+			held = pg_class_aclmask(objid, roleid, mask, ACLMASK_ALL);
+			break;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+			held = pg_proc_aclmask(objid, roleid, mask, ACLMASK_ALL);
+			break;
+		case OBJECT_SCHEMA:
+			held = pg_namespace_aclmask(objid, roleid, mask, ACLMASK_ALL);
+			break;
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			held = pg_type_aclmask(objid, roleid, mask, ACLMASK_ALL);
+			break;
+		case OBJECT_LANGUAGE:
+			held = pg_language_aclmask(objid, roleid, mask, ACLMASK_ALL);
+			break;
+		case OBJECT_LARGEOBJECT:
+			held = pg_largeobject_aclmask_snapshot(objid, roleid, mask, ACLMASK_ALL, NULL);
+			break;
+		case OBJECT_FDW:
+			held = pg_foreign_data_wrapper_aclmask(objid, roleid, mask, ACLMASK_ALL);
+			break;
+		case OBJECT_FOREIGN_SERVER:
+			held = pg_foreign_server_aclmask(objid, roleid, mask, ACLMASK_ALL);
+			break;
+		default:
+			held = mask;
+			break;
+	}
+	return ACL_OPTION_TO_PRIVS(held);
+}
+
+/*
+ * append_not_applied
+ *		Append "not_applied": [{"object": ..., "privileges": [...]}] for the
+ *		objects on which the role that ran a GRANT or REVOKE lacked the grant
+ *		option of some of its privileges: PostgreSQL then grants or revokes
+ *		only the others, with a WARNING ("no privileges were granted", "not
+ *		all privileges could be revoked"), and the event must not claim
+ *		them.  Nothing when every privilege applied.  A superuser's always
+ *		do; for ALL PRIVILEGES, an object is listed only if none applied.
+ *		Column privileges are not checked.
+ */
+static void
+append_not_applied(StringInfo buf, InternalGrant *istmt)
+{
+	Oid			roleid = GetUserId();
+	AclMode		privs = istmt->privileges;
+	StringInfoData list;
+	ListCell   *lc;
+
+	if (superuser_arg(roleid) || privs == ACL_NO_RIGHTS)
+		return;
+	initStringInfo(&list);
+	foreach(lc, istmt->objects)
+	{
+		Oid			objid = lfirst_oid(lc);
+		AclMode		held = grant_options_held(istmt->objtype, objid, roleid, privs);
+		AclMode		missing = privs & ~held;
+		StringInfoData obj;
+
+		if (missing == 0 || (istmt->all_privs && (privs & held) != 0))
+			continue;
+		initStringInfo(&obj);
+		appendStringInfoChar(&obj, '{');
+		json_text(&obj, "object",
+				  linitial(object_identities(istmt->objtype, list_make1_oid(objid))));
+		json_array(&obj, "privileges", privilege_names(missing));
+		appendStringInfoChar(&obj, '}');
+		if (list.len > 0)
+			appendStringInfoString(&list, ", ");
+		appendStringInfoString(&list, obj.data);
+	}
+	if (list.len == 0)
+		return;
+	json_key(buf, "not_applied");
+	appendStringInfo(buf, "[%s]", list.data);
+}
+
+/*
  * grant_stmt_of
  *		The GrantStmt of a statement's parse tree, or NULL (DROP OWNED also
  *		revokes, through the same collected commands).
@@ -524,6 +620,7 @@ ac_admin_describe_grant(CollectedCommand *cmd, Node *parsetree)
 			  stmt && stmt->grantor ? rolespec_text(stmt->grantor) : NULL);
 	if (!istmt->is_grant)
 		json_bool(details, "cascade", istmt->behavior == DROP_CASCADE);
+	append_not_applied(details, istmt);
 	resource = join_names(objects);
 	/* ALL ... IN SCHEMA of schemas that have none: name the schemas */
 	if (resource == NULL && stmt != NULL && stmt->targtype == ACL_TARGET_ALL_IN_SCHEMA)

@@ -26,7 +26,7 @@ DROP ROLE IF EXISTS tapc_ae;
 DROP ROLE IF EXISTS tapc_ae2;
 DROP ROLE IF EXISTS "tapc_ae"", ""postgres";
 
-SELECT plan(14);
+SELECT plan(15);
 
 CREATE ROLE tapc_ae;
 CREATE ROLE tapc_ae2;
@@ -52,6 +52,17 @@ RELEASE SAVEPOINT s;
 COMMIT;
 RESET check_function_bodies;
 RESET audit_chain.actor;
+
+GRANT USAGE ON SCHEMA tapc_ae TO tapc_ae2;
+-- a GRANT of privileges it cannot grant (tapc_ae2 holds SELECT WITH GRANT
+-- OPTION, not DELETE): PostgreSQL grants SELECT only, with a WARNING
+RESET SESSION AUTHORIZATION;
+SET client_min_messages = error;
+SET SESSION AUTHORIZATION tapc_ae2;
+GRANT SELECT, DELETE ON tapc_ae.t TO "tapc_ae"", ""postgres";
+RESET SESSION AUTHORIZATION;
+SET client_min_messages = warning;
+SET SESSION AUTHORIZATION tapc_ae;
 
 -- ways to forge or suppress, each refused
 \set ON_ERROR_STOP false
@@ -84,9 +95,15 @@ SELECT is((SELECT jsonb_build_array(resource, details->'grantees', details->'gra
           'its grantee and WITH GRANT OPTION; db_role is who ran it, whatever the actor setting says');
 SELECT is((SELECT (details->'objects') || (details->'grantees') FROM audit_chain.events
             WHERE event_type = 'admin' AND chain_at >= :'t0' AND action = 'grant'
-              AND details->'grantees' ? 'tapc_ae", "postgres'),
+              AND details->'grantees' ? 'tapc_ae", "postgres' AND db_role = 'tapc_ae'),
           '["tapc_ae.\"x\"\", \"\"grantees\"\": [\"\"postgres\"\"]\"", "tapc_ae\", \"postgres"]'::jsonb,
           'names built to look like JSON or lists stay one quoted object and one grantee');
+SELECT is((SELECT jsonb_build_array(details->'privileges', details->'not_applied', db_role)
+             FROM audit_chain.events
+            WHERE event_type = 'admin' AND chain_at >= :'t0' AND action = 'grant'
+              AND db_role = 'tapc_ae2'),
+          '[["SELECT", "DELETE"], [{"object": "tapc_ae.t", "privileges": ["DELETE"]}], "tapc_ae2"]'::jsonb,
+          'a privilege the grantor could not grant is listed as not applied');
 SELECT is((SELECT count(*)::int FROM audit_chain.events
             WHERE event_type = 'admin' AND chain_at >= :'t0' AND action = 'grant'
               AND details->'grantees' ? 'postgres'),
@@ -115,8 +132,8 @@ DROP OWNED BY tapc_ae2, "tapc_ae"", ""postgres";
 SELECT is((SELECT jsonb_build_array(action, resource, details->'roles',
                                     jsonb_array_length(details->'revoked'))
              FROM audit_chain.events WHERE event_type = 'admin' AND chain_at >= :'t1'),
-          '["drop owned", "tapc_ae2, tapc_ae\", \"postgres", ["tapc_ae2", "tapc_ae\", \"postgres"], 2]'::jsonb,
-          'DROP OWNED is one event naming its roles and the two objects it revoked on');
+          '["drop owned", "tapc_ae2, tapc_ae\", \"postgres", ["tapc_ae2", "tapc_ae\", \"postgres"], 3]'::jsonb,
+          'DROP OWNED is one event naming its roles and the three objects it revoked on');
 SELECT is((SELECT count(*)::int FROM audit_chain.events
             WHERE event_type = 'admin' AND chain_at >= :'t1' AND action = 'revoke'),
           0, 'and writes no revoke row of its own');
