@@ -1317,7 +1317,7 @@ audit_chain_ddl_log(PG_FUNCTION_ARGS)
 			continue;
 		if (strcmp(objtype, "table") == 0)
 			tables = lappend_oid(tables, objid);
-		else if (strcmp(objtype, "extension") == 0 && identity != NULL)
+		else if (strcmp(action, "create extension") == 0 && identity != NULL)
 			queue_cascaded_extensions(objid, identity);
 	}
 
