@@ -225,6 +225,29 @@ if ((${#tap[@]})); then prove pgtap tap "${tap[@]}"; else result SKIP pgtap "no 
 if ((${#tapc[@]})); then prove pgtap_commit tap_commit "${tapc[@]}"; else result SKIP pgtap_commit "no test/tap_commit/*.sql"; fi
 if ((${#sec[@]})); then prove security security "${sec[@]}"; else result SKIP security "no test/security/*.sql"; fi
 
+# ---------------------------------------------------------------- verifier + signing
+# audit_chain_verify was built with the same COPT (make passes it down to
+# verifier/), so test/verifier/run.sh runs the program under ASan and UBSan,
+# against this cluster.  Leak detection is off: the program keeps its
+# result, lanes and keys until it exits and does not free them one by one
+# (LeakSanitizer reports them as lost when main returns); that its memory
+# does not grow with the rows is shown by test/bench/verifier.sh (peak RSS
+# over 10M rows).  The rest: the signing paths of checkpoint() run in
+# the server (the script sets audit_chain.signing_key_file), the libpq, thread
+# and file paths in the client.  Its reports land in the same log_path.
+if [[ -x test/verifier/run.sh ]]; then
+    ac_log "test/verifier/run.sh under the sanitizers (server and audit_chain_verify)"
+    if ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:log_path=$LOGDIR/san/report:allow_addr2line=1" \
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0:log_path=$LOGDIR/san/report" \
+        test/verifier/run.sh >"$LOGDIR/verifier.out" 2>&1; then
+        result PASS verifier "$(grep -c '^ok ' "$LOGDIR/verifier.out" || true) checks"
+    else
+        result FAIL verifier "$LOGDIR/verifier.out"
+    fi
+    tail -n 3 "$LOGDIR/verifier.out"
+    wait_server || ac_die "the server does not answer after test/verifier/run.sh"
+fi
+
 # ---------------------------------------------------------------- probes + sqlsmith
 if ((SMITH >= 0)); then
     ac_log "scripts/sqlsmith.sh against the sanitizer cluster (probes, then ${SMITH}s per role)"
@@ -241,7 +264,7 @@ fi
 # ---------------------------------------------------------------- sanitizer logs
 cp "$SERVER_LOG" "$LOGDIR/postgres.log"
 sleep 1
-SRC_RE="$AC_ROOT/src/|audit_chain\\.so|(^|[ /])src/[a-z_]+\\.[ch]:[0-9]+"
+SRC_RE="$AC_ROOT/(src|verifier)/|audit_chain(_verify|\\.so)|(^|[ /])(src|verifier)/[a-z_]+\\.[ch]:[0-9]+"
 
 # Symbolize frames of audit_chain.so the runtime left as (module+0xoffset).
 symbolize() {

@@ -659,8 +659,9 @@ $$;
 COMMENT ON FUNCTION audit_chain.untrack(regclass) IS
     'Stops recording row changes of a table';
 
--- DDL, GRANT and REVOKE become admin events (role changes too, through the
--- utility hook, in sessions that loaded the library)
+-- DDL, GRANT and REVOKE become admin events (statements event triggers do
+-- not see - roles, databases, event triggers, GRANT on a database, ... -
+-- through the utility hook, in sessions that loaded the library)
 CREATE EVENT TRIGGER audit_chain_ddl_log ON ddl_command_end
     EXECUTE FUNCTION audit_chain.ddl_log();
 CREATE EVENT TRIGGER audit_chain_drop_log ON sql_drop

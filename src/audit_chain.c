@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 
+#include "admin.h"
 #include "complete.h"
 #include "events.h"
 #include "guc.h"
@@ -57,8 +58,10 @@ static void ac_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
  *	 must run.  ExecutorEnd rather than ExecutorStart, because the library
  *	 is often loaded in the middle of the first statement that writes to a
  *	 chained table, which then ends, but did not start, with the hook there.
- * - ProcessUtility (ac_ProcessUtility, events.c): role statements, which
- *	 event triggers do not see, become admin events once they succeed.
+ * - ProcessUtility (ac_ProcessUtility, admin.c, events.c): statements
+ *	 event triggers do not see (roles, databases, tablespaces, event
+ *	 triggers, REASSIGN OWNED, GRANT or COMMENT on a database or role, ...)
+ *	 become admin events once they succeed.
  *
  * One transaction callback (ac_xact_callback), which calls the modules in
  * the order they depend on:
@@ -170,8 +173,12 @@ ac_ExecutorEnd(QueryDesc *queryDesc)
 
 /*
  * ac_ProcessUtility
- *		ProcessUtility hook: a role statement becomes an admin event once it
- *		has succeeded.  What it names is read before it runs.
+ *		ProcessUtility hook: a statement event triggers do not see (role,
+ *		database, tablespace and event trigger statements, REASSIGN OWNED,
+ *		ALTER SYSTEM, GRANT or COMMENT on a database or role, ...: see
+ *		admin.c) becomes an admin event once it has succeeded.  What it
+ *		names is read before it runs; a statement that fails queues
+ *		nothing.
  */
 static void
 ac_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -179,8 +186,7 @@ ac_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				  ParamListInfo params, QueryEnvironment *queryEnv,
 				  DestReceiver *dest, QueryCompletion *qc)
 {
-	char	   *role;
-	const char *command = ac_events_role_command(pstmt->utilityStmt, &role);
+	AdminEvent *ev = ac_admin_describe_utility(pstmt->utilityStmt);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
@@ -189,8 +195,8 @@ ac_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 
-	if (command != NULL)
-		ac_events_role_changed(command, role);
+	if (ev != NULL)
+		ac_events_utility_done(ev);
 }
 
 /*

@@ -2,7 +2,8 @@
  *
  * events.c
  *	  Events the extension writes itself into audit_chain.events: row
- *	  changes of tracked tables, DDL and privilege changes, role changes.
+ *	  changes of tracked tables, DDL and privilege changes, role changes
+ *	  (what an admin event says is admin.c's).
  *
  * They are written as the owner of audit_chain.events, the way RI triggers
  * act as a table's owner, so that whoever changes a tracked table or runs
@@ -33,6 +34,8 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
@@ -43,6 +46,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "tcop/cmdtag.h"
+#include "tcop/deparse_utility.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -57,6 +61,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "admin.h"
 #include "chaintable.h"
 #include "events.h"
 #include "hash.h"
@@ -1081,9 +1086,137 @@ replaying_dump(void)
 }
 
 /*
+ * same_event
+ *		True if an earlier row of this firing already queued the event of
+ *		that action on that object: CREATE OR REPLACE VIEW collects the view
+ *		twice (once as the ALTER TABLE it runs inside, once as the view),
+ *		and is one statement, one event.
+ */
+static bool
+same_event(List *seen, const char *action, const char *identity)
+{
+	ListCell   *lc;
+	char	   *key = psprintf("%s\n%s", action, identity ? identity : "");
+
+	foreach(lc, seen)
+	{
+		if (strcmp((const char *) lfirst(lc), key) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * queue_admin_event
+ *		Queue an admin event described by admin.c.
+ */
+static void
+queue_admin_event(AdminEvent *ev)
+{
+	queue_event("admin", ev->action, ev->resource, ev->details);
+}
+
+/*
+ * pending_has
+ *		True if this transaction has an admin event of that action and
+ *		resource queued.
+ */
+static bool
+pending_has(const char *action, const char *resource)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending_events)
+	{
+		PendingEvent *ev = (PendingEvent *) lfirst(lc);
+
+		if (strcmp(ev->action, action) == 0 && ev->resource != NULL &&
+			strcmp(ev->resource, resource) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * queue_cascaded_extensions
+ *		After CREATE EXTENSION: one "create extension" event for each
+ *		extension it pulled in through CASCADE, naming it, with the
+ *		extension that required it (cascade_from).
+ *
+ * Event triggers collect only the extension the statement named.  Those it
+ * pulled in are the extensions it requires (directly or through another)
+ * whose pg_extension row this transaction inserted, and that have no event
+ * queued yet (one made by an earlier statement of the transaction has its
+ * own).
+ */
+static void
+queue_cascaded_extensions(Oid extoid, const char *top)
+{
+	Relation	deprel;
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *required = NIL;
+	ListCell   *lc;
+
+	deprel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(ExtensionRelationId));
+	ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(deprel, DependDependerIndexId, true, NULL, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->refclassid == ExtensionRelationId && dep->deptype == DEPENDENCY_NORMAL)
+			required = lappend_oid(required, dep->refobjid);
+	}
+	systable_endscan(scan);
+	table_close(deprel, AccessShareLock);
+
+	foreach(lc, required)
+	{
+		Oid			reqoid = lfirst_oid(lc);
+		Relation	extrel = table_open(ExtensionRelationId, AccessShareLock);
+		ScanKeyData key;
+		char	   *name = NULL;
+
+		ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(reqoid));
+		scan = systable_beginscan(extrel, ExtensionOidIndexId, true, NULL, 1, &key);
+		tup = systable_getnext(scan);
+		if (HeapTupleIsValid(tup) &&
+			TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+			name = pstrdup(NameStr(((Form_pg_extension) GETSTRUCT(tup))->extname));
+		systable_endscan(scan);
+		table_close(extrel, AccessShareLock);
+
+		if (name != NULL && !pending_has("create extension", name))
+		{
+			StringInfoData details;
+
+			initStringInfo(&details);
+			appendStringInfoChar(&details, '{');
+			append_json_field(&details, "command_tag", "CREATE EXTENSION");
+			append_json_field(&details, "object_type", "extension");
+			append_json_field(&details, "schema", NULL);
+			append_json_field(&details, "cascade_from", top);
+			appendStringInfoChar(&details, '}');
+			queue_event("admin", "create extension", name, details.data);
+			queue_cascaded_extensions(reqoid, top);
+		}
+	}
+}
+
+/*
  * ddl_log
  *		Event trigger function, ddl_command_end and sql_drop: every DDL
- *		command, GRANT and REVOKE becomes an admin event.
+ *		command, GRANT and REVOKE becomes an admin event, one per object the
+ *		command collected (one per statement for GRANT and REVOKE, however
+ *		many objects: admin.c says which), except DROP OWNED, which is one
+ *		event naming its roles and every object whose privileges it revoked
+ *		(and, from sql_drop, one per object it dropped).
  */
 PG_FUNCTION_INFO_V1(audit_chain_ddl_log);
 Datum
@@ -1091,10 +1224,13 @@ audit_chain_ddl_log(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata;
 	bool		dropping;
+	bool		drop_owned;
 	int			ret;
 	SPITupleTable *tuptable;
 	uint64		n;
 	List	   *tables = NIL;
+	List	   *seen = NIL;
+	List	   *revokes = NIL;
 	ListCell   *lc;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
@@ -1105,17 +1241,19 @@ audit_chain_ddl_log(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	trigdata = (EventTriggerData *) fcinfo->context;
 	dropping = strcmp(trigdata->event, "sql_drop") == 0;
+	drop_owned = trigdata->tag == CMDTAG_DROP_OWNED &&
+		trigdata->parsetree != NULL && IsA(trigdata->parsetree, DropOwnedStmt);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (dropping)
 		ret = SPI_execute("SELECT 'drop ' OPERATOR(pg_catalog.||) object_type, object_type, object_identity, schema_name, "
-						  "NULL::pg_catalog.oid "
+						  "NULL::pg_catalog.oid, NULL::pg_catalog.pg_ddl_command "
 						  "FROM pg_catalog.pg_event_trigger_dropped_objects() "
 						  "WHERE original AND NOT is_temporary", true, 0);
 	else
 		ret = SPI_execute("SELECT pg_catalog.lower(command_tag), object_type, object_identity, schema_name, "
-						  "CASE WHEN object_type OPERATOR(pg_catalog.=) 'table' THEN objid END "
+						  "objid, command "
 						  "FROM pg_catalog.pg_event_trigger_ddl_commands() "
 						  "WHERE NOT in_extension AND (schema_name IS NULL OR NOT schema_name OPERATOR(pg_catalog.~~) 'pg\\_temp%')",
 						  true, 0);
@@ -1132,7 +1270,40 @@ audit_chain_ddl_log(PG_FUNCTION_ARGS)
 		char	   *schema = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 4);
 		StringInfoData details;
 		bool		isnull;
-		Oid			tableoid = InvalidOid;
+		Oid			objid;
+		CollectedCommand *cmd = NULL;
+
+		objid = DatumGetObjectId(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 5,
+											   &isnull));
+		if (isnull)
+			objid = InvalidOid;
+		if (!dropping)
+		{
+			Datum		d = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 6, &isnull);
+
+			if (!isnull)
+				cmd = (CollectedCommand *) DatumGetPointer(d);
+		}
+
+		/* GRANT and REVOKE: what changed, from the collected command */
+		if (cmd != NULL && cmd->type == SCT_Grant)
+		{
+			if (drop_owned)
+				revokes = lappend(revokes, cmd);
+			else
+				queue_admin_event(ac_admin_describe_grant(cmd, trigdata->parsetree));
+			continue;
+		}
+		if (cmd != NULL && cmd->type == SCT_AlterDefaultPrivileges &&
+			cmd->parsetree != NULL && IsA(cmd->parsetree, AlterDefaultPrivilegesStmt))
+		{
+			queue_admin_event(ac_admin_describe_defprivs(cmd->parsetree));
+			continue;
+		}
+
+		if (same_event(seen, action, identity))
+			continue;
+		seen = lappend(seen, psprintf("%s\n%s", action, identity ? identity : ""));
 
 		initStringInfo(&details);
 		appendStringInfoChar(&details, '{');
@@ -1142,13 +1313,17 @@ audit_chain_ddl_log(PG_FUNCTION_ARGS)
 		appendStringInfoChar(&details, '}');
 		queue_event("admin", action, identity, details.data);
 
-		isnull = true;
-		if (!dropping)
-			tableoid = DatumGetObjectId(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 5,
-													  &isnull));
-		if (!isnull)
-			tables = lappend_oid(tables, tableoid);
+		if (dropping || !OidIsValid(objid))
+			continue;
+		if (strcmp(objtype, "table") == 0)
+			tables = lappend_oid(tables, objid);
+		else if (strcmp(action, "create extension") == 0 && identity != NULL)
+			queue_cascaded_extensions(objid, identity);
 	}
+
+	/* DROP OWNED: one event, whatever it revoked (and even if nothing) */
+	if (drop_owned && !dropping)
+		queue_admin_event(ac_admin_describe_drop_owned(trigdata->parsetree, revokes));
 
 	/* a partition made or attached under a tracked table */
 	foreach(lc, tables)
@@ -1158,74 +1333,19 @@ audit_chain_ddl_log(PG_FUNCTION_ARGS)
 }
 
 /*
- * ac_events_role_command
- *		From the utility hook, before the statement runs: the action of a
- *		role or role-membership statement, or NULL for any other statement.
- *		*role is set to a copy of the role it names, or NULL.
- *
- * Event triggers do not see these statements, so the utility hook reports
- * them, once they succeed, to ac_events_role_changed.
- */
-const char *
-ac_events_role_command(Node *parsetree, char **role)
-{
-	const char *name = NULL;
-	const char *command = NULL;
-
-	switch (nodeTag(parsetree))
-	{
-		case T_CreateRoleStmt:
-			name = ((CreateRoleStmt *) parsetree)->role;
-			command = "create role";
-			break;
-		case T_AlterRoleStmt:
-			name = get_rolespec_name(((AlterRoleStmt *) parsetree)->role);
-			command = "alter role";
-			break;
-		case T_AlterRoleSetStmt:
-			if (((AlterRoleSetStmt *) parsetree)->role != NULL &&
-				((AlterRoleSetStmt *) parsetree)->role->roletype != ROLESPEC_PUBLIC)
-				name = get_rolespec_name(((AlterRoleSetStmt *) parsetree)->role);
-			command = "alter role set";
-			break;
-		case T_DropRoleStmt:
-			command = "drop role";
-			break;
-		case T_GrantRoleStmt:
-			command = ((GrantRoleStmt *) parsetree)->is_grant ? "grant role" : "revoke role";
-			break;
-		case T_RenameStmt:
-			if (((RenameStmt *) parsetree)->renameType == OBJECT_ROLE)
-			{
-				name = ((RenameStmt *) parsetree)->subname;
-				command = "alter role rename";
-			}
-			break;
-		default:
-			break;
-	}
-	*role = name ? pstrdup(name) : NULL;
-	return command;
-}
-
-/*
- * ac_events_role_changed
- *		From the utility hook, after a role statement (ac_events_role_command)
- *		succeeded: queue its admin event.  Active in sessions that have
- *		loaded the library; shared_preload_libraries makes that every session.
+ * ac_events_utility_done
+ *		From the utility hook, after a statement event triggers do not see
+ *		has succeeded: queue the admin event admin.c described before it
+ *		ran.  Active in sessions that have loaded the library;
+ *		shared_preload_libraries (or session_preload_libraries) makes that
+ *		every session.  Not while an extension script runs (as ddl_log) nor
+ *		while a superuser replays a dump.
  */
 void
-ac_events_role_changed(const char *command, const char *role)
+ac_events_utility_done(AdminEvent *ev)
 {
-	StringInfoData details;
-
-	if (!IsTransactionState() || RecoveryInProgress() || replaying_dump())
+	if (!IsTransactionState() || RecoveryInProgress() || replaying_dump() ||
+		creating_extension)
 		return;
-
-	/* not the statement text: it can hold a password */
-	initStringInfo(&details);
-	appendStringInfoChar(&details, '{');
-	append_json_field(&details, "command_tag", command);
-	appendStringInfoChar(&details, '}');
-	queue_event("admin", command, role, details.data);
+	queue_admin_event(ev);
 }

@@ -13,6 +13,8 @@
 
 #include "nodes/nodes.h"
 
+struct AdminEvent;
+
 extern void ac_events_queue_admin(const char *action, const char *resource,
 								  const char *details_json);
 extern void ac_events_flush_pending(void);
@@ -20,7 +22,6 @@ extern void ac_events_refuse_prepare(void);
 extern void ac_events_at_eoxact(void);
 extern void ac_events_at_eosubxact(bool is_commit, SubTransactionId mySubid,
 								   SubTransactionId parentSubid);
-extern const char *ac_events_role_command(Node *parsetree, char **role);
-extern void ac_events_role_changed(const char *command, const char *role);
+extern void ac_events_utility_done(struct AdminEvent *ev);
 
 #endif							/* AUDIT_CHAIN_EVENTS_H */
