@@ -1176,25 +1176,35 @@ COMMENT ON FUNCTION audit_chain.record_consent(text, text, boolean, text, jsonb,
 -- Processing that names a consent (consent_id) for a subject, when the
 -- subject's last consent record for it at that time is a withdrawal
 -- (GDPR Art. 7(3)), or there is none: given only later, or never.  Denied
--- and blocked events did not process and are left out.  Filter on
--- occurred_at (events_consent_use_idx) or data_subject to keep it fast.
+-- and blocked events did not process and are left out.  The consent
+-- records are few: they are summed up per subject and consent id (first
+-- given, ever withdrawn) and hash-joined to the processing, and only the
+-- processing under a consent that was ever withdrawn looks up the last
+-- record before it (events_consent_record_idx).  Filter on occurred_at
+-- (events_consent_use_idx) or data_subject to keep it fast.
 CREATE VIEW audit_chain.gdpr_consent_violations AS
 SELECT e.occurred_at, e.data_subject, e.consent_id,
-       CASE WHEN c.action = 'consent_withdrawn' THEN 'withdrawn'
-            WHEN EXISTS (SELECT 1 FROM audit_chain.events g
-                          WHERE g.event_type = 'consent' AND g.action IN ('consent_given', 'consent_withdrawn')
-                            AND g.outcome = 'success' AND g.action = 'consent_given'
-                            AND g.data_subject = e.data_subject AND g.consent_id = e.consent_id)
-                 THEN 'not_yet_given'
-            ELSE 'never_given' END AS issue,
+       CASE WHEN p.first_given IS NULL THEN 'never_given'
+            WHEN e.occurred_at < p.first_given THEN 'not_yet_given'
+            ELSE 'withdrawn' END AS issue,
        c.occurred_at AS withdrawn_at,
        e.event_type, e.action, e.actor, e.purpose, e.model, e.request_id, e.event_id,
        c.event_id AS withdrawal_event_id
   FROM audit_chain.events e
+  LEFT JOIN (
+       SELECT r.data_subject, r.consent_id,
+              min(r.occurred_at) FILTER (WHERE r.action = 'consent_given') AS first_given,
+              bool_or(r.action = 'consent_withdrawn') AS withdrawn_ever
+         FROM audit_chain.events r
+        WHERE r.event_type = 'consent' AND r.action IN ('consent_given', 'consent_withdrawn')
+          AND r.outcome = 'success'
+        GROUP BY r.data_subject, r.consent_id) p
+    ON p.data_subject = e.data_subject AND p.consent_id = e.consent_id
   LEFT JOIN LATERAL (
        SELECT r.action, r.occurred_at, r.event_id
          FROM audit_chain.events r
-        WHERE r.event_type = 'consent' AND r.action IN ('consent_given', 'consent_withdrawn')
+        WHERE p.withdrawn_ever AND e.occurred_at >= p.first_given
+          AND r.event_type = 'consent' AND r.action IN ('consent_given', 'consent_withdrawn')
           AND r.outcome = 'success'
           AND r.data_subject = e.data_subject AND r.consent_id = e.consent_id
           AND r.occurred_at <= e.occurred_at
@@ -1203,7 +1213,7 @@ SELECT e.occurred_at, e.data_subject, e.consent_id,
         LIMIT 1) c ON true
  WHERE e.consent_id IS NOT NULL AND e.event_type <> 'consent'
    AND e.outcome NOT IN ('denied', 'blocked')
-   AND (c.action IS NULL OR c.action = 'consent_withdrawn');
+   AND (p.first_given IS NULL OR e.occurred_at < p.first_given OR c.action = 'consent_withdrawn');
 COMMENT ON VIEW audit_chain.gdpr_consent_violations IS
     'GDPR Art. 7(3) and 6(1)(a): processing under a consent after its withdrawal, before it was given, or never given for that subject';
 
