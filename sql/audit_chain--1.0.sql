@@ -404,7 +404,9 @@ CREATE TABLE audit_chain.events (
     trace_id          text        DEFAULT coalesce(NULLIF(pg_catalog.current_setting('audit_chain.trace_id', true), ''),
                                                    NULLIF(pg_catalog.split_part(pg_catalog.current_setting('audit_chain.traceparent', true), '-', 2), ''))
         CONSTRAINT events_trace_id_check CHECK (trace_id ~ '^[0-9a-f]{32}$' AND trace_id <> '00000000000000000000000000000000'),
-    span_id           text        DEFAULT NULLIF(pg_catalog.split_part(pg_catalog.current_setting('audit_chain.traceparent', true), '-', 3), '')
+    -- the traceparent's span, unless audit_chain.trace_id names another trace
+    span_id           text        DEFAULT CASE WHEN coalesce(pg_catalog.current_setting('audit_chain.trace_id', true), '') = ''
+                                          THEN NULLIF(pg_catalog.split_part(pg_catalog.current_setting('audit_chain.traceparent', true), '-', 3), '') END
         CONSTRAINT events_span_id_check CHECK (span_id ~ '^[0-9a-f]{16}$' AND span_id <> '0000000000000000'),
     -- the safety checks of an AI call: the detectors that fired ('{}': checked,
     -- none fired) and why it was blocked (outcome 'blocked')
@@ -579,10 +581,12 @@ BEGIN
          log_event.output_tokens, log_event.cost, log_event.input_digest,
          log_event.output_digest,
          coalesce(log_event.request_id, NULLIF(current_setting('audit_chain.request_id', true), '')),
-         -- a trace id given here does not take the span of the traceparent setting
+         -- a trace id given here, or in audit_chain.trace_id, takes no span
+         -- from the traceparent setting
          coalesce(log_event.trace_id, NULLIF(current_setting('audit_chain.trace_id', true), ''),
                   NULLIF(split_part(current_setting('audit_chain.traceparent', true), '-', 2), '')),
          CASE WHEN log_event.span_id IS NOT NULL OR log_event.trace_id IS NOT NULL THEN log_event.span_id
+              WHEN coalesce(current_setting('audit_chain.trace_id', true), '') <> '' THEN NULL
               ELSE NULLIF(split_part(current_setting('audit_chain.traceparent', true), '-', 3), '') END,
          log_event.safety_detectors, log_event.safety_reason, log_event.details);
     RETURN id;

@@ -15,7 +15,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
-SELECT plan(34);
+SELECT plan(35);
 
 -- the trigger order: set_event_facts, mask_event, then the seal, last
 SELECT is(array_agg(tgname::text ORDER BY tgname),
@@ -48,6 +48,10 @@ SELECT audit_chain.log_event('api_request', 'tap trace_id wins') AS id1 \gset
 SELECT is((SELECT trace_id FROM audit_chain.events
             WHERE event_id = :'id1'),
           '4bf92f3577b34da6a3ce929d0e0e4736', 'audit_chain.trace_id wins over the traceparent''s trace-id');
+INSERT INTO audit_chain.events (event_type, action) VALUES ('api_request', 'tap trace_id wins insert');
+SELECT is((SELECT ROW(trace_id, span_id)::text FROM audit_chain.events WHERE action IN ('tap trace_id wins', 'tap trace_id wins insert')
+            GROUP BY 1), '(4bf92f3577b34da6a3ce929d0e0e4736,)',
+          'and then the traceparent''s span is not taken, in INSERT and log_event() alike');
 SELECT audit_chain.log_event('api_request', 'tap args', request_id => 'tap-req-2',
                                                    trace_id => 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa') AS id2 \gset
 SELECT is((SELECT ROW(request_id, trace_id, span_id)::text FROM audit_chain.events
@@ -61,7 +65,7 @@ SELECT audit_chain.log_event('api_request', 'tap no ids') AS id3 \gset
 SELECT is((SELECT ROW(request_id, trace_id, span_id)::text FROM audit_chain.events
             WHERE event_id = :'id3'),
           '(,,)', 'no settings, no ids');
-SELECT is((SELECT count(*)::int FROM audit_chain.request_timeline('tap-req-1')), 3,
+SELECT is((SELECT count(*)::int FROM audit_chain.request_timeline('tap-req-1')), 4,
           'request_timeline() finds the request''s events');
 SELECT is((SELECT count(*)::int FROM audit_chain.request_timeline('0af7651916cd43dd8448eb211c80319c')), 2,
           'and the trace''s');
