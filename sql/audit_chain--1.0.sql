@@ -397,12 +397,32 @@ CREATE TABLE audit_chain.events (
     cost              numeric(14,6) CONSTRAINT events_cost_check CHECK (cost >= 0),
     input_digest      bytea       CONSTRAINT events_input_digest_check CHECK (pg_catalog.length(input_digest) = 32),
     output_digest     bytea       CONSTRAINT events_output_digest_check CHECK (pg_catalog.length(output_digest) = 32),
+    -- one request and one trace (W3C Trace Context) through their steps;
+    -- mask_event() checks the ids' format with a clear error first
+    request_id        text        DEFAULT NULLIF(pg_catalog.current_setting('audit_chain.request_id', true), '')
+        CONSTRAINT events_request_id_check CHECK (request_id <> ''),
+    trace_id          text        DEFAULT coalesce(NULLIF(pg_catalog.current_setting('audit_chain.trace_id', true), ''),
+                                                   NULLIF(pg_catalog.split_part(pg_catalog.current_setting('audit_chain.traceparent', true), '-', 2), ''))
+        CONSTRAINT events_trace_id_check CHECK (trace_id ~ '^[0-9a-f]{32}$' AND trace_id <> '00000000000000000000000000000000'),
+    -- the traceparent's span, unless audit_chain.trace_id names another trace
+    span_id           text        DEFAULT CASE WHEN coalesce(pg_catalog.current_setting('audit_chain.trace_id', true), '') = ''
+                                          THEN NULLIF(pg_catalog.split_part(pg_catalog.current_setting('audit_chain.traceparent', true), '-', 3), '') END
+        CONSTRAINT events_span_id_check CHECK (span_id ~ '^[0-9a-f]{16}$' AND span_id <> '0000000000000000'),
+    -- the safety checks of an AI call: the detectors that fired ('{}': checked,
+    -- none fired) and why it was blocked (outcome 'blocked')
+    safety_detectors  text[]      CONSTRAINT events_safety_detectors_check
+        CHECK (pg_catalog.array_position(safety_detectors, NULL) IS NULL AND pg_catalog.array_position(safety_detectors, '') IS NULL),
+    safety_reason     text        CONSTRAINT events_safety_reason_check CHECK (safety_reason <> ''),
     details           jsonb,
     chain_lane        smallint    NOT NULL,
     chain_seq         bigint      NOT NULL,
     chain_at          timestamptz NOT NULL,
     chain_prev        bytea       NOT NULL,
-    chain_hash        bytea       NOT NULL
+    chain_hash        bytea       NOT NULL,
+    -- a consent record names the consent and whose it is
+    CONSTRAINT events_consent_record_check CHECK
+        (event_type <> 'consent' OR action NOT IN ('consent_given', 'consent_withdrawn')
+         OR (consent_id IS NOT NULL AND consent_id <> '' AND data_subject IS NOT NULL AND data_subject <> ''))
 );
 COMMENT ON TABLE audit_chain.events IS
     'Chained audit events of AI and API systems: who, what, when, where, why';
@@ -420,6 +440,21 @@ CREATE INDEX events_phi_day_idx ON audit_chain.events
     (((occurred_at AT TIME ZONE 'UTC')::date), actor, db_role, data_subject) WHERE phi;
 CREATE INDEX events_consent_gap_idx ON audit_chain.events (occurred_at)
     WHERE legal_basis = 'consent' AND consent_id IS NULL;
+-- request_timeline(); consent (gdpr_consent_violations): the consent records
+-- of a subject and consent id, and the processing that names a consent id;
+-- ai_safety_daily
+CREATE INDEX events_request_idx ON audit_chain.events (request_id, occurred_at)
+    WHERE request_id IS NOT NULL;
+CREATE INDEX events_trace_idx ON audit_chain.events (trace_id, occurred_at)
+    WHERE trace_id IS NOT NULL;
+CREATE INDEX events_consent_record_idx ON audit_chain.events (data_subject, consent_id, occurred_at)
+    INCLUDE (action)
+    WHERE event_type = 'consent' AND action IN ('consent_given', 'consent_withdrawn') AND outcome = 'success';
+CREATE INDEX events_consent_use_idx ON audit_chain.events (occurred_at)
+    INCLUDE (data_subject, consent_id)
+    WHERE consent_id IS NOT NULL AND event_type <> 'consent' AND outcome NOT IN ('denied', 'blocked');
+CREATE INDEX events_safety_day_idx ON audit_chain.events (((occurred_at AT TIME ZONE 'UTC')::date), model)
+    WHERE safety_detectors IS NOT NULL OR safety_reason IS NOT NULL;
 
 -- 16 lanes: the benchmark (test/bench) shows a 16-lane chain keeps 0.85x of a plain
 -- table at 16 clients with synchronous_commit off, where one lane keeps 0.37x.
@@ -435,6 +470,16 @@ COMMENT ON FUNCTION audit_chain.set_event_facts() IS
     'Row trigger of audit_chain.events: sets db_role to the role the session acts as';
 CREATE TRIGGER zz_audit_chain_facts BEFORE INSERT ON audit_chain.events
     FOR EACH ROW EXECUTE FUNCTION audit_chain.set_event_facts();
+-- Masking at collection (audit_chain.hash_detail_keys) and the trace ids'
+-- format: also before zz_audit_chain_seal, so the row sealed is the masked one
+CREATE FUNCTION audit_chain.mask_event()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'audit_chain_mask_event';
+COMMENT ON FUNCTION audit_chain.mask_event() IS
+    'Row trigger of audit_chain.events: replaces the values of the keys of details listed in audit_chain.hash_detail_keys by digests, checks request and trace ids';
+CREATE TRIGGER zz_audit_chain_mask BEFORE INSERT ON audit_chain.events
+    FOR EACH ROW EXECUTE FUNCTION audit_chain.mask_event();
 CREATE TRIGGER zz_audit_chain_truncate BEFORE TRUNCATE ON audit_chain.events
     FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.refuse_truncate();
 -- the same genesis in every install, so that a restored dump still links
@@ -498,7 +543,12 @@ CREATE FUNCTION audit_chain.log_event(
     client_addr       inet        DEFAULT NULL,
     user_agent        text        DEFAULT NULL,
     details           jsonb       DEFAULT NULL,
-    occurred_at       timestamptz DEFAULT NULL)
+    occurred_at       timestamptz DEFAULT NULL,
+    request_id        text        DEFAULT NULL,
+    trace_id          text        DEFAULT NULL,
+    span_id           text        DEFAULT NULL,
+    safety_detectors  text[]      DEFAULT NULL,
+    safety_reason     text        DEFAULT NULL)
 RETURNS uuid
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -513,7 +563,8 @@ BEGIN
         (event_id, occurred_at, event_type, action, outcome, actor, session_id, client_addr, user_agent,
          resource, provider, model, purpose, legal_basis, consent_id, data_subject,
          data_categories, phi, disclosure_to, authorization_ref, latency_ms, input_tokens,
-         output_tokens, cost, input_digest, output_digest, details)
+         output_tokens, cost, input_digest, output_digest, request_id, trace_id, span_id,
+         safety_detectors, safety_reason, details)
     VALUES
         (id, coalesce(log_event.occurred_at, statement_timestamp()),
          log_event.event_type, log_event.action, coalesce(log_event.outcome, 'success'),
@@ -528,13 +579,22 @@ BEGIN
          log_event.data_categories, coalesce(log_event.phi, false), log_event.disclosure_to,
          log_event.authorization_ref, log_event.latency_ms, log_event.input_tokens,
          log_event.output_tokens, log_event.cost, log_event.input_digest,
-         log_event.output_digest, log_event.details);
+         log_event.output_digest,
+         coalesce(log_event.request_id, NULLIF(current_setting('audit_chain.request_id', true), '')),
+         -- a trace id given here, or in audit_chain.trace_id, takes no span
+         -- from the traceparent setting
+         coalesce(log_event.trace_id, NULLIF(current_setting('audit_chain.trace_id', true), ''),
+                  NULLIF(split_part(current_setting('audit_chain.traceparent', true), '-', 2), '')),
+         CASE WHEN log_event.span_id IS NOT NULL OR log_event.trace_id IS NOT NULL THEN log_event.span_id
+              WHEN coalesce(current_setting('audit_chain.trace_id', true), '') <> '' THEN NULL
+              ELSE NULLIF(split_part(current_setting('audit_chain.traceparent', true), '-', 3), '') END,
+         log_event.safety_detectors, log_event.safety_reason, log_event.details);
     RETURN id;
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz) IS
+    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text) IS
     'Writes one audit event; who and why default from the audit_chain.* session settings';
 
 CREATE FUNCTION audit_chain.track(tbl regclass, columns text[] DEFAULT NULL,
@@ -669,7 +729,7 @@ CREATE EVENT TRIGGER audit_chain_drop_log ON sql_drop
 
 REVOKE ALL ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz) FROM PUBLIC;
+    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.track(regclass, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.untrack(regclass) FROM PUBLIC;
 
@@ -1035,6 +1095,154 @@ SELECT e.event_id, e.occurred_at, e.actor, e.data_subject, e.purpose, e.action, 
  WHERE e.legal_basis = 'consent' AND e.consent_id IS NULL;
 COMMENT ON VIEW audit_chain.gdpr_consent_gaps IS
     'GDPR Art. 7(1): processing on the basis of consent with no consent on record';
+
+--
+-- Requests and traces, consent, safety (issue 14)
+--
+
+-- One request's or one trace's (a conversation's) events in order.  Order:
+-- occurred_at (the application's time of the step), then chain order: chain_at
+-- (when the row was sealed), lane and chain_seq (the order the rows of one
+-- lane were sealed in), so steps that share occurred_at (one statement) keep
+-- the order they were written in.
+CREATE FUNCTION audit_chain.request_timeline(id text)
+RETURNS TABLE (step bigint, occurred_at timestamptz, since_first interval,
+               event_type text, action text, outcome text, actor text,
+               request_id text, trace_id text, span_id text, provider text, model text,
+               latency_ms integer, input_tokens integer, output_tokens integer,
+               safety_detectors text[], safety_reason text, resource text, event_id uuid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF id IS NULL OR id = '' THEN
+        RAISE EXCEPTION 'request or trace id must not be empty'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a request_id, or a trace_id of 32 lower-case hexadecimal digits.';
+    END IF;
+    RETURN QUERY
+    SELECT row_number() OVER w,
+           e.occurred_at, e.occurred_at - first_value(e.occurred_at) OVER w,
+           e.event_type, e.action, e.outcome, e.actor, e.request_id, e.trace_id, e.span_id,
+           e.provider, e.model, e.latency_ms, e.input_tokens, e.output_tokens,
+           e.safety_detectors, e.safety_reason, e.resource, e.event_id
+      FROM audit_chain.events e
+     WHERE e.request_id = request_timeline.id OR e.trace_id = request_timeline.id
+    WINDOW w AS (ORDER BY e.occurred_at, e.chain_at, e.chain_lane, e.chain_seq)
+     ORDER BY e.occurred_at, e.chain_at, e.chain_lane, e.chain_seq;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.request_timeline(text) IS
+    'The events of one request (request_id) or trace (trace_id) in order, with the time since the first';
+
+-- Consent records are events: event_type 'consent', action consent_given or
+-- consent_withdrawn, with consent_id and data_subject (a CHECK constraint
+-- requires both).  record_consent() writes one.
+CREATE FUNCTION audit_chain.record_consent(subject text, consent_id text, given boolean,
+                                           purpose text DEFAULT NULL, details jsonb DEFAULT NULL,
+                                           occurred_at timestamptz DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id  uuid;
+BEGIN
+    IF subject IS NULL OR subject = '' THEN
+        RAISE EXCEPTION 'a consent record needs a data subject'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the data_subject identifier the events about this person carry.';
+    END IF;
+    IF record_consent.consent_id IS NULL OR record_consent.consent_id = '' THEN
+        RAISE EXCEPTION 'a consent record needs a consent id'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the id of the consent (as the processing events name it in consent_id).';
+    END IF;
+    IF given IS NULL THEN
+        RAISE EXCEPTION 'given must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'true records consent given, false its withdrawal.';
+    END IF;
+    id := gen_random_uuid();
+    INSERT INTO audit_chain.events AS e
+        (event_id, occurred_at, event_type, action, consent_id, data_subject, purpose, details)
+    VALUES
+        (id, coalesce(record_consent.occurred_at, statement_timestamp()), 'consent',
+         CASE WHEN given THEN 'consent_given' ELSE 'consent_withdrawn' END,
+         record_consent.consent_id, subject,
+         coalesce(record_consent.purpose, NULLIF(current_setting('audit_chain.purpose', true), '')),
+         record_consent.details);
+    RETURN id;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.record_consent(text, text, boolean, text, jsonb, timestamptz) IS
+    'Records consent given (given true) or withdrawn (false) by a data subject: a consent event';
+
+-- Processing that names a consent (consent_id) for a subject, when the
+-- subject's last consent record for it at that time is a withdrawal
+-- (GDPR Art. 7(3)), or there is none: given only later, or never.  Denied
+-- and blocked events did not process and are left out.  The consent
+-- records are few: they are summed up per subject and consent id (first
+-- given, ever withdrawn) and hash-joined to the processing, and only the
+-- processing under a consent that was ever withdrawn looks up the last
+-- record before it (events_consent_record_idx).  Filter on occurred_at
+-- (events_consent_use_idx) or data_subject to keep it fast.
+CREATE VIEW audit_chain.gdpr_consent_violations AS
+SELECT e.occurred_at, e.data_subject, e.consent_id,
+       CASE WHEN p.first_given IS NULL THEN 'never_given'
+            WHEN e.occurred_at < p.first_given THEN 'not_yet_given'
+            ELSE 'withdrawn' END AS issue,
+       c.occurred_at AS withdrawn_at,
+       e.event_type, e.action, e.actor, e.purpose, e.model, e.request_id, e.event_id,
+       c.event_id AS withdrawal_event_id
+  FROM audit_chain.events e
+  LEFT JOIN (
+       SELECT r.data_subject, r.consent_id,
+              min(r.occurred_at) FILTER (WHERE r.action = 'consent_given') AS first_given,
+              bool_or(r.action = 'consent_withdrawn') AS withdrawn_ever
+         FROM audit_chain.events r
+        WHERE r.event_type = 'consent' AND r.action IN ('consent_given', 'consent_withdrawn')
+          AND r.outcome = 'success'
+        GROUP BY r.data_subject, r.consent_id) p
+    ON p.data_subject = e.data_subject AND p.consent_id = e.consent_id
+  LEFT JOIN LATERAL (
+       SELECT r.action, r.occurred_at, r.event_id
+         FROM audit_chain.events r
+        WHERE p.withdrawn_ever AND e.occurred_at >= p.first_given
+          AND r.event_type = 'consent' AND r.action IN ('consent_given', 'consent_withdrawn')
+          AND r.outcome = 'success'
+          AND r.data_subject = e.data_subject AND r.consent_id = e.consent_id
+          AND r.occurred_at <= e.occurred_at
+        -- a withdrawal at the same instant as a consent wins
+        ORDER BY r.occurred_at DESC, r.action DESC
+        LIMIT 1) c ON true
+ WHERE e.consent_id IS NOT NULL AND e.event_type <> 'consent'
+   AND e.outcome NOT IN ('denied', 'blocked')
+   AND (p.first_given IS NULL OR e.occurred_at < p.first_given OR c.action = 'consent_withdrawn');
+COMMENT ON VIEW audit_chain.gdpr_consent_violations IS
+    'GDPR Art. 7(3) and 6(1)(a): processing under a consent after its withdrawal, before it was given, or never given for that subject';
+
+-- Safety checks: events with safety_detectors ('{}': checked, none fired) or
+-- a safety_reason.  Per day (UTC) and model: a row with detector NULL counts
+-- all checks and blocks (outcome 'blocked'); a row per detector counts the
+-- checks in which it fired and the blocks among them.
+CREATE VIEW audit_chain.ai_safety_daily AS
+SELECT s.day, s.model, NULL::text AS detector, count(*) AS checks,
+       count(*) FILTER (WHERE s.outcome = 'blocked') AS blocks
+  FROM (SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS day, e.model, e.outcome
+          FROM audit_chain.events e
+         WHERE e.safety_detectors IS NOT NULL OR e.safety_reason IS NOT NULL) s
+ GROUP BY s.day, s.model
+UNION ALL
+SELECT s.day, s.model, d.detector, count(*) AS checks,
+       count(*) FILTER (WHERE s.outcome = 'blocked') AS blocks
+  FROM (SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS day, e.model, e.outcome, e.safety_detectors
+          FROM audit_chain.events e
+         WHERE e.safety_detectors IS NOT NULL OR e.safety_reason IS NOT NULL) s,
+       LATERAL (SELECT DISTINCT x AS detector FROM unnest(s.safety_detectors) AS x) d
+ GROUP BY s.day, s.model, d.detector;
+COMMENT ON VIEW audit_chain.ai_safety_daily IS
+    'Safety checks of AI calls per day (UTC), model and detector: checks and blocks (detector NULL: all checks)';
 
 CREATE VIEW audit_chain.soc2_security_events AS
 SELECT e.occurred_at,
@@ -1615,3 +1823,6 @@ REVOKE ALL ON FUNCTION audit_chain.hipaa_disclosures(text, timestamptz) FROM PUB
 REVOKE ALL ON FUNCTION audit_chain.activity_anomalies(integer, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.export_jsonl(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.export_events(text, integer, text) FROM PUBLIC;
+REVOKE ALL ON audit_chain.gdpr_consent_violations, audit_chain.ai_safety_daily FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.request_timeline(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.record_consent(text, text, boolean, text, jsonb, timestamptz) FROM PUBLIC;

@@ -17,7 +17,9 @@
 #include "postgres.h"
 
 #include "utils/guc.h"
+#include "utils/varlena.h"
 
+#include "collect.h"
 #include "guc.h"
 
 static char *ac_actor = NULL;
@@ -25,6 +27,14 @@ static char *ac_purpose = NULL;
 static char *ac_legal_basis = NULL;
 static char *ac_data_subject = NULL;
 static char *ac_session_id = NULL;
+static char *ac_request_id = NULL;
+static char *ac_trace_id = NULL;
+static char *ac_traceparent = NULL;
+static char *ac_hash_detail_keys = NULL;
+
+/* At most this many keys in audit_chain.hash_detail_keys, of at most this length */
+#define AC_MAX_MASK_KEYS	100
+#define AC_MAX_MASK_KEYLEN	200
 
 /* Milliseconds archive() and the purge sleep after each batch */
 int			ac_archive_delay = 0;
@@ -55,6 +65,110 @@ check_legal_basis(char **newval, void **extra, GucSource source)
 }
 
 /*
+ * check_trace_id
+ *		Accept the empty string (unset) or a W3C Trace Context trace-id.
+ */
+static bool
+check_trace_id(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || ac_trace_id_valid(*newval))
+		return true;
+	GUC_check_errdetail("A W3C Trace Context trace-id is 32 lower-case hexadecimal digits, not all zero.");
+	GUC_check_errhint("For example 4bf92f3577b34da6a3ce929d0e0e4736; or set audit_chain.traceparent to the whole traceparent header.");
+	return false;
+}
+
+/*
+ * check_traceparent
+ *		Accept the empty string (unset) or a traceparent header value of
+ *		version 00.
+ */
+static bool
+check_traceparent(char **newval, void **extra, GucSource source)
+{
+	const char *problem;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	problem = ac_traceparent_problem(*newval);
+	if (problem == NULL)
+		return true;
+	GUC_check_errdetail("%s", problem);
+	GUC_check_errhint("The format is 00-<trace-id>-<parent-id>-<flags>, for example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.");
+	return false;
+}
+
+/*
+ * check_hash_detail_keys
+ *		Parse a comma-separated list of keys of details (double-quoted
+ *		where a key has a comma, a space or a quote) into an AcMaskKeys,
+ *		malloc'd in one block as GUC extra data must be.
+ */
+static bool
+check_hash_detail_keys(char **newval, void **extra, GucSource source)
+{
+	char	   *raw;
+	List	   *keys;
+	ListCell   *lc;
+	Size		size;
+	AcMaskKeys *mk;
+	char	   *p;
+	int			i = 0;
+
+	raw = pstrdup(*newval == NULL ? "" : *newval);
+	if (!SplitGUCList(raw, ',', &keys))
+	{
+		GUC_check_errdetail("The list of keys is not valid: an empty key, an unmatched double quote or a missing comma.");
+		GUC_check_errhint("List the keys of details to mask separated by commas, for example: prompt, email, \"user name\".");
+		return false;
+	}
+	if (list_length(keys) > AC_MAX_MASK_KEYS)
+	{
+		GUC_check_errdetail("At most %d keys can be listed.", AC_MAX_MASK_KEYS);
+		return false;
+	}
+	size = offsetof(AcMaskKeys, keys) + sizeof(char *) * list_length(keys);
+	foreach(lc, keys)
+	{
+		const char *k = (const char *) lfirst(lc);
+
+		if (strlen(k) > AC_MAX_MASK_KEYLEN)
+		{
+			GUC_check_errdetail("A key is at most %d bytes long.", AC_MAX_MASK_KEYLEN);
+			return false;
+		}
+		size += strlen(k) + 1;
+	}
+	mk = (AcMaskKeys *) malloc(size);
+	if (mk == NULL)
+		return false;
+	mk->nkeys = list_length(keys);
+	p = (char *) mk + offsetof(AcMaskKeys, keys) + sizeof(char *) * list_length(keys);
+	foreach(lc, keys)
+	{
+		const char *k = (const char *) lfirst(lc);
+
+		strcpy(p, k);
+		mk->keys[i++] = p;
+		p += strlen(k) + 1;
+	}
+	list_free(keys);
+	pfree(raw);
+	*extra = mk;
+	return true;
+}
+
+/*
+ * assign_hash_detail_keys
+ *		Make the parsed list the one mask_event() uses.
+ */
+static void
+assign_hash_detail_keys(const char *newval, void *extra)
+{
+	ac_mask_keys = (AcMaskKeys *) extra;
+}
+
+/*
  * ac_guc_init
  *		Define the settings; called from _PG_init.
  */
@@ -79,6 +193,31 @@ ac_guc_init(void)
 	DefineCustomStringVariable("audit_chain.session_id",
 							   "The application's session or request id, for audit events.",
 							   NULL, &ac_session_id, "", PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("audit_chain.request_id",
+							   "The id of the request this transaction serves, for audit events.",
+							   "Set it per transaction (SET LOCAL); audit_chain.request_timeline() follows it.",
+							   &ac_request_id, "", PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("audit_chain.trace_id",
+							   "The W3C Trace Context trace-id of this transaction's work, for audit events.",
+							   "32 lower-case hexadecimal digits.  Wins over the trace-id of audit_chain.traceparent.",
+							   &ac_trace_id, "", PGC_USERSET, 0, check_trace_id, NULL, NULL);
+	DefineCustomStringVariable("audit_chain.traceparent",
+							   "A W3C traceparent header value, for the trace_id and span_id of audit events.",
+							   "Version 00: 00-<trace-id>-<parent-id>-<flags>.",
+							   &ac_traceparent, "", PGC_USERSET, 0, check_traceparent, NULL, NULL);
+
+	/*
+	 * Masking at collection protects the data subjects from the writer's
+	 * mistakes, so the writer must not turn it off: PGC_SUSET, settable in
+	 * postgresql.conf, ALTER SYSTEM, ALTER DATABASE or ALTER ROLE by a
+	 * superuser (per database is where applications differ), or by a role
+	 * granted SET on it (PostgreSQL 15).
+	 */
+	DefineCustomStringVariable("audit_chain.hash_detail_keys",
+							   "Keys of details whose values audit_chain.events stores as digests only.",
+							   "A comma-separated list; matched at any depth, ignoring case.  Each value becomes \"sha256:\" and the hex SHA-256 of its JSON text.",
+							   &ac_hash_detail_keys, "", PGC_SUSET, GUC_LIST_INPUT,
+							   check_hash_detail_keys, assign_hash_detail_keys, NULL);
 	DefineCustomIntVariable("audit_chain.archive_delay",
 							"Time archive() and the purge of apply_retention() sleep after each batch.",
 							"Like vacuum_cost_delay: a longer archive that leaves more of the machine to the writers.  0 (the default) does not sleep.",

@@ -9,8 +9,10 @@
 -- redact, redact_subject; 71 to 94 those of issue 13: export_segment (71 to
 -- 79), export_checkpoint and
 -- the published checkpoints and trusted key of verify_chain and
--- assert_intact; 95 to 104 those of issue 14: export_events.  Then a role
--- that was granted nothing.
+-- assert_intact; 95 to 104 those of issue 14's feed (export_events), 201 to
+-- 216 the rest of issue 14 (request_timeline, record_consent, log_event's
+-- trace ids and safety fields, the settings).  Then a role that was granted
+-- nothing.
 \set ON_ERROR_STOP true
 \set QUIET 1
 \pset format unaligned
@@ -22,7 +24,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(111);
+SELECT plan(127);
 
 CREATE ROLE sec_args NOLOGIN;
 CREATE SCHEMA sec_args AUTHORIZATION sec_args;
@@ -204,7 +206,40 @@ SELECT is(o.result, e.result, o.q)
   ) e(n, result) ON e.n = o.n
  ORDER BY o.n;
 
-SELECT is((SELECT count(*)::int FROM sec_args_out), 104, 'every call ran');
+-- Calls 201 to 216, those of issue 14: request_timeline, record_consent,
+-- and log_event's ids and safety fields (with INSERT on events, so that the
+-- values themselves are judged), the settings of trace ids and masking
+GRANT INSERT ON audit_chain.events TO sec_args;
+SET SESSION AUTHORIZATION sec_args;
+SELECT sec_args.try(n, q) FROM (VALUES
+ (201, 'SELECT * FROM audit_chain.request_timeline(NULL)'),
+ (202, 'SELECT * FROM audit_chain.request_timeline('''')'),
+ (203, 'SELECT * FROM audit_chain.request_timeline(''x'''' OR true --'')'),
+ (204, 'SELECT audit_chain.record_consent(NULL, NULL, NULL)'),
+ (205, 'SELECT audit_chain.record_consent(''s'', NULL, true)'),
+ (206, 'SELECT audit_chain.record_consent(''s'', ''c'', NULL)'),
+ (207, 'SELECT audit_chain.record_consent(repeat(''s'', 100000), ''c'', true, NULL, ''[[[[{}]]]]'', ''infinity'')'),
+ (208, 'SELECT audit_chain.log_event(''api_request'', ''x'', trace_id => ''nothex'')'),
+ (209, 'SELECT audit_chain.log_event(''api_request'', ''x'', trace_id => ''4bf92f3577b34da6a3ce929d0e0e4736'', span_id => ''zz'')'),
+ (210, 'SELECT audit_chain.log_event(''api_request'', ''x'', span_id => ''00f067aa0ba902b7'')'),
+ (211, 'SELECT audit_chain.log_event(''api_request'', ''x'', request_id => '''')'),
+ (212, 'SELECT audit_chain.log_event(''api_request'', ''x'', safety_detectors => ARRAY[NULL])'),
+ (213, 'SELECT audit_chain.log_event(''consent'', ''consent_withdrawn'')'),
+ (214, 'SELECT pg_catalog.set_config(''audit_chain.traceparent'', ''00-'' || repeat(''f'', 10000), true)'),
+ (215, 'SELECT pg_catalog.set_config(''audit_chain.trace_id'', repeat(''0'', 32), true)'),
+ (216, 'SELECT pg_catalog.set_config(''audit_chain.hash_detail_keys'', ''a'', true)')
+) v(n, q);
+RESET SESSION AUTHORIZATION;
+SELECT is(o.result, e.result, o.q)
+  FROM sec_args_out o
+  JOIN (VALUES
+    (201, '22023'), (202, '22023'), (203, '42501'), (204, '22023'), (205, '22023'), (206, '22004'),
+    (207, 'ok'), (208, '22023'), (209, '22023'), (210, '22023'), (211, '23514'), (212, '23514'),
+    (213, '23514'), (214, '22023'), (215, '22023'), (216, '42501')
+  ) e(n, result) ON e.n = o.n
+ ORDER BY o.n;
+
+SELECT is((SELECT count(*)::int FROM sec_args_out), 94 + 10 + 16, 'every call ran');
 SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM sec_args.hits), NULL,
           'no look-alike operator ran inside the extension');
 
