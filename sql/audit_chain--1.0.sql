@@ -397,6 +397,10 @@ CREATE TABLE audit_chain.events (
     cost              numeric(14,6) CONSTRAINT events_cost_check CHECK (cost >= 0),
     input_digest      bytea       CONSTRAINT events_input_digest_check CHECK (pg_catalog.length(input_digest) = 32),
     output_digest     bytea       CONSTRAINT events_output_digest_check CHECK (pg_catalog.length(output_digest) = 32),
+    -- ISO 3166-1 alpha-2 code of the third country the recipients of this
+    -- event (disclosure_to, the AI provider) process the data in (GDPR Art. 30(1)(e))
+    transfer_country  text        CONSTRAINT events_transfer_country_check
+        CHECK (transfer_country OPERATOR(pg_catalog.~) '^[A-Z]{2}$' COLLATE "C"),
     details           jsonb,
     chain_lane        smallint    NOT NULL,
     chain_seq         bigint      NOT NULL,
@@ -420,6 +424,11 @@ CREATE INDEX events_phi_day_idx ON audit_chain.events
     (((occurred_at AT TIME ZONE 'UTC')::date), actor, db_role, data_subject) WHERE phi;
 CREATE INDEX events_consent_gap_idx ON audit_chain.events (occurred_at)
     WHERE legal_basis = 'consent' AND consent_id IS NULL;
+-- usage_report(): the AI calls (events with a provider or a model) by time,
+-- with what the report adds up, so that a range is an index-only scan
+CREATE INDEX events_usage_idx ON audit_chain.events (occurred_at)
+    INCLUDE (provider, model, actor, outcome, input_tokens, output_tokens, cost, latency_ms)
+    WHERE provider IS NOT NULL OR model IS NOT NULL;
 
 -- 16 lanes: the benchmark (test/bench) shows a 16-lane chain keeps 0.85x of a plain
 -- table at 16 clients with synchronous_commit off, where one lane keeps 0.37x.
@@ -498,7 +507,8 @@ CREATE FUNCTION audit_chain.log_event(
     client_addr       inet        DEFAULT NULL,
     user_agent        text        DEFAULT NULL,
     details           jsonb       DEFAULT NULL,
-    occurred_at       timestamptz DEFAULT NULL)
+    occurred_at       timestamptz DEFAULT NULL,
+    transfer_country  text        DEFAULT NULL)
 RETURNS uuid
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -506,6 +516,13 @@ AS $$
 DECLARE
     id  uuid;
 BEGIN
+    IF log_event.transfer_country IS NOT NULL
+       AND log_event.transfer_country OPERATOR(pg_catalog.!~) ('^[A-Z]{2}$' COLLATE "C") THEN
+        RAISE EXCEPTION 'transfer_country must be an ISO 3166-1 alpha-2 country code, not %',
+                        quote_literal(left(log_event.transfer_country, 40))
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass two upper-case letters, for example ''US'' or ''IN''.';
+    END IF;
     -- the id is made here, not read back with RETURNING, which would need
     -- SELECT on the table: a writer needs INSERT only
     id := pg_catalog.gen_random_uuid();
@@ -513,7 +530,7 @@ BEGIN
         (event_id, occurred_at, event_type, action, outcome, actor, session_id, client_addr, user_agent,
          resource, provider, model, purpose, legal_basis, consent_id, data_subject,
          data_categories, phi, disclosure_to, authorization_ref, latency_ms, input_tokens,
-         output_tokens, cost, input_digest, output_digest, details)
+         output_tokens, cost, input_digest, output_digest, transfer_country, details)
     VALUES
         (id, coalesce(log_event.occurred_at, statement_timestamp()),
          log_event.event_type, log_event.action, coalesce(log_event.outcome, 'success'),
@@ -528,13 +545,13 @@ BEGIN
          log_event.data_categories, coalesce(log_event.phi, false), log_event.disclosure_to,
          log_event.authorization_ref, log_event.latency_ms, log_event.input_tokens,
          log_event.output_tokens, log_event.cost, log_event.input_digest,
-         log_event.output_digest, log_event.details);
+         log_event.output_digest, log_event.transfer_country, log_event.details);
     RETURN id;
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz) IS
+    text, text, inet, text, jsonb, timestamptz, text) IS
     'Writes one audit event; who and why default from the audit_chain.* session settings';
 
 CREATE FUNCTION audit_chain.track(tbl regclass, columns text[] DEFAULT NULL,
@@ -668,7 +685,7 @@ CREATE EVENT TRIGGER audit_chain_drop_log ON sql_drop
 
 REVOKE ALL ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz) FROM PUBLIC;
+    text, text, inet, text, jsonb, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.track(regclass, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.untrack(regclass) FROM PUBLIC;
 
@@ -894,78 +911,219 @@ REVOKE ALL ON PROCEDURE audit_chain.apply_retention() FROM PUBLIC;
 -- Reports
 --
 
--- Art. 30 records summarize every event ever written: a register, reviewed from
--- time to time, not a live query over tens of millions of rows.  It is kept in
--- a materialized view that refresh_reports() rebuilds (from cron).
-CREATE MATERIALIZED VIEW audit_chain.processing_records_summary AS
-WITH base AS (
-    SELECT e.purpose, e.legal_basis, e.data_subject, e.occurred_at, e.data_categories,
-           e.disclosure_to, e.provider
-      FROM audit_chain.events e
-     WHERE e.purpose IS NOT NULL
-), main AS (
-    SELECT b.purpose,
-           array_agg(DISTINCT b.legal_basis ORDER BY b.legal_basis)
-               FILTER (WHERE b.legal_basis IS NOT NULL) AS legal_bases,
-           count(DISTINCT b.data_subject) AS subjects,
-           count(*) AS events,
-           min(b.occurred_at) AS first_event,
-           max(b.occurred_at) AS last_event
-      FROM base b
-     GROUP BY b.purpose
-), categories AS (
-    SELECT b.purpose, array_agg(DISTINCT c ORDER BY c) AS data_categories
-      FROM base b, unnest(b.data_categories) AS c
-     GROUP BY b.purpose
-), recipients AS (
-    SELECT b.purpose, array_agg(DISTINCT r.r ORDER BY r.r) AS recipients
-      FROM base b,
-           LATERAL (VALUES (b.disclosure_to), ('AI provider: ' || b.provider)) AS r(r)
-     WHERE r.r IS NOT NULL
-     GROUP BY b.purpose
-)
-SELECT m.purpose, m.legal_bases, c.data_categories, r.recipients, m.subjects, m.events,
-       m.first_event, m.last_event
-  FROM main m
-  LEFT JOIN categories c ON c.purpose = m.purpose
-  LEFT JOIN recipients r ON r.purpose = m.purpose;
-CREATE UNIQUE INDEX processing_records_summary_purpose_idx
-    ON audit_chain.processing_records_summary (purpose);
-COMMENT ON MATERIALIZED VIEW audit_chain.processing_records_summary IS
-    'Summary behind gdpr_processing_records; rebuilt by refresh_reports()';
-
-CREATE TABLE audit_chain.report_refreshes (
-    report          text        PRIMARY KEY,
-    refreshed_at    timestamptz NOT NULL,
-    events_seen     bigint      NOT NULL
+-- Art. 30 records summarize every event ever written: a register, kept
+-- current as events arrive.  A statement-level trigger on audit_chain.events
+-- adds each statement's events to a summary per lane and purpose.  A writer
+-- holds its lane's lock (src/lane.c) until it commits, so only writers of the
+-- same lane ever touch the same summary row, and they are serialized by the
+-- lane lock already: no new waits, no lost updates, no deadlocks.  Reading
+-- the register adds up 16 rows per purpose.
+CREATE TABLE audit_chain.register_lanes (
+    lane            smallint    NOT NULL,
+    purpose         text        NOT NULL,
+    legal_bases     text[]      NOT NULL,
+    data_categories text[]      NOT NULL,
+    subjects        bigint      NOT NULL,
+    events          bigint      NOT NULL,
+    first_event     timestamptz NOT NULL,
+    last_event      timestamptz NOT NULL,
+    PRIMARY KEY (lane, purpose)
 );
-COMMENT ON TABLE audit_chain.report_refreshes IS
-    'When each materialized report was last rebuilt';
-INSERT INTO audit_chain.report_refreshes VALUES ('gdpr_processing_records', pg_catalog.now(), 0);
+COMMENT ON TABLE audit_chain.register_lanes IS
+    'Summary behind gdpr_processing_records, per lane of audit_chain.events and purpose; kept by register_events()';
 
-CREATE PROCEDURE audit_chain.refresh_reports()
+CREATE TABLE audit_chain.register_recipients (
+    lane             smallint NOT NULL,
+    purpose          text     NOT NULL,
+    recipient        text     NOT NULL,
+    transfer_country text,
+    CONSTRAINT register_recipients_key UNIQUE NULLS NOT DISTINCT (lane, purpose, recipient, transfer_country)
+);
+COMMENT ON TABLE audit_chain.register_recipients IS
+    'Recipients (disclosure_to, AI providers) per lane and purpose, with the third country of a transfer; kept by register_events()';
+
+-- EU member states (Greece is GR in ISO 3166-1), Iceland, Liechtenstein, Norway
+CREATE FUNCTION audit_chain.in_eea(country text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN country OPERATOR(pg_catalog.=) ANY ('{AT,BE,BG,CY,CZ,DE,DK,EE,ES,FI,FR,GR,HR,HU,IE,IS,IT,LI,LT,LU,LV,MT,NL,NO,PL,PT,RO,SE,SI,SK}'::text[]);
+COMMENT ON FUNCTION audit_chain.in_eea(text) IS
+    'Whether an ISO 3166-1 alpha-2 code is a country of the European Economic Area (EU 27, IS, LI, NO); adequacy decisions are not considered';
+
+-- The statement's new events, a transition table: new_events.  Rows with no
+-- purpose are not processing in the register's sense and are skipped.  A
+-- (purpose, data subject) pair counts as a new subject when no event outside
+-- this statement has it: the events of the statement are the seq ranges it
+-- sealed (one range per lane).  Two concurrent transactions that write the
+-- first events of the same pair may both count it (the register can then
+-- over-count subjects by the number of such races; refresh_reports(rebuild
+-- => true) recounts).
+CREATE FUNCTION audit_chain.register_events()
+RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    REFRESH MATERIALIZED VIEW CONCURRENTLY audit_chain.processing_records_summary;
-    UPDATE audit_chain.report_refreshes
-       SET refreshed_at = clock_timestamp(),
-           events_seen = (SELECT coalesce(sum(events), 0) FROM audit_chain.processing_records_summary)
-     WHERE report = 'gdpr_processing_records';
+    IF NOT EXISTS (SELECT 1 FROM new_events n WHERE n.purpose IS NOT NULL) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO audit_chain.register_lanes AS r
+        (lane, purpose, legal_bases, data_categories, subjects, events, first_event, last_event)
+    WITH n AS (
+        SELECT * FROM new_events n WHERE n.purpose IS NOT NULL
+    ), ranges AS (
+        SELECT n.chain_lane, min(n.chain_seq) AS lo, max(n.chain_seq) AS hi FROM n GROUP BY 1
+    ), pairs AS (
+        SELECT n.purpose, n.data_subject, min(n.chain_lane) AS lane
+          FROM n WHERE n.data_subject IS NOT NULL GROUP BY 1, 2
+    ), fresh AS (
+        SELECT p.lane, p.purpose, count(*) AS subjects
+          FROM pairs p
+         WHERE NOT EXISTS (SELECT 1 FROM audit_chain.events e
+                            WHERE e.data_subject = p.data_subject AND e.purpose = p.purpose
+                              AND NOT EXISTS (SELECT 1 FROM ranges g
+                                               WHERE g.chain_lane = e.chain_lane
+                                                 AND e.chain_seq BETWEEN g.lo AND g.hi))
+         GROUP BY 1, 2
+    ), cats AS (
+        SELECT n.chain_lane AS lane, n.purpose, array_agg(DISTINCT c ORDER BY c) AS data_categories
+          FROM n, unnest(n.data_categories) AS c
+         WHERE c IS NOT NULL
+         GROUP BY 1, 2
+    ), agg AS (
+        SELECT n.chain_lane AS lane, n.purpose,
+               coalesce(array_agg(DISTINCT n.legal_basis ORDER BY n.legal_basis)
+                            FILTER (WHERE n.legal_basis IS NOT NULL), '{}') AS legal_bases,
+               count(*) AS events, min(n.occurred_at) AS first_event, max(n.occurred_at) AS last_event
+          FROM n GROUP BY 1, 2
+    )
+    SELECT a.lane, a.purpose, a.legal_bases, coalesce(c.data_categories, '{}'),
+           coalesce(f.subjects, 0), a.events, a.first_event, a.last_event
+      FROM agg a
+      LEFT JOIN cats c ON c.lane = a.lane AND c.purpose = a.purpose
+      LEFT JOIN fresh f ON f.lane = a.lane AND f.purpose = a.purpose
+    ON CONFLICT (lane, purpose) DO UPDATE
+       SET events = r.events + excluded.events,
+           subjects = r.subjects + excluded.subjects,
+           first_event = least(r.first_event, excluded.first_event),
+           last_event = greatest(r.last_event, excluded.last_event),
+           legal_bases = CASE WHEN excluded.legal_bases <@ r.legal_bases THEN r.legal_bases
+                              ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.legal_bases || excluded.legal_bases) AS x
+                                          ORDER BY x) END,
+           data_categories = CASE WHEN excluded.data_categories <@ r.data_categories THEN r.data_categories
+                                  ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.data_categories || excluded.data_categories) AS x
+                                              ORDER BY x) END;
+    INSERT INTO audit_chain.register_recipients (lane, purpose, recipient, transfer_country)
+    SELECT DISTINCT n.chain_lane, n.purpose, t.recipient, n.transfer_country
+      FROM new_events n,
+           LATERAL (VALUES (n.disclosure_to), ('AI provider: ' || n.provider)) AS t(recipient)
+     WHERE n.purpose IS NOT NULL AND t.recipient IS NOT NULL
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
 END;
 $$;
-COMMENT ON PROCEDURE audit_chain.refresh_reports() IS
-    'Rebuilds the materialized reports (gdpr_processing_records); run it from cron';
+COMMENT ON FUNCTION audit_chain.register_events() IS
+    'Statement trigger of audit_chain.events: adds the new events to the Art. 30 register (register_lanes, register_recipients)';
+CREATE TRIGGER zz_audit_chain_register AFTER INSERT ON audit_chain.events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.register_events();
+
+-- The register is current without it; existing cron lines keep working.
+CREATE PROCEDURE audit_chain.refresh_reports(rebuild boolean DEFAULT false)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF rebuild IS NULL THEN
+        RAISE EXCEPTION 'rebuild must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT rebuild THEN
+        RETURN;
+    END IF;
+    -- the lock waits for every writer that added to the register to commit,
+    -- and holds new ones back in their trigger: the next statement's snapshot
+    -- sees exactly the events counted in the rows it replaces
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'refresh_reports(rebuild => true) must run at isolation level read committed'
+            USING ERRCODE = 'invalid_transaction_state',
+                  HINT = 'Call it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED.';
+    END IF;
+    LOCK TABLE audit_chain.register_lanes, audit_chain.register_recipients IN EXCLUSIVE MODE;
+    DELETE FROM audit_chain.register_lanes;
+    DELETE FROM audit_chain.register_recipients;
+    INSERT INTO audit_chain.register_lanes
+        (lane, purpose, legal_bases, data_categories, subjects, events, first_event, last_event)
+    WITH n AS (
+        SELECT e.chain_lane, e.purpose, e.legal_basis, e.data_subject, e.data_categories, e.occurred_at
+          FROM audit_chain.events e WHERE e.purpose IS NOT NULL
+    ), fresh AS (
+        SELECT p.lane, p.purpose, count(*) AS subjects
+          FROM (SELECT n.purpose, n.data_subject, min(n.chain_lane) AS lane
+                  FROM n WHERE n.data_subject IS NOT NULL GROUP BY 1, 2) p
+         GROUP BY 1, 2
+    ), cats AS (
+        SELECT n.chain_lane AS lane, n.purpose, array_agg(DISTINCT c ORDER BY c) AS data_categories
+          FROM n, unnest(n.data_categories) AS c
+         WHERE c IS NOT NULL
+         GROUP BY 1, 2
+    ), agg AS (
+        SELECT n.chain_lane AS lane, n.purpose,
+               coalesce(array_agg(DISTINCT n.legal_basis ORDER BY n.legal_basis)
+                            FILTER (WHERE n.legal_basis IS NOT NULL), '{}') AS legal_bases,
+               count(*) AS events, min(n.occurred_at) AS first_event, max(n.occurred_at) AS last_event
+          FROM n GROUP BY 1, 2
+    )
+    SELECT a.lane, a.purpose, a.legal_bases, coalesce(c.data_categories, '{}'),
+           coalesce(f.subjects, 0), a.events, a.first_event, a.last_event
+      FROM agg a
+      LEFT JOIN cats c ON c.lane = a.lane AND c.purpose = a.purpose
+      LEFT JOIN fresh f ON f.lane = a.lane AND f.purpose = a.purpose;
+    INSERT INTO audit_chain.register_recipients (lane, purpose, recipient, transfer_country)
+    SELECT DISTINCT e.chain_lane, e.purpose, t.recipient, e.transfer_country
+      FROM audit_chain.events e,
+           LATERAL (VALUES (e.disclosure_to), ('AI provider: ' || e.provider)) AS t(recipient)
+     WHERE e.purpose IS NOT NULL AND t.recipient IS NOT NULL;
+END;
+$$;
+COMMENT ON PROCEDURE audit_chain.refresh_reports(boolean) IS
+    'The Art. 30 register is kept as events arrive: a no-op, unless rebuild => true recounts it from audit_chain.events (after a restore with triggers disabled; forgets archived events)';
 
 CREATE VIEW audit_chain.gdpr_processing_records AS
-SELECT s.purpose, s.legal_bases, s.data_categories, s.recipients, s.subjects, s.events,
-       s.first_event, s.last_event,
+WITH pr AS (
+    SELECT l.purpose, sum(l.subjects)::bigint AS subjects, sum(l.events)::bigint AS events,
+           min(l.first_event) AS first_event, max(l.last_event) AS last_event
+      FROM audit_chain.register_lanes l
+     GROUP BY l.purpose
+), lb AS (
+    SELECT l.purpose, array_agg(DISTINCT x ORDER BY x) AS legal_bases
+      FROM audit_chain.register_lanes l, unnest(l.legal_bases) AS x
+     GROUP BY l.purpose
+), dc AS (
+    SELECT l.purpose, array_agg(DISTINCT x ORDER BY x) AS data_categories
+      FROM audit_chain.register_lanes l, unnest(l.data_categories) AS x
+     GROUP BY l.purpose
+), rc AS (
+    SELECT d.purpose,
+           array_agg(DISTINCT d.recipient ORDER BY d.recipient) AS recipients,
+           jsonb_agg(jsonb_build_object('recipient', d.recipient, 'country', d.transfer_country,
+                                        'outside_eea', NOT audit_chain.in_eea(d.transfer_country))
+                     ORDER BY d.recipient, d.transfer_country)
+               FILTER (WHERE d.transfer_country IS NOT NULL) AS transfers
+      FROM (SELECT DISTINCT r.purpose, r.recipient, r.transfer_country
+              FROM audit_chain.register_recipients r) d
+     GROUP BY d.purpose
+)
+SELECT pr.purpose, lb.legal_bases, dc.data_categories, rc.recipients, rc.transfers, pr.subjects, pr.events,
+       pr.first_event, pr.last_event,
        ret.retention,
-       r.refreshed_at
-  FROM audit_chain.processing_records_summary s
-  LEFT JOIN audit_chain.report_refreshes r ON r.report = 'gdpr_processing_records'
+       pg_catalog.now() AS as_of
+  FROM pr
+  LEFT JOIN lb ON lb.purpose = pr.purpose
+  LEFT JOIN dc ON dc.purpose = pr.purpose
+  LEFT JOIN rc ON rc.purpose = pr.purpose
   -- the policy of audit_chain.events (set_retention) and its legal hold
   CROSS JOIN (
        SELECT NULLIF(concat_ws('; ',
@@ -979,7 +1137,7 @@ SELECT s.purpose, s.legal_bases, s.data_categories, s.recipients, s.subjects, s.
                     WHERE h.tbl OPERATOR(pg_catalog.=) 'audit_chain.events'::pg_catalog.regclass)),
               '') AS retention) ret;
 COMMENT ON VIEW audit_chain.gdpr_processing_records IS
-    'GDPR Art. 30(1): per purpose, the legal bases, categories of data, categories of recipients (AI providers included), subjects and retention, as of refreshed_at';
+    'GDPR Art. 30(1): per purpose, the legal bases, categories of data, recipients (AI providers included) with transfers to third countries, subjects and retention; current as events arrive';
 
 CREATE FUNCTION audit_chain.gdpr_subject_access(subject text)
 RETURNS SETOF audit_chain.events
@@ -1143,6 +1301,81 @@ $$;
 COMMENT ON FUNCTION audit_chain.activity_anomalies(integer, timestamptz) IS
     'Actors whose events in one hour exceed a threshold (SOC 2 CC7.2 monitoring)';
 
+-- What an AI platform team asks first: calls, tokens, cost, errors and latency
+-- of the AI calls (events with a provider or a model), over [since, until).
+-- Served by events_usage_idx (an index-only scan once the table is vacuumed).
+CREATE FUNCTION audit_chain.usage_report(since timestamptz, until timestamptz,
+                                         group_by text[] DEFAULT '{day,provider,model}')
+RETURNS TABLE (day date, provider text, model text, actor text, calls bigint,
+               input_tokens bigint, output_tokens bigint, cost numeric, errors bigint,
+               error_rate numeric, p50_latency_ms double precision, p95_latency_ms double precision)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad     text;
+    by_day  boolean;
+    by_prov boolean;
+    by_mod  boolean;
+    by_act  boolean;
+BEGIN
+    IF since IS NULL OR until IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN since IS NULL THEN 'since' ELSE 'until' END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a range, for example since => now() - interval ''7 days'', until => now(); ''-infinity'' and ''infinity'' are allowed.';
+    END IF;
+    IF since > until THEN
+        RAISE EXCEPTION 'since (%) is later than until (%)', since, until
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The report covers since <= occurred_at < until.';
+    END IF;
+    IF group_by IS NULL THEN
+        RAISE EXCEPTION 'group_by must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Allowed keys: day, provider, model, actor; pass ''{}'' for one row of totals.';
+    END IF;
+    IF array_ndims(group_by) > 1 THEN
+        RAISE EXCEPTION 'group_by must be a one-dimensional array'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Allowed keys: day, provider, model, actor.';
+    END IF;
+    SELECT coalesce(quote_literal(CASE WHEN length(k) > 40 THEN left(k, 40) || '...' ELSE k END), 'NULL')
+      INTO bad
+      FROM unnest(group_by) AS k
+     WHERE k IS NULL OR k NOT IN ('day', 'provider', 'model', 'actor')
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'unknown group_by key %', bad
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Allowed keys: day, provider, model, actor.';
+    END IF;
+    by_day := 'day' = ANY (group_by);
+    by_prov := 'provider' = ANY (group_by);
+    by_mod := 'model' = ANY (group_by);
+    by_act := 'actor' = ANY (group_by);
+    RETURN QUERY
+    SELECT CASE WHEN by_day THEN (e.occurred_at AT TIME ZONE 'UTC')::date END,
+           CASE WHEN by_prov THEN e.provider END,
+           CASE WHEN by_mod THEN e.model END,
+           CASE WHEN by_act THEN e.actor END,
+           count(*),
+           sum(e.input_tokens)::bigint,
+           sum(e.output_tokens)::bigint,
+           sum(e.cost),
+           count(*) FILTER (WHERE e.outcome IN ('error', 'failure')),
+           round(count(*) FILTER (WHERE e.outcome IN ('error', 'failure'))::numeric / count(*), 4),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY e.latency_ms),
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY e.latency_ms)
+      FROM audit_chain.events e
+     WHERE (e.provider IS NOT NULL OR e.model IS NOT NULL)
+       AND e.occurred_at >= usage_report.since AND e.occurred_at < usage_report.until
+     GROUP BY 1, 2, 3, 4
+     ORDER BY 1, 2, 3, 4;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.usage_report(timestamptz, timestamptz, text[]) IS
+    'AI calls over [since, until) per day (UTC), provider, model and actor: calls, tokens, cost, error rate (outcome error or failure) and p50/p95 latency (percentile_cont)';
+
 CREATE FUNCTION audit_chain.export_jsonl(since timestamptz)
 RETURNS SETOF text
 LANGUAGE plpgsql STABLE
@@ -1205,8 +1438,9 @@ REVOKE ALL ON FUNCTION audit_chain.export_segment(regclass, integer, bigint, big
 REVOKE ALL ON FUNCTION audit_chain.lane_head(regclass, integer) FROM PUBLIC;
 
 -- Reports show personal data: for roles the DBA grants them to
-REVOKE ALL ON PROCEDURE audit_chain.refresh_reports() FROM PUBLIC;
-REVOKE ALL ON audit_chain.processing_records_summary, audit_chain.report_refreshes FROM PUBLIC;
+REVOKE ALL ON PROCEDURE audit_chain.refresh_reports(boolean) FROM PUBLIC;
+REVOKE ALL ON audit_chain.register_lanes, audit_chain.register_recipients FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.register_events() FROM PUBLIC;
 REVOKE ALL ON audit_chain.gdpr_processing_records, audit_chain.gdpr_consent_gaps,
     audit_chain.soc2_security_events, audit_chain.soc2_verification_evidence,
     audit_chain.hipaa_phi_activity FROM PUBLIC;
@@ -1214,4 +1448,5 @@ REVOKE ALL ON FUNCTION audit_chain.gdpr_subject_access(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.gdpr_subject_access_json(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.hipaa_disclosures(text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.activity_anomalies(integer, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.usage_report(timestamptz, timestamptz, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.export_jsonl(timestamptz) FROM PUBLIC;
