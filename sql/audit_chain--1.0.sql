@@ -912,12 +912,12 @@ REVOKE ALL ON PROCEDURE audit_chain.apply_retention() FROM PUBLIC;
 --
 
 -- Art. 30 records summarize every event ever written: a register, kept
--- current as events arrive.  A statement-level trigger on audit_chain.events
--- adds each statement's events to a summary per lane and purpose.  A writer
--- holds its lane's lock (src/lane.c) until it commits, so only writers of the
--- same lane ever touch the same summary row, and they are serialized by the
--- lane lock already: no new waits, no lost updates, no deadlocks.  Reading
--- the register adds up 16 rows per purpose.
+-- current as events arrive.  A row trigger on audit_chain.events (AFTER, so
+-- that the row is sealed) adds each event with a purpose to a summary per
+-- lane and purpose.  A writer holds its lane's lock (src/lane.c) until it
+-- commits, so only writers of the same lane ever touch the same summary row,
+-- and the lane lock serializes them already: no new waits, no lost updates,
+-- no deadlocks.  Reading the register adds up at most 16 rows per purpose.
 CREATE TABLE audit_chain.register_lanes (
     lane            smallint    NOT NULL,
     purpose         text        NOT NULL,
@@ -930,17 +930,18 @@ CREATE TABLE audit_chain.register_lanes (
     PRIMARY KEY (lane, purpose)
 );
 COMMENT ON TABLE audit_chain.register_lanes IS
-    'Summary behind gdpr_processing_records, per lane of audit_chain.events and purpose; kept by register_events()';
+    'Summary behind gdpr_processing_records, per lane of audit_chain.events and purpose; kept by register_event()';
 
+-- transfer_country '' is none: a plain unique key that lookups can use
 CREATE TABLE audit_chain.register_recipients (
     lane             smallint NOT NULL,
     purpose          text     NOT NULL,
     recipient        text     NOT NULL,
-    transfer_country text,
-    CONSTRAINT register_recipients_key UNIQUE NULLS NOT DISTINCT (lane, purpose, recipient, transfer_country)
+    transfer_country text     NOT NULL,
+    PRIMARY KEY (lane, purpose, recipient, transfer_country)
 );
 COMMENT ON TABLE audit_chain.register_recipients IS
-    'Recipients (disclosure_to, AI providers) per lane and purpose, with the third country of a transfer; kept by register_events()';
+    'Recipients (disclosure_to, AI providers) per lane and purpose, with the third country of a transfer ('''' if none); kept by register_event()';
 
 -- EU member states (Greece is GR in ISO 3166-1), Iceland, Liechtenstein, Norway
 CREATE FUNCTION audit_chain.in_eea(country text)
@@ -951,84 +952,68 @@ RETURN country OPERATOR(pg_catalog.=) ANY ('{AT,BE,BG,CY,CZ,DE,DK,EE,ES,FI,FR,GR
 COMMENT ON FUNCTION audit_chain.in_eea(text) IS
     'Whether an ISO 3166-1 alpha-2 code is a country of the European Economic Area (EU 27, IS, LI, NO); adequacy decisions are not considered';
 
--- The statement's new events, a transition table: new_events.  Rows with no
--- purpose are not processing in the register's sense and are skipped.  A
--- (purpose, data subject) pair counts as a new subject when no event outside
--- this statement has it: the events of the statement are the seq ranges it
--- sealed (one range per lane).  Two concurrent transactions that write the
--- first events of the same pair may both count it (the register can then
--- over-count subjects by the number of such races; refresh_reports(rebuild
--- => true) recounts).
-CREATE FUNCTION audit_chain.register_events()
+-- One new event with a purpose (the trigger's WHEN).  Its (purpose, data
+-- subject) pair is a new subject when no other event has it, except events
+-- after it in its own lane (later rows of the same statement, whose AFTER
+-- triggers fire after this one).  Two concurrent transactions that write the
+-- first events of the same pair in different lanes may both count it, and a
+-- statement that writes several lanes at once (a restore) may count a pair
+-- in none: refresh_reports(rebuild => true) recounts.
+CREATE FUNCTION audit_chain.register_event()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    fresh       integer := 0;
+    rcpt        text;
+    country     text := coalesce(NEW.transfer_country, '');
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM new_events n WHERE n.purpose IS NOT NULL) THEN
-        RETURN NULL;
+    IF NEW.data_subject IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM audit_chain.events e
+                        WHERE e.data_subject = NEW.data_subject AND e.purpose = NEW.purpose
+                          AND NOT (e.chain_lane = NEW.chain_lane AND e.chain_seq >= NEW.chain_seq)) THEN
+        fresh := 1;
     END IF;
-    INSERT INTO audit_chain.register_lanes AS r
-        (lane, purpose, legal_bases, data_categories, subjects, events, first_event, last_event)
-    WITH n AS (
-        SELECT * FROM new_events n WHERE n.purpose IS NOT NULL
-    ), ranges AS (
-        SELECT n.chain_lane, min(n.chain_seq) AS lo, max(n.chain_seq) AS hi FROM n GROUP BY 1
-    ), pairs AS (
-        SELECT n.purpose, n.data_subject, min(n.chain_lane) AS lane
-          FROM n WHERE n.data_subject IS NOT NULL GROUP BY 1, 2
-    ), fresh AS (
-        SELECT p.lane, p.purpose, count(*) AS subjects
-          FROM pairs p
-         WHERE NOT EXISTS (SELECT 1 FROM audit_chain.events e
-                            WHERE e.data_subject = p.data_subject AND e.purpose = p.purpose
-                              AND NOT EXISTS (SELECT 1 FROM ranges g
-                                               WHERE g.chain_lane = e.chain_lane
-                                                 AND e.chain_seq BETWEEN g.lo AND g.hi))
-         GROUP BY 1, 2
-    ), cats AS (
-        SELECT n.chain_lane AS lane, n.purpose, array_agg(DISTINCT c ORDER BY c) AS data_categories
-          FROM n, unnest(n.data_categories) AS c
-         WHERE c IS NOT NULL
-         GROUP BY 1, 2
-    ), agg AS (
-        SELECT n.chain_lane AS lane, n.purpose,
-               coalesce(array_agg(DISTINCT n.legal_basis ORDER BY n.legal_basis)
-                            FILTER (WHERE n.legal_basis IS NOT NULL), '{}') AS legal_bases,
-               count(*) AS events, min(n.occurred_at) AS first_event, max(n.occurred_at) AS last_event
-          FROM n GROUP BY 1, 2
-    )
-    SELECT a.lane, a.purpose, a.legal_bases, coalesce(c.data_categories, '{}'),
-           coalesce(f.subjects, 0), a.events, a.first_event, a.last_event
-      FROM agg a
-      LEFT JOIN cats c ON c.lane = a.lane AND c.purpose = a.purpose
-      LEFT JOIN fresh f ON f.lane = a.lane AND f.purpose = a.purpose
-    ON CONFLICT (lane, purpose) DO UPDATE
-       SET events = r.events + excluded.events,
-           subjects = r.subjects + excluded.subjects,
-           first_event = least(r.first_event, excluded.first_event),
-           last_event = greatest(r.last_event, excluded.last_event),
-           legal_bases = CASE WHEN excluded.legal_bases <@ r.legal_bases THEN r.legal_bases
-                              ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.legal_bases || excluded.legal_bases) AS x
+    UPDATE audit_chain.register_lanes r
+       SET events = r.events + 1,
+           subjects = r.subjects + fresh,
+           first_event = least(r.first_event, NEW.occurred_at),
+           last_event = greatest(r.last_event, NEW.occurred_at),
+           legal_bases = CASE WHEN NEW.legal_basis IS NULL OR NEW.legal_basis = ANY (r.legal_bases)
+                              THEN r.legal_bases
+                              ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.legal_bases || NEW.legal_basis) AS x
                                           ORDER BY x) END,
-           data_categories = CASE WHEN excluded.data_categories <@ r.data_categories THEN r.data_categories
-                                  ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.data_categories || excluded.data_categories) AS x
-                                              ORDER BY x) END;
-    INSERT INTO audit_chain.register_recipients (lane, purpose, recipient, transfer_country)
-    SELECT DISTINCT n.chain_lane, n.purpose, t.recipient, n.transfer_country
-      FROM new_events n,
-           LATERAL (VALUES (n.disclosure_to), ('AI provider: ' || n.provider)) AS t(recipient)
-     WHERE n.purpose IS NOT NULL AND t.recipient IS NOT NULL
-    ON CONFLICT DO NOTHING;
+           data_categories = CASE WHEN NEW.data_categories IS NULL OR NEW.data_categories <@ r.data_categories
+                                  THEN r.data_categories
+                                  ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.data_categories || NEW.data_categories) AS x
+                                              WHERE x IS NOT NULL ORDER BY x) END
+     WHERE r.lane = NEW.chain_lane AND r.purpose = NEW.purpose;
+    IF NOT FOUND THEN
+        INSERT INTO audit_chain.register_lanes
+            (lane, purpose, legal_bases, data_categories, subjects, events, first_event, last_event)
+        VALUES (NEW.chain_lane, NEW.purpose,
+                coalesce(ARRAY[NEW.legal_basis]::text[], '{}'),
+                ARRAY(SELECT DISTINCT x FROM unnest(NEW.data_categories) AS x WHERE x IS NOT NULL ORDER BY x),
+                fresh, 1, NEW.occurred_at, NEW.occurred_at);
+    END IF;
+    FOREACH rcpt IN ARRAY ARRAY[NEW.disclosure_to, 'AI provider: ' || NEW.provider] LOOP
+        IF rcpt IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM audit_chain.register_recipients r
+                            WHERE r.lane = NEW.chain_lane AND r.purpose = NEW.purpose
+                              AND r.recipient = rcpt AND r.transfer_country = country) THEN
+            INSERT INTO audit_chain.register_recipients (lane, purpose, recipient, transfer_country)
+            VALUES (NEW.chain_lane, NEW.purpose, rcpt, country);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END;
 $$;
-COMMENT ON FUNCTION audit_chain.register_events() IS
-    'Statement trigger of audit_chain.events: adds the new events to the Art. 30 register (register_lanes, register_recipients)';
+COMMENT ON FUNCTION audit_chain.register_event() IS
+    'Row trigger of audit_chain.events: adds an event with a purpose to the Art. 30 register (register_lanes, register_recipients)';
 CREATE TRIGGER zz_audit_chain_register AFTER INSERT ON audit_chain.events
-    REFERENCING NEW TABLE AS new_events
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_chain.register_events();
+    FOR EACH ROW WHEN (NEW.purpose IS NOT NULL) EXECUTE FUNCTION audit_chain.register_event();
 
 -- The register is current without it; existing cron lines keep working.
 CREATE PROCEDURE audit_chain.refresh_reports(rebuild boolean DEFAULT false)
@@ -1082,7 +1067,7 @@ BEGIN
       LEFT JOIN cats c ON c.lane = a.lane AND c.purpose = a.purpose
       LEFT JOIN fresh f ON f.lane = a.lane AND f.purpose = a.purpose;
     INSERT INTO audit_chain.register_recipients (lane, purpose, recipient, transfer_country)
-    SELECT DISTINCT e.chain_lane, e.purpose, t.recipient, e.transfer_country
+    SELECT DISTINCT e.chain_lane, e.purpose, t.recipient, coalesce(e.transfer_country, '')
       FROM audit_chain.events e,
            LATERAL (VALUES (e.disclosure_to), ('AI provider: ' || e.provider)) AS t(recipient)
      WHERE e.purpose IS NOT NULL AND t.recipient IS NOT NULL;
@@ -1112,7 +1097,7 @@ WITH pr AS (
                                         'outside_eea', NOT audit_chain.in_eea(d.transfer_country))
                      ORDER BY d.recipient, d.transfer_country)
                FILTER (WHERE d.transfer_country IS NOT NULL) AS transfers
-      FROM (SELECT DISTINCT r.purpose, r.recipient, r.transfer_country
+      FROM (SELECT DISTINCT r.purpose, r.recipient, NULLIF(r.transfer_country, '') AS transfer_country
               FROM audit_chain.register_recipients r) d
      GROUP BY d.purpose
 )
@@ -1440,7 +1425,7 @@ REVOKE ALL ON FUNCTION audit_chain.lane_head(regclass, integer) FROM PUBLIC;
 -- Reports show personal data: for roles the DBA grants them to
 REVOKE ALL ON PROCEDURE audit_chain.refresh_reports(boolean) FROM PUBLIC;
 REVOKE ALL ON audit_chain.register_lanes, audit_chain.register_recipients FROM PUBLIC;
-REVOKE ALL ON FUNCTION audit_chain.register_events() FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.register_event() FROM PUBLIC;
 REVOKE ALL ON audit_chain.gdpr_processing_records, audit_chain.gdpr_consent_gaps,
     audit_chain.soc2_security_events, audit_chain.soc2_verification_evidence,
     audit_chain.hipaa_phi_activity FROM PUBLIC;
