@@ -970,6 +970,13 @@ DECLARE
     rcpt        text;
     country     text := coalesce(NEW.transfer_country, '');
 BEGIN
+    -- SECURITY DEFINER: only as the trigger the extension puts on its events
+    IF TG_RELID OPERATOR(pg_catalog.<>) 'audit_chain.events'::pg_catalog.regclass
+       OR TG_OP <> 'INSERT' OR TG_LEVEL <> 'ROW' OR TG_WHEN <> 'AFTER' THEN
+        RAISE EXCEPTION 'register_event() must run as the AFTER INSERT row trigger of audit_chain.events, not on "%"',
+                        TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'trigger_protocol_violated';
+    END IF;
     IF NEW.data_subject IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM audit_chain.events e
                         WHERE e.data_subject = NEW.data_subject AND e.purpose = NEW.purpose
@@ -1293,7 +1300,7 @@ CREATE FUNCTION audit_chain.usage_report(since timestamptz, until timestamptz,
                                          group_by text[] DEFAULT '{day,provider,model}')
 RETURNS TABLE (day date, provider text, model text, actor text, calls bigint,
                input_tokens bigint, output_tokens bigint, cost numeric, errors bigint,
-               error_rate numeric, p50_latency_ms double precision, p95_latency_ms double precision)
+               error_rate numeric, p50_latency_ms numeric, p95_latency_ms numeric)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1349,8 +1356,8 @@ BEGIN
            sum(e.cost),
            count(*) FILTER (WHERE e.outcome IN ('error', 'failure')),
            round(count(*) FILTER (WHERE e.outcome IN ('error', 'failure'))::numeric / count(*), 4),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY e.latency_ms),
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY e.latency_ms)
+           round((percentile_cont(0.5) WITHIN GROUP (ORDER BY e.latency_ms))::numeric, 1),
+           round((percentile_cont(0.95) WITHIN GROUP (ORDER BY e.latency_ms))::numeric, 1)
       FROM audit_chain.events e
      WHERE (e.provider IS NOT NULL OR e.model IS NOT NULL)
        AND e.occurred_at >= usage_report.since AND e.occurred_at < usage_report.until
@@ -1359,7 +1366,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.usage_report(timestamptz, timestamptz, text[]) IS
-    'AI calls over [since, until) per day (UTC), provider, model and actor: calls, tokens, cost, error rate (outcome error or failure) and p50/p95 latency (percentile_cont)';
+    'AI calls over [since, until) per day (UTC), provider, model and actor: calls, tokens, cost, error rate (outcome error or failure) and p50/p95 latency (percentile_cont, interpolated, to 0.1 ms)';
 
 CREATE FUNCTION audit_chain.export_jsonl(since timestamptz)
 RETURNS SETOF text

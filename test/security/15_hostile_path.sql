@@ -45,7 +45,7 @@ GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.checkpoint()
   TO sec_eve;
 GRANT EXECUTE ON PROCEDURE audit_chain.assert_intact(regclass, boolean, json, text),
-    audit_chain.refresh_reports() TO sec_eve;
+    audit_chain.refresh_reports(boolean) TO sec_eve;
 GRANT SELECT, INSERT ON audit_chain.events TO sec_eve;
 
 SET SESSION AUTHORIZATION sec_eve;
