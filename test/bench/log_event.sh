@@ -110,3 +110,16 @@ for c in $CLIENTS; do
     for v in $VARIANTS; do printf ' %9.0f (%4sx)' "${TPS[$v,$c]}" "${RAT[$v,$c]}"; done
     printf ' %13sx %13sx\n' "${RAT[insert,noreg,$c]}" "${RAT[log_event,noreg,$c]}"
 done
+
+# No lost updates under concurrent writers: the register's event count is the
+# count of the events with a purpose; its subject count may exceed the exact
+# one only by races between first events of the same (purpose, subject) pair.
+read -r reg_events exact_events reg_subjects exact_subjects < <(psql_db logev -At -F ' ' -c "
+    SELECT (SELECT sum(events) FROM audit_chain.gdpr_processing_records),
+           (SELECT count(*) FROM audit_chain.events WHERE purpose IS NOT NULL),
+           (SELECT sum(subjects) FROM audit_chain.gdpr_processing_records),
+           (SELECT count(*) FROM (SELECT DISTINCT purpose, data_subject FROM audit_chain.events
+                                   WHERE purpose IS NOT NULL AND data_subject IS NOT NULL) p)")
+echo "register after the run: events $reg_events (events with a purpose: $exact_events),"\
+     "subjects $reg_subjects (exact: $exact_subjects)"
+[[ $reg_events == "$exact_events" ]] || ac_die "the register lost or doubled events under concurrent writers"

@@ -50,7 +50,7 @@ RESET SESSION AUTHORIZATION;
 GRANT INSERT ON audit_chain.events TO sec_writer;
 GRANT EXECUTE ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz) TO sec_writer;
+    text, text, inet, text, jsonb, timestamptz, text) TO sec_writer;
 SET SESSION AUTHORIZATION sec_writer;
 SELECT isnt(audit_chain.log_event('api_request', 'chat.completion', provider => 'acme'), NULL,
             'the writer can call log_event() and gets the event id');
