@@ -1001,7 +1001,7 @@ BEGIN
         INSERT INTO audit_chain.register_lanes
             (lane, purpose, legal_bases, data_categories, subjects, events, first_event, last_event)
         VALUES (NEW.chain_lane, NEW.purpose,
-                coalesce(ARRAY[NEW.legal_basis]::text[], '{}'),
+                CASE WHEN NEW.legal_basis IS NULL THEN '{}'::text[] ELSE ARRAY[NEW.legal_basis] END,
                 ARRAY(SELECT DISTINCT x FROM unnest(NEW.data_categories) AS x WHERE x IS NOT NULL ORDER BY x),
                 fresh, 1, NEW.occurred_at, NEW.occurred_at);
     END IF;

@@ -95,6 +95,10 @@ VALUES ('disclosure', 'send', 'u-support', 'u-c9', 'Courier Ltd'),
 COMMIT;
 SELECT legal_bases, data_categories, recipients, subjects, events
   FROM audit_chain.gdpr_processing_records WHERE purpose = 'u-support';
+-- a purpose whose events name no legal basis, no categories, no recipient
+SELECT count(audit_chain.log_event('data_access', 'read', purpose => 'u-none'));
+SELECT legal_bases, data_categories, recipients, transfers, subjects, events
+  FROM audit_chain.gdpr_processing_records WHERE purpose = 'u-none';
 -- a rebuild recounts the same register from the events
 CREATE TEMP TABLE before_rebuild AS
 SELECT purpose, legal_bases, data_categories, recipients, transfers, subjects, events, first_event, last_event
