@@ -914,15 +914,18 @@ REVOKE ALL ON PROCEDURE audit_chain.apply_retention() FROM PUBLIC;
 -- Art. 30 records summarize every event ever written: a register, kept
 -- current as events arrive.  A row trigger on audit_chain.events (AFTER, so
 -- that the row is sealed) adds each event with a purpose to a summary per
--- lane and purpose.  A writer holds its lane's lock (src/lane.c) until it
--- commits, so only writers of the same lane ever touch the same summary row,
--- and the lane lock serializes them already: no new waits, no lost updates,
--- no deadlocks.  Reading the register adds up at most 16 rows per purpose.
+-- lane and purpose, in one UPDATE.  A writer holds its lane's lock
+-- (src/lane.c) until it commits, so only writers of the same lane ever touch
+-- the same summary row, and the lane lock serializes them already: no new
+-- waits, no lost updates, no deadlocks.  Reading the register adds up at most
+-- 16 rows per purpose.
 CREATE TABLE audit_chain.register_lanes (
     lane            smallint    NOT NULL,
     purpose         text        NOT NULL,
     legal_bases     text[]      NOT NULL,
     data_categories text[]      NOT NULL,
+    -- [{"r": recipient, "c": transfer_country or ""}, ...]
+    recipients      jsonb       NOT NULL,
     subjects        bigint      NOT NULL,
     events          bigint      NOT NULL,
     first_event     timestamptz NOT NULL,
@@ -931,17 +934,6 @@ CREATE TABLE audit_chain.register_lanes (
 );
 COMMENT ON TABLE audit_chain.register_lanes IS
     'Summary behind gdpr_processing_records, per lane of audit_chain.events and purpose; kept by register_event()';
-
--- transfer_country '' is none: a plain unique key that lookups can use
-CREATE TABLE audit_chain.register_recipients (
-    lane             smallint NOT NULL,
-    purpose          text     NOT NULL,
-    recipient        text     NOT NULL,
-    transfer_country text     NOT NULL,
-    PRIMARY KEY (lane, purpose, recipient, transfer_country)
-);
-COMMENT ON TABLE audit_chain.register_recipients IS
-    'Recipients (disclosure_to, AI providers) per lane and purpose, with the third country of a transfer ('''' if none); kept by register_event()';
 
 -- EU member states (Greece is GR in ISO 3166-1), Iceland, Liechtenstein, Norway
 CREATE FUNCTION audit_chain.in_eea(country text)
@@ -966,9 +958,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    fresh       integer := 0;
-    rcpt        text;
-    country     text := coalesce(NEW.transfer_country, '');
+    rcpts   jsonb := '[]';
 BEGIN
     -- SECURITY DEFINER: only as the trigger the extension puts on its events
     IF TG_RELID OPERATOR(pg_catalog.<>) 'audit_chain.events'::pg_catalog.regclass
@@ -977,15 +967,22 @@ BEGIN
                         TG_RELID::pg_catalog.regclass
             USING ERRCODE = 'trigger_protocol_violated';
     END IF;
-    IF NEW.data_subject IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM audit_chain.events e
-                        WHERE e.data_subject = NEW.data_subject AND e.purpose = NEW.purpose
-                          AND NOT (e.chain_lane = NEW.chain_lane AND e.chain_seq >= NEW.chain_seq)) THEN
-        fresh := 1;
+    IF NEW.disclosure_to IS NOT NULL THEN
+        rcpts := rcpts || jsonb_build_array(jsonb_build_object('r', NEW.disclosure_to,
+                                                               'c', coalesce(NEW.transfer_country, '')));
+    END IF;
+    IF NEW.provider IS NOT NULL THEN
+        rcpts := rcpts || jsonb_build_array(jsonb_build_object('r', 'AI provider: ' || NEW.provider,
+                                                               'c', coalesce(NEW.transfer_country, '')));
     END IF;
     UPDATE audit_chain.register_lanes r
        SET events = r.events + 1,
-           subjects = r.subjects + fresh,
+           subjects = r.subjects
+               + CASE WHEN NEW.data_subject IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM audit_chain.events e
+                                        WHERE e.data_subject = NEW.data_subject AND e.purpose = NEW.purpose
+                                          AND NOT (e.chain_lane = NEW.chain_lane AND e.chain_seq >= NEW.chain_seq))
+                      THEN 1 ELSE 0 END,
            first_event = least(r.first_event, NEW.occurred_at),
            last_event = greatest(r.last_event, NEW.occurred_at),
            legal_bases = CASE WHEN NEW.legal_basis IS NULL OR NEW.legal_basis = ANY (r.legal_bases)
@@ -995,30 +992,29 @@ BEGIN
            data_categories = CASE WHEN NEW.data_categories IS NULL OR NEW.data_categories <@ r.data_categories
                                   THEN r.data_categories
                                   ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.data_categories || NEW.data_categories) AS x
-                                              WHERE x IS NOT NULL ORDER BY x) END
+                                              WHERE x IS NOT NULL ORDER BY x) END,
+           recipients = CASE WHEN r.recipients @> rcpts THEN r.recipients
+                             ELSE (SELECT jsonb_agg(DISTINCT x) FROM jsonb_array_elements(r.recipients || rcpts) AS x) END
      WHERE r.lane = NEW.chain_lane AND r.purpose = NEW.purpose;
     IF NOT FOUND THEN
         INSERT INTO audit_chain.register_lanes
-            (lane, purpose, legal_bases, data_categories, subjects, events, first_event, last_event)
+            (lane, purpose, legal_bases, data_categories, recipients, subjects, events, first_event, last_event)
         VALUES (NEW.chain_lane, NEW.purpose,
                 CASE WHEN NEW.legal_basis IS NULL THEN '{}'::text[] ELSE ARRAY[NEW.legal_basis] END,
                 ARRAY(SELECT DISTINCT x FROM unnest(NEW.data_categories) AS x WHERE x IS NOT NULL ORDER BY x),
-                fresh, 1, NEW.occurred_at, NEW.occurred_at);
+                (SELECT coalesce(jsonb_agg(DISTINCT x), '[]') FROM jsonb_array_elements(rcpts) AS x),
+                CASE WHEN NEW.data_subject IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM audit_chain.events e
+                                       WHERE e.data_subject = NEW.data_subject AND e.purpose = NEW.purpose
+                                         AND NOT (e.chain_lane = NEW.chain_lane AND e.chain_seq >= NEW.chain_seq))
+                     THEN 1 ELSE 0 END,
+                1, NEW.occurred_at, NEW.occurred_at);
     END IF;
-    FOREACH rcpt IN ARRAY ARRAY[NEW.disclosure_to, 'AI provider: ' || NEW.provider] LOOP
-        IF rcpt IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM audit_chain.register_recipients r
-                            WHERE r.lane = NEW.chain_lane AND r.purpose = NEW.purpose
-                              AND r.recipient = rcpt AND r.transfer_country = country) THEN
-            INSERT INTO audit_chain.register_recipients (lane, purpose, recipient, transfer_country)
-            VALUES (NEW.chain_lane, NEW.purpose, rcpt, country);
-        END IF;
-    END LOOP;
     RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.register_event() IS
-    'Row trigger of audit_chain.events: adds an event with a purpose to the Art. 30 register (register_lanes, register_recipients)';
+    'Row trigger of audit_chain.events: adds an event with a purpose to the Art. 30 register (register_lanes)';
 CREATE TRIGGER zz_audit_chain_register AFTER INSERT ON audit_chain.events
     FOR EACH ROW WHEN (NEW.purpose IS NOT NULL) EXECUTE FUNCTION audit_chain.register_event();
 
@@ -1043,13 +1039,13 @@ BEGIN
             USING ERRCODE = 'invalid_transaction_state',
                   HINT = 'Call it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED.';
     END IF;
-    LOCK TABLE audit_chain.register_lanes, audit_chain.register_recipients IN EXCLUSIVE MODE;
+    LOCK TABLE audit_chain.register_lanes IN EXCLUSIVE MODE;
     DELETE FROM audit_chain.register_lanes;
-    DELETE FROM audit_chain.register_recipients;
     INSERT INTO audit_chain.register_lanes
-        (lane, purpose, legal_bases, data_categories, subjects, events, first_event, last_event)
+        (lane, purpose, legal_bases, data_categories, recipients, subjects, events, first_event, last_event)
     WITH n AS (
-        SELECT e.chain_lane, e.purpose, e.legal_basis, e.data_subject, e.data_categories, e.occurred_at
+        SELECT e.chain_lane, e.purpose, e.legal_basis, e.data_subject, e.data_categories, e.occurred_at,
+               e.disclosure_to, e.provider, e.transfer_country
           FROM audit_chain.events e WHERE e.purpose IS NOT NULL
     ), fresh AS (
         SELECT p.lane, p.purpose, count(*) AS subjects
@@ -1061,6 +1057,12 @@ BEGIN
           FROM n, unnest(n.data_categories) AS c
          WHERE c IS NOT NULL
          GROUP BY 1, 2
+    ), rcpts AS (
+        SELECT n.chain_lane AS lane, n.purpose,
+               jsonb_agg(DISTINCT jsonb_build_object('r', t.r, 'c', coalesce(n.transfer_country, ''))) AS recipients
+          FROM n, LATERAL (VALUES (n.disclosure_to), ('AI provider: ' || n.provider)) AS t(r)
+         WHERE t.r IS NOT NULL
+         GROUP BY 1, 2
     ), agg AS (
         SELECT n.chain_lane AS lane, n.purpose,
                coalesce(array_agg(DISTINCT n.legal_basis ORDER BY n.legal_basis)
@@ -1069,15 +1071,11 @@ BEGIN
           FROM n GROUP BY 1, 2
     )
     SELECT a.lane, a.purpose, a.legal_bases, coalesce(c.data_categories, '{}'),
-           coalesce(f.subjects, 0), a.events, a.first_event, a.last_event
+           coalesce(r.recipients, '[]'), coalesce(f.subjects, 0), a.events, a.first_event, a.last_event
       FROM agg a
       LEFT JOIN cats c ON c.lane = a.lane AND c.purpose = a.purpose
+      LEFT JOIN rcpts r ON r.lane = a.lane AND r.purpose = a.purpose
       LEFT JOIN fresh f ON f.lane = a.lane AND f.purpose = a.purpose;
-    INSERT INTO audit_chain.register_recipients (lane, purpose, recipient, transfer_country)
-    SELECT DISTINCT e.chain_lane, e.purpose, t.recipient, coalesce(e.transfer_country, '')
-      FROM audit_chain.events e,
-           LATERAL (VALUES (e.disclosure_to), ('AI provider: ' || e.provider)) AS t(recipient)
-     WHERE e.purpose IS NOT NULL AND t.recipient IS NOT NULL;
 END;
 $$;
 COMMENT ON PROCEDURE audit_chain.refresh_reports(boolean) IS
@@ -1104,8 +1102,8 @@ WITH pr AS (
                                         'outside_eea', NOT audit_chain.in_eea(d.transfer_country))
                      ORDER BY d.recipient, d.transfer_country)
                FILTER (WHERE d.transfer_country IS NOT NULL) AS transfers
-      FROM (SELECT DISTINCT r.purpose, r.recipient, NULLIF(r.transfer_country, '') AS transfer_country
-              FROM audit_chain.register_recipients r) d
+      FROM (SELECT DISTINCT l.purpose, x->>'r' AS recipient, NULLIF(x->>'c', '') AS transfer_country
+              FROM audit_chain.register_lanes l, jsonb_array_elements(l.recipients) AS x) d
      GROUP BY d.purpose
 )
 SELECT pr.purpose, lb.legal_bases, dc.data_categories, rc.recipients, rc.transfers, pr.subjects, pr.events,
@@ -1431,7 +1429,7 @@ REVOKE ALL ON FUNCTION audit_chain.lane_head(regclass, integer) FROM PUBLIC;
 
 -- Reports show personal data: for roles the DBA grants them to
 REVOKE ALL ON PROCEDURE audit_chain.refresh_reports(boolean) FROM PUBLIC;
-REVOKE ALL ON audit_chain.register_lanes, audit_chain.register_recipients FROM PUBLIC;
+REVOKE ALL ON audit_chain.register_lanes FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.register_event() FROM PUBLIC;
 REVOKE ALL ON audit_chain.gdpr_processing_records, audit_chain.gdpr_consent_gaps,
     audit_chain.soc2_security_events, audit_chain.soc2_verification_evidence,

@@ -122,7 +122,6 @@ ROLLBACK;
 -- the register's tables and trigger function are not for PUBLIC, nor is a rebuild
 SET ROLE ac_app;
 SELECT count(*) FROM audit_chain.register_lanes;
-SELECT count(*) FROM audit_chain.register_recipients;
 CALL audit_chain.refresh_reports();
 RESET ROLE;
 RESET timezone;
