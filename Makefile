@@ -27,3 +27,15 @@ EXTRA_CLEAN = output_iso results regression.diffs regression.out
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# audit_chain_verify, the offline verifier (verifier/, a PGXS PROGRAM): built
+# by `make`, installed into PostgreSQL's bindir by `make install`.
+all: verifier-all
+install: verifier-install
+uninstall: verifier-uninstall
+clean: verifier-clean
+installdirs: verifier-installdirs
+
+.PHONY: verifier-all verifier-install verifier-uninstall verifier-clean verifier-installdirs
+verifier-all verifier-install verifier-uninstall verifier-clean verifier-installdirs: verifier-%:
+	$(MAKE) -C $(srcdir)/verifier PG_CONFIG=$(PG_CONFIG) $*

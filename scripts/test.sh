@@ -7,6 +7,9 @@
 #                           in database tap_commit, the attack suite
 #                           test/security/*.sql in database security)
 #   3. scenarios           (every executable test/scenarios/*.sh, sorted)
+#      verifier            (test/verifier/run.sh: audit_chain_verify)
+#      fuzz                (test/fuzz/run.sh: libFuzzer on the verifier's
+#                           parsers, 20 s each, 5 s with --quick)
 #   4. stress              (test/stress/stress.sh; skipped with --quick)
 # Works as root or as a user with sudo.  See test/README.md.
 #
@@ -21,7 +24,7 @@ for arg in "$@"; do
     case $arg in
         --quick) QUICK=1 ;;
         -h | --help)
-            sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
@@ -175,6 +178,23 @@ for f in "${scenarios[@]}"; do
     n_run=$((n_run + 1))
 done
 ((n_run > 0)) || echo "no scenario scripts"
+
+# ---------------------------------------------------------------- verifier
+# audit_chain_verify, the offline verifier (verifier/): run like a scenario,
+# with --quick too.
+if [[ -x test/verifier/run.sh ]]; then
+    run_script verifier/run.sh test/verifier/run.sh "$SCENARIO_TIMEOUT"
+fi
+
+# ---------------------------------------------------------------- fuzz
+# libFuzzer on audit_chain_verify's file parsers (test/fuzz/run.sh): any
+# crash, leak or sanitizer report fails; crashing inputs are kept in
+# test/output/fuzz.
+if [[ -x test/fuzz/run.sh ]]; then
+    if ((QUICK)); then AC_FUZZ_SECONDS=5; else AC_FUZZ_SECONDS=20; fi
+    export AC_FUZZ_SECONDS AC_FUZZ_OUT=$AC_ROOT/test/output/fuzz
+    run_script fuzz/run.sh test/fuzz/run.sh "$SCENARIO_TIMEOUT"
+fi
 
 # ---------------------------------------------------------------- 4. stress
 heading "4. stress (test/stress/stress.sh)"
