@@ -15,7 +15,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = setup protect errors seal verify tamper ddl hash_spec vectors encoders checkpoint reports usage events meta retention archive redact export
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
-ISOLATION = two_writers abort_writer savepoint_rollback rr_serializable lanes_no_deadlock lane_wait_cancel admin_events_no_lane protect_rename verify_snapshot lane_lock_sql protect_busy drop_guard_rr legal_hold_race archive_race archive_detach_race redact_race checkpoint_chain
+ISOLATION = two_writers abort_writer savepoint_rollback rr_serializable lanes_no_deadlock lane_wait_cancel admin_events_no_lane protect_rename verify_snapshot lane_lock_sql protect_busy drop_guard_rr legal_hold_race archive_race archive_detach_race redact_race checkpoint_chain register_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso
 
 PG_CPPFLAGS = -DAUDIT_CHAIN_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src
