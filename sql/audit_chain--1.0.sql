@@ -945,7 +945,10 @@ COMMENT ON FUNCTION audit_chain.in_eea(text) IS
     'Whether an ISO 3166-1 alpha-2 code is a country of the European Economic Area (EU 27, IS, LI, NO); adequacy decisions are not considered';
 
 -- One new event with a purpose (the trigger's WHEN).  Its (purpose, data
--- subject) pair is a new subject when no other event has it, except events
+-- subject) pair is a new subject when no other event has it (read through
+-- events_subject_idx alone: "purpose || ''" keeps the planner off
+-- events_purpose_idx, whose every entry of a busy purpose a bitmap AND would
+-- read on each insert), except events
 -- after it in its own lane (later rows of the same statement, whose AFTER
 -- triggers fire after this one).  Two concurrent transactions that write the
 -- first events of the same pair in different lanes may both count it, and a
@@ -980,7 +983,8 @@ BEGIN
            subjects = r.subjects
                + CASE WHEN NEW.data_subject IS NOT NULL
                        AND NOT EXISTS (SELECT 1 FROM audit_chain.events e
-                                        WHERE e.data_subject = NEW.data_subject AND e.purpose = NEW.purpose
+                                        WHERE e.data_subject = NEW.data_subject
+                                          AND (e.purpose || '') = NEW.purpose
                                           AND NOT (e.chain_lane = NEW.chain_lane AND e.chain_seq >= NEW.chain_seq))
                       THEN 1 ELSE 0 END,
            first_event = least(r.first_event, NEW.occurred_at),
@@ -1005,7 +1009,8 @@ BEGIN
                 (SELECT coalesce(jsonb_agg(DISTINCT x), '[]') FROM jsonb_array_elements(rcpts) AS x),
                 CASE WHEN NEW.data_subject IS NOT NULL
                       AND NOT EXISTS (SELECT 1 FROM audit_chain.events e
-                                       WHERE e.data_subject = NEW.data_subject AND e.purpose = NEW.purpose
+                                       WHERE e.data_subject = NEW.data_subject
+                                         AND (e.purpose || '') = NEW.purpose
                                          AND NOT (e.chain_lane = NEW.chain_lane AND e.chain_seq >= NEW.chain_seq))
                      THEN 1 ELSE 0 END,
                 1, NEW.occurred_at, NEW.occurred_at);
