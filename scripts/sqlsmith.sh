@@ -232,7 +232,7 @@ GRANT SELECT ON public.fuzz_rel, public.wrong_chain, public.ledger_view TO $APP;
 GRANT INSERT, SELECT ON audit_chain.events TO $APP;
 GRANT EXECUTE ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text,
     integer, integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean,
-    text, text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text) TO $APP;
+    text, text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text, text) TO $APP;
 GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.unprotect(regclass, text) TO $APP;
 GRANT EXECUTE ON FUNCTION audit_chain.verify_chain(regclass, boolean, json, text),

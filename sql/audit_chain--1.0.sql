@@ -413,6 +413,10 @@ CREATE TABLE audit_chain.events (
     safety_detectors  text[]      CONSTRAINT events_safety_detectors_check
         CHECK (pg_catalog.array_position(safety_detectors, NULL) IS NULL AND pg_catalog.array_position(safety_detectors, '') IS NULL),
     safety_reason     text        CONSTRAINT events_safety_reason_check CHECK (safety_reason <> ''),
+    -- ISO 3166-1 alpha-2 code of the third country the recipients of this
+    -- event (disclosure_to, the AI provider) process the data in (GDPR Art. 30(1)(e))
+    transfer_country  text        CONSTRAINT events_transfer_country_check
+        CHECK (transfer_country OPERATOR(pg_catalog.~) '^[A-Z]{2}$' COLLATE "C"),
     details           jsonb,
     chain_lane        smallint    NOT NULL,
     chain_seq         bigint      NOT NULL,
@@ -455,6 +459,11 @@ CREATE INDEX events_consent_use_idx ON audit_chain.events (occurred_at)
     WHERE consent_id IS NOT NULL AND event_type <> 'consent' AND outcome NOT IN ('denied', 'blocked');
 CREATE INDEX events_safety_day_idx ON audit_chain.events (((occurred_at AT TIME ZONE 'UTC')::date), model)
     WHERE safety_detectors IS NOT NULL OR safety_reason IS NOT NULL;
+-- usage_report(): the AI calls (events with a provider or a model) by time,
+-- with what the report adds up, so that a range is an index-only scan
+CREATE INDEX events_usage_idx ON audit_chain.events (occurred_at)
+    INCLUDE (provider, model, actor, outcome, input_tokens, output_tokens, cost, latency_ms)
+    WHERE provider IS NOT NULL OR model IS NOT NULL;
 
 -- 16 lanes: the benchmark (test/bench) shows a 16-lane chain keeps 0.85x of a plain
 -- table at 16 clients with synchronous_commit off, where one lane keeps 0.37x.
@@ -548,7 +557,8 @@ CREATE FUNCTION audit_chain.log_event(
     trace_id          text        DEFAULT NULL,
     span_id           text        DEFAULT NULL,
     safety_detectors  text[]      DEFAULT NULL,
-    safety_reason     text        DEFAULT NULL)
+    safety_reason     text        DEFAULT NULL,
+    transfer_country  text        DEFAULT NULL)
 RETURNS uuid
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -556,6 +566,13 @@ AS $$
 DECLARE
     id  uuid;
 BEGIN
+    IF log_event.transfer_country IS NOT NULL
+       AND log_event.transfer_country OPERATOR(pg_catalog.!~) ('^[A-Z]{2}$' COLLATE "C") THEN
+        RAISE EXCEPTION 'transfer_country must be an ISO 3166-1 alpha-2 country code, not %',
+                        quote_literal(left(log_event.transfer_country, 40))
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass two upper-case letters, for example ''US'' or ''IN''.';
+    END IF;
     -- the id is made here, not read back with RETURNING, which would need
     -- SELECT on the table: a writer needs INSERT only
     id := pg_catalog.gen_random_uuid();
@@ -564,7 +581,7 @@ BEGIN
          resource, provider, model, purpose, legal_basis, consent_id, data_subject,
          data_categories, phi, disclosure_to, authorization_ref, latency_ms, input_tokens,
          output_tokens, cost, input_digest, output_digest, request_id, trace_id, span_id,
-         safety_detectors, safety_reason, details)
+         safety_detectors, safety_reason, transfer_country, details)
     VALUES
         (id, coalesce(log_event.occurred_at, statement_timestamp()),
          log_event.event_type, log_event.action, coalesce(log_event.outcome, 'success'),
@@ -588,13 +605,13 @@ BEGIN
          CASE WHEN log_event.span_id IS NOT NULL OR log_event.trace_id IS NOT NULL THEN log_event.span_id
               WHEN coalesce(current_setting('audit_chain.trace_id', true), '') <> '' THEN NULL
               ELSE NULLIF(split_part(current_setting('audit_chain.traceparent', true), '-', 3), '') END,
-         log_event.safety_detectors, log_event.safety_reason, log_event.details);
+         log_event.safety_detectors, log_event.safety_reason, log_event.transfer_country, log_event.details);
     RETURN id;
 END;
 $$;
 COMMENT ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text) IS
+    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text, text) IS
     'Writes one audit event; who and why default from the audit_chain.* session settings';
 
 CREATE FUNCTION audit_chain.track(tbl regclass, columns text[] DEFAULT NULL,
@@ -729,7 +746,7 @@ CREATE EVENT TRIGGER audit_chain_drop_log ON sql_drop
 
 REVOKE ALL ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text) FROM PUBLIC;
+    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.track(regclass, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.untrack(regclass) FROM PUBLIC;
 
@@ -955,78 +972,214 @@ REVOKE ALL ON PROCEDURE audit_chain.apply_retention() FROM PUBLIC;
 -- Reports
 --
 
--- Art. 30 records summarize every event ever written: a register, reviewed from
--- time to time, not a live query over tens of millions of rows.  It is kept in
--- a materialized view that refresh_reports() rebuilds (from cron).
-CREATE MATERIALIZED VIEW audit_chain.processing_records_summary AS
-WITH base AS (
-    SELECT e.purpose, e.legal_basis, e.data_subject, e.occurred_at, e.data_categories,
-           e.disclosure_to, e.provider
-      FROM audit_chain.events e
-     WHERE e.purpose IS NOT NULL
-), main AS (
-    SELECT b.purpose,
-           array_agg(DISTINCT b.legal_basis ORDER BY b.legal_basis)
-               FILTER (WHERE b.legal_basis IS NOT NULL) AS legal_bases,
-           count(DISTINCT b.data_subject) AS subjects,
-           count(*) AS events,
-           min(b.occurred_at) AS first_event,
-           max(b.occurred_at) AS last_event
-      FROM base b
-     GROUP BY b.purpose
-), categories AS (
-    SELECT b.purpose, array_agg(DISTINCT c ORDER BY c) AS data_categories
-      FROM base b, unnest(b.data_categories) AS c
-     GROUP BY b.purpose
-), recipients AS (
-    SELECT b.purpose, array_agg(DISTINCT r.r ORDER BY r.r) AS recipients
-      FROM base b,
-           LATERAL (VALUES (b.disclosure_to), ('AI provider: ' || b.provider)) AS r(r)
-     WHERE r.r IS NOT NULL
-     GROUP BY b.purpose
-)
-SELECT m.purpose, m.legal_bases, c.data_categories, r.recipients, m.subjects, m.events,
-       m.first_event, m.last_event
-  FROM main m
-  LEFT JOIN categories c ON c.purpose = m.purpose
-  LEFT JOIN recipients r ON r.purpose = m.purpose;
-CREATE UNIQUE INDEX processing_records_summary_purpose_idx
-    ON audit_chain.processing_records_summary (purpose);
-COMMENT ON MATERIALIZED VIEW audit_chain.processing_records_summary IS
-    'Summary behind gdpr_processing_records; rebuilt by refresh_reports()';
-
-CREATE TABLE audit_chain.report_refreshes (
-    report          text        PRIMARY KEY,
-    refreshed_at    timestamptz NOT NULL,
-    events_seen     bigint      NOT NULL
+-- Art. 30 records summarize every event ever written: a register, kept
+-- current as events arrive.  A row trigger on audit_chain.events (AFTER, so
+-- that the row is sealed) adds each event with a purpose to a summary per
+-- lane and purpose, in one UPDATE.  A writer holds its lane's lock
+-- (src/lane.c) until it commits, so only writers of the same lane ever touch
+-- the same summary row, and the lane lock serializes them already: no new
+-- waits, no lost updates, no deadlocks.  Reading the register adds up at most
+-- 16 rows per purpose.
+CREATE TABLE audit_chain.register_lanes (
+    lane            smallint    NOT NULL,
+    purpose         text        NOT NULL,
+    legal_bases     text[]      NOT NULL,
+    data_categories text[]      NOT NULL,
+    -- [{"r": recipient, "c": transfer_country or ""}, ...]
+    recipients      jsonb       NOT NULL,
+    subjects        bigint      NOT NULL,
+    events          bigint      NOT NULL,
+    first_event     timestamptz NOT NULL,
+    last_event      timestamptz NOT NULL,
+    PRIMARY KEY (lane, purpose)
 );
-COMMENT ON TABLE audit_chain.report_refreshes IS
-    'When each materialized report was last rebuilt';
-INSERT INTO audit_chain.report_refreshes VALUES ('gdpr_processing_records', pg_catalog.now(), 0);
+COMMENT ON TABLE audit_chain.register_lanes IS
+    'Summary behind gdpr_processing_records, per lane of audit_chain.events and purpose; kept by register_event()';
 
-CREATE PROCEDURE audit_chain.refresh_reports()
+-- EU member states (Greece is GR in ISO 3166-1), Iceland, Liechtenstein, Norway
+CREATE FUNCTION audit_chain.in_eea(country text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN country OPERATOR(pg_catalog.=) ANY ('{AT,BE,BG,CY,CZ,DE,DK,EE,ES,FI,FR,GR,HR,HU,IE,IS,IT,LI,LT,LU,LV,MT,NL,NO,PL,PT,RO,SE,SI,SK}'::text[]);
+COMMENT ON FUNCTION audit_chain.in_eea(text) IS
+    'Whether an ISO 3166-1 alpha-2 code is a country of the European Economic Area (EU 27, IS, LI, NO); adequacy decisions are not considered';
+
+-- One new event with a purpose (the trigger's WHEN).  Its (purpose, data
+-- subject) pair is a new subject when no other event has it (read through
+-- events_subject_idx alone: "purpose || ''" keeps the planner off
+-- events_purpose_idx, whose every entry of a busy purpose a bitmap AND would
+-- read on each insert), except events
+-- after it in its own lane (later rows of the same statement, whose AFTER
+-- triggers fire after this one).  Two concurrent transactions that write the
+-- first events of the same pair in different lanes may both count it, and a
+-- statement that writes several lanes at once (a restore) may count a pair
+-- in none: refresh_reports(rebuild => true) recounts.
+CREATE FUNCTION audit_chain.register_event()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rcpts   jsonb := '[]';
+BEGIN
+    -- SECURITY DEFINER: only as the trigger the extension puts on its events
+    IF TG_RELID OPERATOR(pg_catalog.<>) 'audit_chain.events'::pg_catalog.regclass
+       OR TG_OP <> 'INSERT' OR TG_LEVEL <> 'ROW' OR TG_WHEN <> 'AFTER' THEN
+        RAISE EXCEPTION 'register_event() must run as the AFTER INSERT row trigger of audit_chain.events, not on "%"',
+                        TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'trigger_protocol_violated';
+    END IF;
+    IF NEW.disclosure_to IS NOT NULL THEN
+        rcpts := rcpts || jsonb_build_array(jsonb_build_object('r', NEW.disclosure_to,
+                                                               'c', coalesce(NEW.transfer_country, '')));
+    END IF;
+    IF NEW.provider IS NOT NULL THEN
+        rcpts := rcpts || jsonb_build_array(jsonb_build_object('r', 'AI provider: ' || NEW.provider,
+                                                               'c', coalesce(NEW.transfer_country, '')));
+    END IF;
+    UPDATE audit_chain.register_lanes r
+       SET events = r.events + 1,
+           subjects = r.subjects
+               + CASE WHEN NEW.data_subject IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM audit_chain.events e
+                                        WHERE e.data_subject = NEW.data_subject
+                                          AND (e.purpose || '') = NEW.purpose
+                                          AND NOT (e.chain_lane = NEW.chain_lane AND e.chain_seq >= NEW.chain_seq))
+                      THEN 1 ELSE 0 END,
+           first_event = least(r.first_event, NEW.occurred_at),
+           last_event = greatest(r.last_event, NEW.occurred_at),
+           legal_bases = CASE WHEN NEW.legal_basis IS NULL OR NEW.legal_basis = ANY (r.legal_bases)
+                              THEN r.legal_bases
+                              ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.legal_bases || NEW.legal_basis) AS x
+                                          ORDER BY x) END,
+           data_categories = CASE WHEN NEW.data_categories IS NULL OR NEW.data_categories <@ r.data_categories
+                                  THEN r.data_categories
+                                  ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.data_categories || NEW.data_categories) AS x
+                                              WHERE x IS NOT NULL ORDER BY x) END,
+           recipients = CASE WHEN r.recipients @> rcpts THEN r.recipients
+                             ELSE (SELECT jsonb_agg(DISTINCT x) FROM jsonb_array_elements(r.recipients || rcpts) AS x) END
+     WHERE r.lane = NEW.chain_lane AND r.purpose = NEW.purpose;
+    IF NOT FOUND THEN
+        INSERT INTO audit_chain.register_lanes
+            (lane, purpose, legal_bases, data_categories, recipients, subjects, events, first_event, last_event)
+        VALUES (NEW.chain_lane, NEW.purpose,
+                CASE WHEN NEW.legal_basis IS NULL THEN '{}'::text[] ELSE ARRAY[NEW.legal_basis] END,
+                ARRAY(SELECT DISTINCT x FROM unnest(NEW.data_categories) AS x WHERE x IS NOT NULL ORDER BY x),
+                (SELECT coalesce(jsonb_agg(DISTINCT x), '[]') FROM jsonb_array_elements(rcpts) AS x),
+                CASE WHEN NEW.data_subject IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM audit_chain.events e
+                                       WHERE e.data_subject = NEW.data_subject
+                                         AND (e.purpose || '') = NEW.purpose
+                                         AND NOT (e.chain_lane = NEW.chain_lane AND e.chain_seq >= NEW.chain_seq))
+                     THEN 1 ELSE 0 END,
+                1, NEW.occurred_at, NEW.occurred_at);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.register_event() IS
+    'Row trigger of audit_chain.events: adds an event with a purpose to the Art. 30 register (register_lanes)';
+CREATE TRIGGER zz_audit_chain_register AFTER INSERT ON audit_chain.events
+    FOR EACH ROW WHEN (NEW.purpose IS NOT NULL) EXECUTE FUNCTION audit_chain.register_event();
+
+-- The register is current without it; existing cron lines keep working.
+CREATE PROCEDURE audit_chain.refresh_reports(rebuild boolean DEFAULT false)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    REFRESH MATERIALIZED VIEW CONCURRENTLY audit_chain.processing_records_summary;
-    UPDATE audit_chain.report_refreshes
-       SET refreshed_at = clock_timestamp(),
-           events_seen = (SELECT coalesce(sum(events), 0) FROM audit_chain.processing_records_summary)
-     WHERE report = 'gdpr_processing_records';
+    IF rebuild IS NULL THEN
+        RAISE EXCEPTION 'rebuild must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT rebuild THEN
+        RETURN;
+    END IF;
+    -- the lock waits for every writer that added to the register to commit,
+    -- and holds new ones back in their trigger: the next statement's snapshot
+    -- sees exactly the events counted in the rows it replaces
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'refresh_reports(rebuild => true) must run at isolation level read committed'
+            USING ERRCODE = 'invalid_transaction_state',
+                  HINT = 'Call it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED.';
+    END IF;
+    LOCK TABLE audit_chain.register_lanes IN EXCLUSIVE MODE;
+    DELETE FROM audit_chain.register_lanes;
+    INSERT INTO audit_chain.register_lanes
+        (lane, purpose, legal_bases, data_categories, recipients, subjects, events, first_event, last_event)
+    WITH n AS (
+        SELECT e.chain_lane, e.purpose, e.legal_basis, e.data_subject, e.data_categories, e.occurred_at,
+               e.disclosure_to, e.provider, e.transfer_country
+          FROM audit_chain.events e WHERE e.purpose IS NOT NULL
+    ), fresh AS (
+        SELECT p.lane, p.purpose, count(*) AS subjects
+          FROM (SELECT n.purpose, n.data_subject, min(n.chain_lane) AS lane
+                  FROM n WHERE n.data_subject IS NOT NULL GROUP BY 1, 2) p
+         GROUP BY 1, 2
+    ), cats AS (
+        SELECT n.chain_lane AS lane, n.purpose, array_agg(DISTINCT c ORDER BY c) AS data_categories
+          FROM n, unnest(n.data_categories) AS c
+         WHERE c IS NOT NULL
+         GROUP BY 1, 2
+    ), rcpts AS (
+        SELECT n.chain_lane AS lane, n.purpose,
+               jsonb_agg(DISTINCT jsonb_build_object('r', t.r, 'c', coalesce(n.transfer_country, ''))) AS recipients
+          FROM n, LATERAL (VALUES (n.disclosure_to), ('AI provider: ' || n.provider)) AS t(r)
+         WHERE t.r IS NOT NULL
+         GROUP BY 1, 2
+    ), agg AS (
+        SELECT n.chain_lane AS lane, n.purpose,
+               coalesce(array_agg(DISTINCT n.legal_basis ORDER BY n.legal_basis)
+                            FILTER (WHERE n.legal_basis IS NOT NULL), '{}') AS legal_bases,
+               count(*) AS events, min(n.occurred_at) AS first_event, max(n.occurred_at) AS last_event
+          FROM n GROUP BY 1, 2
+    )
+    SELECT a.lane, a.purpose, a.legal_bases, coalesce(c.data_categories, '{}'),
+           coalesce(r.recipients, '[]'), coalesce(f.subjects, 0), a.events, a.first_event, a.last_event
+      FROM agg a
+      LEFT JOIN cats c ON c.lane = a.lane AND c.purpose = a.purpose
+      LEFT JOIN rcpts r ON r.lane = a.lane AND r.purpose = a.purpose
+      LEFT JOIN fresh f ON f.lane = a.lane AND f.purpose = a.purpose;
 END;
 $$;
-COMMENT ON PROCEDURE audit_chain.refresh_reports() IS
-    'Rebuilds the materialized reports (gdpr_processing_records); run it from cron';
+COMMENT ON PROCEDURE audit_chain.refresh_reports(boolean) IS
+    'The Art. 30 register is kept as events arrive: a no-op, unless rebuild => true recounts it from audit_chain.events (after a restore with triggers disabled; forgets archived events)';
 
 CREATE VIEW audit_chain.gdpr_processing_records AS
-SELECT s.purpose, s.legal_bases, s.data_categories, s.recipients, s.subjects, s.events,
-       s.first_event, s.last_event,
+WITH pr AS (
+    SELECT l.purpose, sum(l.subjects)::bigint AS subjects, sum(l.events)::bigint AS events,
+           min(l.first_event) AS first_event, max(l.last_event) AS last_event
+      FROM audit_chain.register_lanes l
+     GROUP BY l.purpose
+), lb AS (
+    SELECT l.purpose, array_agg(DISTINCT x ORDER BY x) AS legal_bases
+      FROM audit_chain.register_lanes l, unnest(l.legal_bases) AS x
+     GROUP BY l.purpose
+), dc AS (
+    SELECT l.purpose, array_agg(DISTINCT x ORDER BY x) AS data_categories
+      FROM audit_chain.register_lanes l, unnest(l.data_categories) AS x
+     GROUP BY l.purpose
+), rc AS (
+    SELECT d.purpose,
+           array_agg(DISTINCT d.recipient ORDER BY d.recipient) AS recipients,
+           jsonb_agg(jsonb_build_object('recipient', d.recipient, 'country', d.transfer_country,
+                                        'outside_eea', NOT audit_chain.in_eea(d.transfer_country))
+                     ORDER BY d.recipient, d.transfer_country)
+               FILTER (WHERE d.transfer_country IS NOT NULL) AS transfers
+      FROM (SELECT DISTINCT l.purpose, x->>'r' AS recipient, NULLIF(x->>'c', '') AS transfer_country
+              FROM audit_chain.register_lanes l, jsonb_array_elements(l.recipients) AS x) d
+     GROUP BY d.purpose
+)
+SELECT pr.purpose, lb.legal_bases, dc.data_categories, rc.recipients, rc.transfers, pr.subjects, pr.events,
+       pr.first_event, pr.last_event,
        ret.retention,
-       r.refreshed_at
-  FROM audit_chain.processing_records_summary s
-  LEFT JOIN audit_chain.report_refreshes r ON r.report = 'gdpr_processing_records'
+       pg_catalog.now() AS as_of
+  FROM pr
+  LEFT JOIN lb ON lb.purpose = pr.purpose
+  LEFT JOIN dc ON dc.purpose = pr.purpose
+  LEFT JOIN rc ON rc.purpose = pr.purpose
   -- the policy of audit_chain.events (set_retention) and its legal hold
   CROSS JOIN (
        SELECT NULLIF(concat_ws('; ',
@@ -1040,7 +1193,7 @@ SELECT s.purpose, s.legal_bases, s.data_categories, s.recipients, s.subjects, s.
                     WHERE h.tbl OPERATOR(pg_catalog.=) 'audit_chain.events'::pg_catalog.regclass)),
               '') AS retention) ret;
 COMMENT ON VIEW audit_chain.gdpr_processing_records IS
-    'GDPR Art. 30(1): per purpose, the legal bases, categories of data, categories of recipients (AI providers included), subjects and retention, as of refreshed_at';
+    'GDPR Art. 30(1): per purpose, the legal bases, categories of data, recipients (AI providers included) with transfers to third countries, subjects and retention; current as events arrive';
 
 CREATE FUNCTION audit_chain.gdpr_subject_access(subject text)
 RETURNS SETOF audit_chain.events
@@ -1351,6 +1504,81 @@ END;
 $$;
 COMMENT ON FUNCTION audit_chain.activity_anomalies(integer, timestamptz) IS
     'Actors whose events in one hour exceed a threshold (SOC 2 CC7.2 monitoring)';
+
+-- What an AI platform team asks first: calls, tokens, cost, errors and latency
+-- of the AI calls (events with a provider or a model), over [since, until).
+-- Served by events_usage_idx (an index-only scan once the table is vacuumed).
+CREATE FUNCTION audit_chain.usage_report(since timestamptz, until timestamptz,
+                                         group_by text[] DEFAULT '{day,provider,model}')
+RETURNS TABLE (day date, provider text, model text, actor text, calls bigint,
+               input_tokens bigint, output_tokens bigint, cost numeric, errors bigint,
+               error_rate numeric, p50_latency_ms numeric, p95_latency_ms numeric)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad     text;
+    by_day  boolean;
+    by_prov boolean;
+    by_mod  boolean;
+    by_act  boolean;
+BEGIN
+    IF since IS NULL OR until IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN since IS NULL THEN 'since' ELSE 'until' END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a range, for example since => now() - interval ''7 days'', until => now(); ''-infinity'' and ''infinity'' are allowed.';
+    END IF;
+    IF since > until THEN
+        RAISE EXCEPTION 'since (%) is later than until (%)', since, until
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The report covers since <= occurred_at < until.';
+    END IF;
+    IF group_by IS NULL THEN
+        RAISE EXCEPTION 'group_by must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Allowed keys: day, provider, model, actor; pass ''{}'' for one row of totals.';
+    END IF;
+    IF array_ndims(group_by) > 1 THEN
+        RAISE EXCEPTION 'group_by must be a one-dimensional array'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Allowed keys: day, provider, model, actor.';
+    END IF;
+    SELECT coalesce(quote_literal(CASE WHEN length(k) > 40 THEN left(k, 40) || '...' ELSE k END), 'NULL')
+      INTO bad
+      FROM unnest(group_by) AS k
+     WHERE k IS NULL OR k NOT IN ('day', 'provider', 'model', 'actor')
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'unknown group_by key %', bad
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Allowed keys: day, provider, model, actor.';
+    END IF;
+    by_day := 'day' = ANY (group_by);
+    by_prov := 'provider' = ANY (group_by);
+    by_mod := 'model' = ANY (group_by);
+    by_act := 'actor' = ANY (group_by);
+    RETURN QUERY
+    SELECT CASE WHEN by_day THEN (e.occurred_at AT TIME ZONE 'UTC')::date END,
+           CASE WHEN by_prov THEN e.provider END,
+           CASE WHEN by_mod THEN e.model END,
+           CASE WHEN by_act THEN e.actor END,
+           count(*),
+           sum(e.input_tokens)::bigint,
+           sum(e.output_tokens)::bigint,
+           sum(e.cost),
+           count(*) FILTER (WHERE e.outcome IN ('error', 'failure')),
+           round(count(*) FILTER (WHERE e.outcome IN ('error', 'failure'))::numeric / count(*), 4),
+           round((percentile_cont(0.5) WITHIN GROUP (ORDER BY e.latency_ms))::numeric, 1),
+           round((percentile_cont(0.95) WITHIN GROUP (ORDER BY e.latency_ms))::numeric, 1)
+      FROM audit_chain.events e
+     WHERE (e.provider IS NOT NULL OR e.model IS NOT NULL)
+       AND e.occurred_at >= usage_report.since AND e.occurred_at < usage_report.until
+     GROUP BY 1, 2, 3, 4
+     ORDER BY 1, 2, 3, 4;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.usage_report(timestamptz, timestamptz, text[]) IS
+    'AI calls over [since, until) per day (UTC), provider, model and actor: calls, tokens, cost, error rate (outcome error or failure) and p50/p95 latency (percentile_cont, interpolated, to 0.1 ms)';
 
 CREATE FUNCTION audit_chain.export_jsonl(since timestamptz)
 RETURNS SETOF text
@@ -1812,8 +2040,9 @@ REVOKE ALL ON FUNCTION audit_chain.export_segment(regclass, integer, bigint, big
 REVOKE ALL ON FUNCTION audit_chain.lane_head(regclass, integer) FROM PUBLIC;
 
 -- Reports show personal data: for roles the DBA grants them to
-REVOKE ALL ON PROCEDURE audit_chain.refresh_reports() FROM PUBLIC;
-REVOKE ALL ON audit_chain.processing_records_summary, audit_chain.report_refreshes FROM PUBLIC;
+REVOKE ALL ON PROCEDURE audit_chain.refresh_reports(boolean) FROM PUBLIC;
+REVOKE ALL ON audit_chain.register_lanes FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.register_event() FROM PUBLIC;
 REVOKE ALL ON audit_chain.gdpr_processing_records, audit_chain.gdpr_consent_gaps,
     audit_chain.soc2_security_events, audit_chain.soc2_verification_evidence,
     audit_chain.hipaa_phi_activity FROM PUBLIC;
@@ -1821,6 +2050,7 @@ REVOKE ALL ON FUNCTION audit_chain.gdpr_subject_access(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.gdpr_subject_access_json(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.hipaa_disclosures(text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.activity_anomalies(integer, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.usage_report(timestamptz, timestamptz, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.export_jsonl(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.export_events(text, integer, text) FROM PUBLIC;
 REVOKE ALL ON audit_chain.gdpr_consent_violations, audit_chain.ai_safety_daily FROM PUBLIC;

@@ -578,7 +578,7 @@ CREATE ROLE tap_ev_writer NOLOGIN;
 GRANT INSERT ON audit_chain.events TO tap_ev_writer;
 GRANT EXECUTE ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text) TO tap_ev_writer;
+    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text, text) TO tap_ev_writer;
 SET LOCAL ROLE tap_ev_writer;
 SELECT lives_ok($$SELECT audit_chain.log_event('api_request', 'writer log_event', resource => 'tap_events/writer')$$,
                 'the writer calls log_event()');

@@ -201,7 +201,7 @@ SELECT throws_ok($$DROP EXTENSION audit_chain CASCADE$$, '55000',
                  'also with CASCADE');
 SELECT columns_are('audit_chain', 'gdpr_processing_records',
                    ARRAY['purpose', 'legal_bases', 'data_categories', 'recipients', 'subjects', 'events',
-                         'first_event', 'last_event', 'retention', 'refreshed_at'],
+                         'first_event', 'last_event', 'retention', 'as_of', 'transfers'],
                    'the register keeps its columns');
 
 SELECT * FROM finish();

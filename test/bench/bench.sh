@@ -28,6 +28,9 @@
 #   archive  test/bench/archive.sh (unless BENCH_SKIP_ARCHIVE=1): archive() of
 #            1M rows against INSERT ... SELECT + DELETE, writers during it,
 #            the DETACH path
+#   log_event test/bench/log_event.sh (unless BENCH_SKIP_LOG_EVENT=1):
+#            log_event() beside INSERT INTO audit_chain.events, with and
+#            without the live Art. 30 register's trigger
 #
 # and prints PASS / FALL SHORT against the targets of the performance issue.
 #
@@ -417,4 +420,12 @@ target "verify memory flat: 64 MB minus growth of RssAnon in MB ($GROWTH_MB)" "$
 if [[ ${BENCH_SKIP_ARCHIVE:-0} != 1 ]]; then
     echo
     BENCH_SKIP_SETUP=1 "$HERE/archive.sh" | sed -n '/^== archive/,$p'
+fi
+
+# ---------------------------------------------------------------- log_event
+# log_event() beside INSERT INTO audit_chain.events, with and without the live
+# Art. 30 register: test/bench/log_event.sh, on a cluster of its own
+if [[ ${BENCH_SKIP_LOG_EVENT:-0} != 1 ]]; then
+    echo
+    BENCH_SKIP_SETUP=1 "$HERE/log_event.sh" | sed -n '/^== log_event/,$p'
 fi

@@ -30,7 +30,7 @@ SELECT is((SELECT string_agg(proname, ', ' ORDER BY proname) FROM ext_functions 
 SELECT is((SELECT string_agg(DISTINCT proname, ', ' ORDER BY proname) FROM ext_functions
             WHERE has_function_privilege('public', oid, 'EXECUTE')
               AND prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)),
-          'canonical_text, digest, version',
+          'canonical_text, digest, in_eea, version',
           'PUBLIC may call only the functions that read nothing');
 
 SELECT is((SELECT string_agg(proname || '(' || args || ')', ', ' ORDER BY proname) FROM ext_functions
@@ -40,7 +40,7 @@ SELECT is((SELECT string_agg(proname || '(' || args || ')', ', ' ORDER BY pronam
           'every function that is not a trigger runs with search_path = pg_catalog, pg_temp, but the two procedures that COMMIT (a SET clause forbids COMMIT; they set it in C around every batch, test/security/37_archive.sql)');
 
 SELECT is((SELECT string_agg(proname, ', ' ORDER BY proname) FROM ext_functions WHERE prosecdef),
-          'refresh_reports',
+          'refresh_reports, register_event',
           'SECURITY DEFINER only where the README explains why (checkpoint() is C and writes as the extension owner itself)');
 
 SELECT is((SELECT string_agg(c.relname, ', ' ORDER BY c.relname)

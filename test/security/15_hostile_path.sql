@@ -34,7 +34,7 @@ GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.canonical_row(regclass, integer, bigint),
     audit_chain.log_event(text, text, text, text, text, text, text, integer, integer, integer,
         numeric, bytea, bytea, text, text, text, text, text[], boolean, text, text, text, inet,
-        text, jsonb, timestamptz, text, text, text, text[], text),
+        text, jsonb, timestamptz, text, text, text, text[], text, text),
     audit_chain.track(regclass, text[], boolean),
     audit_chain.untrack(regclass),
     audit_chain.gdpr_subject_access(text),
@@ -45,7 +45,7 @@ GRANT EXECUTE ON FUNCTION audit_chain.protect(regclass, integer),
     audit_chain.checkpoint()
   TO sec_eve;
 GRANT EXECUTE ON PROCEDURE audit_chain.assert_intact(regclass, boolean, json, text),
-    audit_chain.refresh_reports() TO sec_eve;
+    audit_chain.refresh_reports(boolean) TO sec_eve;
 GRANT SELECT, INSERT ON audit_chain.events TO sec_eve;
 
 SET SESSION AUTHORIZATION sec_eve;

@@ -11,8 +11,9 @@
 -- the published checkpoints and trusted key of verify_chain and
 -- assert_intact; 95 to 104 those of issue 14's feed (export_events), 201 to
 -- 216 the rest of issue 14 (request_timeline, record_consent, log_event's
--- trace ids and safety fields, the settings).  Then a role that was granted
--- nothing.
+-- trace ids and safety fields, the settings); 1401 to 1415 issue 14's usage part:
+-- usage_report, refresh_reports(rebuild), in_eea, log_event's transfer_country,
+-- the register's trigger function.  Then a role that was granted nothing.
 \set ON_ERROR_STOP true
 \set QUIET 1
 \pset format unaligned
@@ -24,7 +25,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(127);
+SELECT plan(145);
 
 CREATE ROLE sec_args NOLOGIN;
 CREATE SCHEMA sec_args AUTHORIZATION sec_args;
@@ -239,7 +240,53 @@ SELECT is(o.result, e.result, o.q)
   ) e(n, result) ON e.n = o.n
  ORDER BY o.n;
 
-SELECT is((SELECT count(*)::int FROM sec_args_out), 94 + 10 + 16, 'every call ran');
+SELECT is((SELECT count(*)::int FROM sec_args_out WHERE n < 1400), 94 + 10 + 16, 'every call ran');
+
+-- the usage calls below judge a role without INSERT on events
+REVOKE INSERT ON audit_chain.events FROM sec_args;
+-- issue 14 (usage): the role may not read the events, so a well-formed
+-- usage_report() ends in 42501; every malformed one in 22023 before that
+SET SESSION AUTHORIZATION sec_args;
+SELECT sec_args.try(n, q) FROM (VALUES
+ (1401, 'SELECT * FROM audit_chain.usage_report(NULL, NULL, NULL)'),
+ (1402, 'SELECT * FROM audit_chain.usage_report(''infinity'', ''-infinity'')'),
+ (1403, 'SELECT * FROM audit_chain.usage_report(''-infinity'', ''infinity'', ''{}'')'),
+ (1404, 'SELECT * FROM audit_chain.usage_report(now(), now(), ARRAY[NULL]::text[])'),
+ (1405, 'SELECT * FROM audit_chain.usage_report(now(), now(), ''{day,"day; DROP TABLE sec_args.t"}'')'),
+ (1406, 'SELECT * FROM audit_chain.usage_report(now(), now(), array_fill(''actor''::text, ARRAY[100000]))'),
+ (1407, 'SELECT * FROM audit_chain.usage_report(now(), now(), ''{{day},{model}}'')'),
+ (1408, 'SELECT * FROM audit_chain.usage_report(now(), now(), ''[5:5]={day}'')'),
+ (1409, 'SELECT * FROM audit_chain.usage_report(now(), now(), ARRAY[repeat(''\x'', 100000)])'),
+ (1410, 'CALL audit_chain.refresh_reports(NULL)'),
+ (1411, 'CALL audit_chain.refresh_reports(rebuild => true)'),
+ (1412, 'SELECT audit_chain.in_eea(NULL)'),
+ (1413, 'SELECT audit_chain.log_event(''api_request'', ''x'', transfer_country => ''u s'')'),
+ (1414, 'SELECT audit_chain.log_event(''api_request'', ''x'', transfer_country => ''US'')'),
+ (1415, 'SELECT audit_chain.register_event()')
+) v(n, q);
+RESET SESSION AUTHORIZATION;
+SELECT is(o.result, e.result, o.q)
+  FROM sec_args_out o
+  JOIN (VALUES
+    (1401, '22023'), (1402, '22023'), (1403, '42501'), (1404, '22023'), (1405, '22023'),
+    (1406, '42501'), (1407, '22023'), (1408, '42501'), (1409, '22023'), (1410, '22023'),
+    (1411, 'ok'), (1412, 'ok'), (1413, '22023'), (1414, '42501'), (1415, '0A000')
+  ) e(n, result) ON e.n = o.n
+ ORDER BY o.n;
+SELECT is((SELECT count(*)::int FROM sec_args_out WHERE n > 1400), 15, 'every call of issue 14 ran');
+-- the register's trigger function runs as the extension owner: a role that
+-- was granted it cannot put it on a table of its own to forge the register
+SET SESSION AUTHORIZATION sec_args;
+CREATE TABLE sec_args.fake (event_id uuid, occurred_at timestamptz, chain_lane smallint, chain_seq bigint,
+                            purpose text, legal_basis text, data_subject text, data_categories text[],
+                            disclosure_to text, provider text, transfer_country text);
+CREATE TRIGGER forge AFTER INSERT ON sec_args.fake FOR EACH ROW EXECUTE FUNCTION audit_chain.register_event();
+SELECT throws_ok($$INSERT INTO sec_args.fake VALUES (gen_random_uuid(), now(), 0, 1, 'forged', 'consent',
+                                                    's', '{x}', 'Evil Corp', NULL, 'KP')$$,
+                 '39P01', NULL, 'register_event() on a table of its own: refused');
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT count(*)::int FROM audit_chain.register_lanes WHERE purpose = 'forged'), 0,
+          'and nothing was added to the register');
 SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM sec_args.hits), NULL,
           'no look-alike operator ran inside the extension');
 

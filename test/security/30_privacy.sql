@@ -32,8 +32,8 @@ SELECT throws_ok($$SELECT * FROM audit_chain.checkpoints$$, '42501', NULL, 'nor 
 SELECT throws_ok($$SELECT * FROM audit_chain.checkpoint_heads$$, '42501', NULL, 'nor checkpoint_heads');
 SELECT throws_ok($$SELECT * FROM audit_chain.verification_log$$, '42501', NULL, 'nor verification_log');
 SELECT throws_ok($$SELECT * FROM audit_chain.hipaa_phi_activity$$, '42501', NULL, 'nor a report view');
-SELECT throws_ok($$SELECT * FROM audit_chain.processing_records_summary$$, '42501', NULL,
-                 'nor the materialized report');
+SELECT throws_ok($$SELECT * FROM audit_chain.register_lanes$$, '42501', NULL,
+                 'nor the summary behind the Art. 30 register');
 SELECT throws_ok($$SELECT * FROM audit_chain.gdpr_subject_access('patient-7')$$, '42501', NULL,
                  'nor a report function');
 SELECT throws_ok($$SELECT * FROM audit_chain.export_jsonl('-infinity')$$, '42501', NULL,
@@ -48,7 +48,7 @@ RESET SESSION AUTHORIZATION;
 GRANT INSERT ON audit_chain.events TO sec_writer;
 GRANT EXECUTE ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text) TO sec_writer;
+    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text, text) TO sec_writer;
 SET SESSION AUTHORIZATION sec_writer;
 SELECT isnt(audit_chain.log_event('api_request', 'chat.completion', provider => 'acme'), NULL,
             'the writer can call log_event() and gets the event id');

@@ -35,7 +35,7 @@ GRANT sf_team TO sf_writer;
 GRANT INSERT ON audit_chain.events TO sf_writer, sf_boss, sf_team;
 GRANT EXECUTE ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text) TO sf_writer;
+    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text, text) TO sf_writer;
 CREATE SCHEMA sf_own AUTHORIZATION sf_writer;
 CREATE SCHEMA sf_boss_s AUTHORIZATION sf_boss;
 GRANT USAGE ON SCHEMA sf_boss_s TO sf_writer;

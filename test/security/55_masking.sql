@@ -26,7 +26,7 @@ CREATE ROLE mk_writer;
 GRANT INSERT ON audit_chain.events TO mk_writer;
 GRANT EXECUTE ON FUNCTION audit_chain.log_event(text, text, text, text, text, text, text, integer,
     integer, integer, numeric, bytea, bytea, text, text, text, text, text[], boolean, text,
-    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text) TO mk_writer;
+    text, text, inet, text, jsonb, timestamptz, text, text, text, text[], text, text) TO mk_writer;
 CREATE SCHEMA mk_own AUTHORIZATION mk_writer;
 
 -- the administrator's setting (for this transaction)
