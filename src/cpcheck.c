@@ -106,30 +106,16 @@ cp_problem(AcCheckpointCheck *cc, int64 id, const char *fmt,...)
 static void
 cp_problem(AcCheckpointCheck *cc, int64 id, const char *fmt,...)
 {
-	StringInfoData buf;
 	va_list		args;
-	MemoryContext old;
 
 	cc->nproblems++;
 	if (cc->bad)
 		return;
-	old = MemoryContextSwitchTo(cc->cxt);
-	initStringInfo(&buf);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	MemoryContextSwitchTo(old);
+	va_start(args, fmt);
+	cc->problem = ac_vformat_in(cc->cxt, fmt, args);
+	va_end(args);
 	cc->bad = true;
 	cc->first_bad_id = id;
-	cc->problem = buf.data;
 }
 
 /*

@@ -25,6 +25,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/acl.h"
@@ -159,4 +160,32 @@ ac_create_statement_trigger_as(Oid owner, Oid relid, const char *trigname,
 						 InvalidOid, InvalidOid, NULL, false, false);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	CommandCounterIncrement();
+}
+
+/*
+ * ac_vformat_in
+ *		The message fmt formats to, allocated in cxt: for problems kept past
+ *		the memory context they are found in (verify.c, cpcheck.c).
+ */
+char *
+ac_vformat_in(MemoryContext cxt, const char *fmt, va_list args)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		va_list		copy;
+		int			needed;
+
+		va_copy(copy, args);
+		needed = appendStringInfoVA(&buf, fmt, copy);
+		va_end(copy);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	MemoryContextSwitchTo(old);
+	return buf.data;
 }

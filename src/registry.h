@@ -16,6 +16,8 @@
 #include "nodes/pg_list.h"
 
 extern Oid	ac_extension_relid(const char *relname);
+extern char *ac_vformat_in(MemoryContext cxt, const char *fmt, va_list args)
+			pg_attribute_printf(2, 0);
 extern Oid	ac_rel_owner(Oid relid);
 extern Oid	ac_table_owner(const char *relname, bool missing_ok);
 extern int	ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,

@@ -157,29 +157,15 @@ lane_problem(VerifyState *vs, LaneCheck *lck, int64 seq, const char *fmt,...)
 static void
 lane_problem(VerifyState *vs, LaneCheck *lck, int64 seq, const char *fmt,...)
 {
-	MemoryContext old;
-	StringInfoData buf;
 	va_list		args;
 
 	if (lck->bad)
 		return;
-	old = MemoryContextSwitchTo(vs->cxt);
-	initStringInfo(&buf);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	MemoryContextSwitchTo(old);
+	va_start(args, fmt);
+	lck->problem = ac_vformat_in(vs->cxt, fmt, args);
+	va_end(args);
 	lck->bad = true;
 	lck->first_bad_seq = seq;
-	lck->problem = buf.data;
 }
 
 /*
