@@ -1580,6 +1580,18 @@ $$;
 COMMENT ON FUNCTION audit_chain.usage_report(timestamptz, timestamptz, text[]) IS
     'AI calls over [since, until) per day (UTC), provider, model and actor: calls, tokens, cost, error rate (outcome error or failure) and p50/p95 latency (percentile_cont, interpolated, to 0.1 ms)';
 
+-- One event as the JSON document the SIEM feed ships (doc/siem.md): the
+-- Elastic Common Schema with the OpenTelemetry GenAI fields ('ecs'), or its
+-- columns ('raw'); written in C (src/eventjson.c).  It reads nothing but its
+-- argument, so it needs no privilege of its own.
+CREATE FUNCTION audit_chain.event_json(e audit_chain.events, format text DEFAULT 'ecs')
+RETURNS jsonb
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_event_json';
+COMMENT ON FUNCTION audit_chain.event_json(audit_chain.events, text) IS
+    'One event as a JSON document: Elastic Common Schema 8.x with OpenTelemetry GenAI fields (ecs), or its columns (raw); digests in hex, times in ISO 8601 UTC';
+
 CREATE FUNCTION audit_chain.export_jsonl(since timestamptz)
 RETURNS SETOF text
 LANGUAGE plpgsql STABLE
@@ -1593,26 +1605,8 @@ BEGIN
                   HINT = 'Pass ''-infinity'' to export every event.';
     END IF;
     RETURN QUERY
-    SELECT (jsonb_strip_nulls(to_jsonb(e)) - 'chain_prev' - 'chain_hash' - 'input_digest' - 'output_digest'
-            || jsonb_strip_nulls(jsonb_build_object(
-                   'chain_prev', encode(e.chain_prev, 'hex'),
-                   'chain_hash', encode(e.chain_hash, 'hex'),
-                   'input_digest', encode(e.input_digest, 'hex'),
-                   'output_digest', encode(e.output_digest, 'hex')))
-            || coalesce(bc.iso, '{}'::jsonb))::text
+    SELECT audit_chain.event_json(e, 'raw')::text
       FROM audit_chain.events e
-      -- to_jsonb() writes a BC time as "0044-03-15T12:00:00+00:00 BC", which
-      -- is not ISO 8601: write it with astronomical year numbering instead
-      -- (1 BC is year 0000, 44 BC is -0043)
-      CROSS JOIN LATERAL (
-          SELECT jsonb_object_agg(t.k,
-                     CASE WHEN r.m[1]::integer = 1 THEN '0000'
-                          ELSE '-' || lpad((r.m[1]::integer - 1)::text, 4, '0') END
-                     || r.m[2])
-            FROM (VALUES ('occurred_at', e.occurred_at), ('chain_at', e.chain_at)) AS t(k, ts),
-                 LATERAL regexp_match(to_jsonb(t.ts) #>> '{}', '^([0-9]+)(-.*) BC$') AS r(m)
-           WHERE t.ts < '0001-01-01 00:00:00+00'::timestamptz AND r.m IS NOT NULL
-      ) AS bc(iso)
      WHERE e.occurred_at >= export_jsonl.since
      ORDER BY e.occurred_at, e.chain_lane, e.chain_seq;
 END;
@@ -1700,12 +1694,9 @@ DECLARE
     need_arch boolean := false;
     h         bytea;
     src       text;
-    doc       text;
     q         text;
     r         record;
-    active    integer[] := '{}';
-    a         integer;
-    cur       text;
+    ent_of    text[] := pg_catalog.array_fill(NULL::text, ARRAY[64]);
 BEGIN
     IF max_events IS NULL OR max_events < 1 OR max_events > 1000000 THEN
         RAISE EXCEPTION 'max_events must be between 1 and 1000000, not %', coalesce(max_events::text, 'NULL')
@@ -1844,8 +1835,10 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'A cursor is valid only for the audit_chain.events it was read from: start a new feed for this database with NULL.';
         END IF;
+        -- the cursor after each line: ent_of holds every lane's "lane.seq.tag"
+        -- (NULL for a lane at 0), so its text is one array_to_string() a line
         IF pos[ln + 1] > 0 THEN
-            active := active || ln;
+            ent_of[ln + 1] := ln || '.' || pos[ln + 1] || '.' || tag[ln + 1];
         END IF;
     END LOOP;
     IF need_arch AND arch IS NULL THEN
@@ -1873,67 +1866,9 @@ BEGIN
          WHERE p.pos OPERATOR(pg_catalog.<) p.archived$q$, arch);
     END IF;
 
-    IF format = 'raw' THEN
-        -- export_jsonl()'s line
-        doc := $q$(pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(o.e)) - 'chain_prev' - 'chain_hash'
-                  - 'input_digest' - 'output_digest'
-                  || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-                         'chain_prev', pg_catalog.encode((o.e).chain_prev, 'hex'),
-                         'chain_hash', pg_catalog.encode((o.e).chain_hash, 'hex'),
-                         'input_digest', pg_catalog.encode((o.e).input_digest, 'hex'),
-                         'output_digest', pg_catalog.encode((o.e).output_digest, 'hex')))
-                  || pg_catalog.jsonb_build_object('occurred_at', t.occurred_at, 'chain_at', t.chain_at))$q$;
-    ELSE
-        -- Elastic Common Schema 8.x, GenAI fields of the OpenTelemetry
-        -- semantic conventions, the rest under audit_chain (doc/siem.md)
-        doc := $q$pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-            '@timestamp', t.occurred_at,
-            'ecs', pg_catalog.jsonb_build_object('version', '8.17.0'),
-            'event', pg_catalog.jsonb_build_object(
-                'id', (o.e).event_id,
-                'kind', 'event',
-                'category', pg_catalog.jsonb_build_array(c.category),
-                'type', pg_catalog.to_jsonb(c.types),
-                'action', (o.e).action,
-                'outcome', CASE (o.e).outcome WHEN 'success' THEN 'success' ELSE 'failure' END,
-                'reason', CASE WHEN (o.e).outcome IN ('denied', 'blocked', 'error') THEN (o.e).outcome END,
-                'duration', (o.e).latency_ms::bigint * 1000000,
-                'dataset', 'audit_chain.events',
-                'module', 'audit_chain'),
-            'user', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('name', (o.e).actor)), '{}'),
-            'source', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('ip', pg_catalog.host((o.e).client_addr))), '{}'),
-            'user_agent', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('original', (o.e).user_agent)), '{}'),
-            'url', CASE WHEN (o.e).resource ~ '^[A-Za-z][A-Za-z0-9+.-]*://'
-                        THEN pg_catalog.jsonb_build_object('original', (o.e).resource)
-                        WHEN (o.e).resource ~ '^/'
-                        THEN pg_catalog.jsonb_build_object('path', (o.e).resource) END,
-            'gen_ai', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-                'provider', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('name', (o.e).provider)), '{}'),
-                'system', (o.e).provider,
-                'request', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('model', (o.e).model)), '{}'),
-                'usage', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-                    'input_tokens', (o.e).input_tokens,
-                    'output_tokens', (o.e).output_tokens)), '{}'))), '{}'),
-            'trace', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('id', j.j->'trace_id')), '{}'),
-            'http', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-                'request', NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('id', j.j->'request_id')), '{}'))), '{}'),
-            -- every other column under its own name (columns added later
-            -- too), and the chain columns
-            'audit_chain', (j.j - ARRAY['event_id', 'occurred_at', 'action', 'actor', 'client_addr',
-                                        'user_agent', 'provider', 'model', 'input_tokens', 'output_tokens',
-                                        'latency_ms', 'chain_lane', 'chain_seq', 'chain_at', 'chain_prev',
-                                        'chain_hash', 'input_digest', 'output_digest'])
-                           || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-                'table', 'audit_chain.events',
-                'lane', (o.e).chain_lane,
-                'seq', (o.e).chain_seq,
-                'at', t.chain_at,
-                'prev', pg_catalog.encode((o.e).chain_prev, 'hex'),
-                'hash', pg_catalog.encode((o.e).chain_hash, 'hex'),
-                'input_digest', pg_catalog.encode((o.e).input_digest, 'hex'),
-                'output_digest', pg_catalog.encode((o.e).output_digest, 'hex')))))$q$;
-    END IF;
-
+    -- the lines: audit_chain.event_json() (src/eventjson.c), in the merge
+    -- order; the window runs over the lanes' candidates (at most max_events
+    -- each), the documents are built for the page only
     q := pg_catalog.format($q$
         WITH p AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::integer[]), pg_catalog.unnest($2::bigint[]),
                                              pg_catalog.unnest($3::bigint[])) AS p(lane, pos, archived)),
@@ -1942,53 +1877,12 @@ BEGIN
                    pg_catalog.max((s.e).chain_at) OVER (PARTITION BY (s.e).chain_lane ORDER BY (s.e).chain_seq) AS at_key
               FROM (%s) s)
         SELECT (o.e).chain_lane AS lane, (o.e).chain_seq AS seq, (o.e).chain_hash AS hash,
-               (%s)::text AS doc
+               audit_chain.event_json(o.e, $5)::text AS doc
           FROM (SELECT k.e, k.at_key FROM k
                  ORDER BY k.at_key, (k.e).chain_lane, (k.e).chain_seq LIMIT $4) o
-         CROSS JOIN LATERAL (
-             -- to_jsonb() writes a time before year 1 as "0044-03-15T12:00:00+00:00 BC",
-             -- which is not ISO 8601: astronomical year numbering instead (1 BC is 0000)
-             SELECT pg_catalog.max(CASE WHEN v.k = 'o' THEN v.iso END) AS occurred_at,
-                    pg_catalog.max(CASE WHEN v.k = 'c' THEN v.iso END) AS chain_at
-               FROM (SELECT z.k, CASE WHEN rm.m IS NULL THEN pg_catalog.to_jsonb(z.ts) #>> '{}'
-                                      WHEN rm.m[1]::integer = 1 THEN '0000' || rm.m[2]
-                                      ELSE '-' || pg_catalog.lpad((rm.m[1]::integer - 1)::text, 4, '0') || rm.m[2] END
-                       FROM (VALUES ('o', (o.e).occurred_at), ('c', (o.e).chain_at)) AS z(k, ts)
-                       LEFT JOIN LATERAL pg_catalog.regexp_match(pg_catalog.to_jsonb(z.ts) #>> '{}', '^([0-9]+)(-.*) BC$') AS rm(m)
-                         ON z.ts OPERATOR(pg_catalog.<) '0001-01-01 00:00:00+00'::timestamptz) AS v(k, iso)) AS t
-         CROSS JOIN LATERAL (SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(o.e)) AS j) AS j
-         CROSS JOIN LATERAL (
-             SELECT CASE (o.e).event_type
-                        WHEN 'authentication' THEN 'authentication'
-                        WHEN 'api_request' THEN 'api'
-                        WHEN 'error' THEN 'api'
-                        WHEN 'data_access' THEN 'database'
-                        WHEN 'row_change' THEN 'database'
-                        WHEN 'disclosure' THEN 'database'
-                        WHEN 'security' THEN 'intrusion_detection'
-                        WHEN 'consent' THEN 'iam'
-                        WHEN 'admin' THEN CASE WHEN (o.e).action ~ '(grant|revoke|role|user|policy)' THEN 'iam'
-                                               ELSE 'configuration' END
-                    END AS category,
-                    CASE
-                        WHEN (o.e).event_type = 'authentication'
-                        THEN CASE WHEN (o.e).action ~ '^(login|logon|sign.?in)' THEN ARRAY['start']
-                                  WHEN (o.e).action ~ '^(logout|logoff|sign.?out)' THEN ARRAY['end']
-                                  ELSE ARRAY['info'] END
-                        WHEN (o.e).event_type IN ('api_request', 'security')
-                        THEN CASE WHEN (o.e).outcome IN ('denied', 'blocked') THEN ARRAY['denied']
-                                  WHEN (o.e).event_type = 'security' THEN ARRAY['info']
-                                  ELSE ARRAY['access'] END
-                        WHEN (o.e).event_type = 'error' THEN ARRAY['info']
-                        WHEN (o.e).event_type IN ('data_access', 'disclosure') THEN ARRAY['access']
-                        WHEN (o.e).event_type IN ('row_change', 'admin', 'consent')
-                        THEN CASE WHEN (o.e).action ~ '^(insert|create)' THEN ARRAY['creation']
-                                  WHEN (o.e).action ~ '^(delete|drop)' THEN ARRAY['deletion']
-                                  ELSE ARRAY['change'] END
-                    END AS types) AS c
-         ORDER BY o.at_key, (o.e).chain_lane, (o.e).chain_seq$q$, src, doc);
+         ORDER BY o.at_key, (o.e).chain_lane, (o.e).chain_seq$q$, src);
 
-    FOR r IN EXECUTE q USING lanes, froms, archs, max_events LOOP
+    FOR r IN EXECUTE q USING lanes, froms, archs, max_events, format LOOP
         ln := r.lane;
         -- never skip: the next event of a lane is the one after the cursor
         IF r.seq <> pos[ln + 1] + 1 THEN
@@ -1997,20 +1891,12 @@ BEGIN
                       DETAIL = pg_catalog.format('The next event found after seq %s is seq %s.', pos[ln + 1], r.seq),
                       HINT = 'Run audit_chain.verify_chain(''audit_chain.events'').';
         END IF;
-        IF pos[ln + 1] = 0 THEN
-            active := (SELECT pg_catalog.array_agg(x ORDER BY x) FROM pg_catalog.unnest(active || ln) AS x);
-        END IF;
         pos[ln + 1] := r.seq;
-        tag[ln + 1] := pg_catalog.left(pg_catalog.encode(r.hash, 'hex'), 16);
-        body := NULL;
-        FOREACH a IN ARRAY active LOOP
-            body := CASE WHEN body IS NULL THEN '' ELSE body || ',' END
-                    || a || '.' || pos[a + 1] || '.' || tag[a + 1];
-        END LOOP;
-        cur := 'v1:' || body || ':'
-               || pg_catalog.left(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to('audit_chain/v1 cursor ' || body, 'UTF8')), 'hex'), 8);
+        ent_of[ln + 1] := ln || '.' || r.seq || '.' || pg_catalog.left(pg_catalog.encode(r.hash, 'hex'), 16);
+        body := pg_catalog.array_to_string(ent_of, ',');
         line := r.doc;
-        next_cursor := cur;
+        next_cursor := 'v1:' || body || ':'
+               || pg_catalog.left(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to('audit_chain/v1 cursor ' || body, 'UTF8')), 'hex'), 8);
         RETURN NEXT;
     END LOOP;
 END;

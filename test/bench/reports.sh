@@ -29,6 +29,9 @@
 #                            legal_basis consent and no consent_id
 #              phi           ~10% (patients' health data)
 #              disclosures   0.5%, with disclosure_to and mostly authorization_ref
+#              consent       consent_given 90%, consent_withdrawn 10%, with the
+#                            subject's one consent id (cns-SUBJECT), which the
+#                            processing under consent names too
 #              api_request   provider, model, tokens, latency, cost, digests;
 #                            transfer_country US (openai, anthropic, google),
 #                            IE (azure-openai); disclosures to Baker & Co. GB
@@ -121,7 +124,9 @@ INSERT INTO audit_chain.events
      request_id, trace_id, safety_detectors, safety_reason, transfer_country, details)
 SELECT occurred_at, et, action, outcome, actor, db_role, 'sess-' || (g / 25), client_addr,
        user_agent, app, resource, provider, model, purpose, legal_basis,
-       CASE WHEN legal_basis = 'consent' AND u7 >= 0.105 THEN 'cns-' || (g % 977) || '-' || subject END,
+       -- one consent id a subject: its consent records (event_type consent)
+       -- and the processing under it name the same id
+       CASE WHEN et = 'consent' OR (legal_basis = 'consent' AND u7 >= 0.105) THEN 'cns-' || subject END,
        subject, categories,
        patient AND purpose IN ('treatment', 'research', 'billing')
                AND et IN ('data_access', 'api_request', 'disclosure', 'row_change'),
@@ -191,7 +196,7 @@ SELECT occurred_at, et, action, outcome, actor, db_role, 'sess-' || (g / 25), cl
                     WHEN 'admin'          THEN admin_action
                     WHEN 'security'       THEN (ARRAY['rate_limit', 'ip_blocked', 'prompt_injection.blocked', 'pii_filter.blocked'])[1 + floor(u8 * 4)::int]
                     WHEN 'error'          THEN CASE WHEN u8 < 0.7 THEN 'upstream.timeout' ELSE 'internal' END
-                    WHEN 'consent'        THEN CASE WHEN u8 < 0.9 THEN 'consent.granted' ELSE 'consent.withdrawn' END
+                    WHEN 'consent'        THEN CASE WHEN u8 < 0.9 THEN 'consent_given' ELSE 'consent_withdrawn' END
                     WHEN 'disclosure'     THEN 'records.disclosed'
                     ELSE (ARRAY['insert', 'update', 'update', 'delete'])[1 + floor(u8 * 4)::int] END AS action,
                CASE WHEN et = 'admin' THEN 'dba-' || (g % 3) ELSE 'user-' || user_no END AS actor,
@@ -424,8 +429,9 @@ report "usage_report(7 days, by actor)" \
 report "usage_report(30 days, totals)" \
     "SELECT * FROM audit_chain.usage_report(now() - interval '30 days', now(), '{}')" 1
 # The reports of issue 14's AI part: the AI calls above carry request ids,
-# traces and safety checks (no consent_given/consent_withdrawn records yet:
-# gdpr_consent_violations then reports every consent id as never given).
+# traces and safety checks; the consent events are consent_given (90%) and
+# consent_withdrawn records of the subject's one consent id, which the
+# processing under consent names.
 REQ=$(psql_db reports -At -c "SELECT request_id FROM audit_chain.events
                                WHERE request_id IS NOT NULL ORDER BY occurred_at DESC LIMIT 1")
 report "request_timeline(${REQ:-req-none})" "SELECT * FROM audit_chain.request_timeline('${REQ:-req-none}')" 1

@@ -30,7 +30,7 @@ SELECT is((SELECT string_agg(proname, ', ' ORDER BY proname) FROM ext_functions 
 SELECT is((SELECT string_agg(DISTINCT proname, ', ' ORDER BY proname) FROM ext_functions
             WHERE has_function_privilege('public', oid, 'EXECUTE')
               AND prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)),
-          'canonical_text, digest, in_eea, version',
+          'canonical_text, digest, event_json, in_eea, version',
           'PUBLIC may call only the functions that read nothing');
 
 SELECT is((SELECT string_agg(proname || '(' || args || ')', ', ' ORDER BY proname) FROM ext_functions
