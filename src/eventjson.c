@@ -747,6 +747,20 @@ is_url(const char *s)
 	return starts(s, "://");
 }
 
+/*
+ * push_member_object
+ *		key: {inner: text}, the shape of most ECS fields ("user": {"name": ...})
+ */
+static void
+push_member_object(JsonbParseState **ps, const char *key, const char *inner, Datum value)
+{
+	push_key(ps, key, strlen(key));
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	push_key(ps, inner, strlen(inner));
+	push_text(ps, WJB_VALUE, DatumGetTextPP(value));
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
 #define COL(k)		(c->attno[k])
 #define ISNULL(k)	(nulls[COL(k)])
 #define VAL(k)		(values[COL(k)])
@@ -834,11 +848,7 @@ event_ecs(EventJsonCache *c, Datum *values, bool *nulls)
 
 	if (!ISNULL(EC_ACTOR))
 	{
-		PUSH_KEY(&ps, "user");
-		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-		PUSH_KEY(&ps, "name");
-		push_text(&ps, WJB_VALUE, DatumGetTextPP(VAL(EC_ACTOR)));
-		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+		push_member_object(&ps, "user", "name", VAL(EC_ACTOR));
 	}
 	if (!ISNULL(EC_CLIENT_ADDR))
 	{
@@ -851,11 +861,7 @@ event_ecs(EventJsonCache *c, Datum *values, bool *nulls)
 	}
 	if (!ISNULL(EC_USER_AGENT))
 	{
-		PUSH_KEY(&ps, "user_agent");
-		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-		PUSH_KEY(&ps, "original");
-		push_text(&ps, WJB_VALUE, DatumGetTextPP(VAL(EC_USER_AGENT)));
-		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+		push_member_object(&ps, "user_agent", "original", VAL(EC_USER_AGENT));
 	}
 	if (!ISNULL(EC_RESOURCE))
 	{
@@ -883,21 +889,13 @@ event_ecs(EventJsonCache *c, Datum *values, bool *nulls)
 		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 		if (!ISNULL(EC_PROVIDER))
 		{
-			PUSH_KEY(&ps, "provider");
-			pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-			PUSH_KEY(&ps, "name");
-			push_text(&ps, WJB_VALUE, DatumGetTextPP(VAL(EC_PROVIDER)));
-			pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+			push_member_object(&ps, "provider", "name", VAL(EC_PROVIDER));
 			PUSH_KEY(&ps, "system");
 			push_text(&ps, WJB_VALUE, DatumGetTextPP(VAL(EC_PROVIDER)));
 		}
 		if (!ISNULL(EC_MODEL))
 		{
-			PUSH_KEY(&ps, "request");
-			pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-			PUSH_KEY(&ps, "model");
-			push_text(&ps, WJB_VALUE, DatumGetTextPP(VAL(EC_MODEL)));
-			pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+			push_member_object(&ps, "request", "model", VAL(EC_MODEL));
 		}
 		if (!ISNULL(EC_INPUT_TOKENS) || !ISNULL(EC_OUTPUT_TOKENS))
 		{
@@ -921,21 +919,13 @@ event_ecs(EventJsonCache *c, Datum *values, bool *nulls)
 	/* W3C trace context, and the request */
 	if (!ISNULL(EC_TRACE_ID))
 	{
-		PUSH_KEY(&ps, "trace");
-		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-		PUSH_KEY(&ps, "id");
-		push_text(&ps, WJB_VALUE, DatumGetTextPP(VAL(EC_TRACE_ID)));
-		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+		push_member_object(&ps, "trace", "id", VAL(EC_TRACE_ID));
 	}
 	if (!ISNULL(EC_REQUEST_ID))
 	{
 		PUSH_KEY(&ps, "http");
 		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-		PUSH_KEY(&ps, "request");
-		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-		PUSH_KEY(&ps, "id");
-		push_text(&ps, WJB_VALUE, DatumGetTextPP(VAL(EC_REQUEST_ID)));
-		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+		push_member_object(&ps, "request", "id", VAL(EC_REQUEST_ID));
 		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
 	}
 
