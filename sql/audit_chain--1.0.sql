@@ -459,6 +459,13 @@ CREATE INDEX events_consent_use_idx ON audit_chain.events (occurred_at)
     WHERE consent_id IS NOT NULL AND event_type <> 'consent' AND outcome NOT IN ('denied', 'blocked');
 CREATE INDEX events_safety_day_idx ON audit_chain.events (((occurred_at AT TIME ZONE 'UTC')::date), model)
     WHERE safety_detectors IS NOT NULL OR safety_reason IS NOT NULL;
+-- The planner does not use a partial index's statistics for its expression:
+-- without these, "day > current_date - 30" is estimated at a third of the
+-- table, which at 10M events turns on JIT inlining and optimization for
+-- ai_safety_daily (0.5 to 0.9 s of compiling for a 0.15 s query,
+-- test/bench/reports.sh)
+CREATE STATISTICS audit_chain.events_day_stats ON ((occurred_at AT TIME ZONE 'UTC')::date)
+    FROM audit_chain.events;
 -- usage_report(): the AI calls (events with a provider or a model) by time,
 -- with what the report adds up, so that a range is an index-only scan
 CREATE INDEX events_usage_idx ON audit_chain.events (occurred_at)
@@ -1671,6 +1678,10 @@ RETURNS TABLE (line text, next_cursor text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 SET timezone = 'UTC'
+-- its query reads a few index ranges; on a big table the planner's cost
+-- estimate (the lanes' whole ranges, not the LIMIT) turns on JIT inlining
+-- and optimization, 0.4 to 0.8 s of compiling a call (test/bench/reports.sh)
+SET jit = off
 AS $fn$
 DECLARE
     bad_hint  constant text := 'Pass the cursor text the last export_events() call returned (its next_cursor), unchanged, or NULL to start a new feed at the oldest event kept.';
@@ -1694,6 +1705,7 @@ DECLARE
     need_arch boolean := false;
     h         bytea;
     src       text;
+    row_src   text;
     q         text;
     r         record;
     ent_of    text[] := pg_catalog.array_fill(NULL::text, ARRAY[64]);
@@ -1846,41 +1858,57 @@ BEGIN
             USING ERRCODE = 'data_corrupted';
     END IF;
 
-    -- the next events of each lane, live and (behind the boundary) archived
+    -- The next events of each lane, live and (behind the boundary) archived:
+    -- first only their keys (at most max_events a lane), merged and cut to
+    -- the page, then the page's rows, each made into its line by
+    -- audit_chain.event_json() (src/eventjson.c).  Whole rows in the merge
+    -- would be sorted on disk once there are many lanes (16 lanes of 10,000).
     src := $q$
-        SELECT x.e FROM p CROSS JOIN LATERAL (
-            SELECT e FROM audit_chain.events e
+        SELECT x.chain_lane AS lane, x.chain_seq AS seq, x.chain_at AS at, false AS arch
+          FROM p CROSS JOIN LATERAL (
+            SELECT e.chain_lane, e.chain_seq, e.chain_at FROM audit_chain.events e
              WHERE e.chain_lane OPERATOR(pg_catalog.=) p.lane
                AND e.chain_seq OPERATOR(pg_catalog.>) p.pos
              ORDER BY e.chain_seq LIMIT $4) x$q$;
+    row_src := $q$
+            SELECT e FROM audit_chain.events e
+             WHERE NOT o.arch
+               AND e.chain_lane OPERATOR(pg_catalog.=) o.lane
+               AND e.chain_seq OPERATOR(pg_catalog.=) o.seq$q$;
     IF need_arch THEN
         src := src || pg_catalog.format($q$
         UNION ALL
-        SELECT pg_catalog.jsonb_populate_record(NULL::audit_chain.events, pg_catalog.to_jsonb(y.a))
+        SELECT y.chain_lane, y.chain_seq, y.chain_at, true
           FROM p CROSS JOIN LATERAL (
-            SELECT a FROM %s a
+            SELECT a.chain_lane, a.chain_seq, a.chain_at FROM %s a
              WHERE a.chain_lane OPERATOR(pg_catalog.=) p.lane
                AND a.chain_seq OPERATOR(pg_catalog.>) p.pos
                AND a.chain_seq OPERATOR(pg_catalog.<=) p.archived
              ORDER BY a.chain_seq LIMIT $4) y
          WHERE p.pos OPERATOR(pg_catalog.<) p.archived$q$, arch);
+        row_src := row_src || pg_catalog.format($q$
+            UNION ALL
+            SELECT pg_catalog.jsonb_populate_record(NULL::audit_chain.events, pg_catalog.to_jsonb(a))
+              FROM %s a
+             WHERE o.arch
+               AND a.chain_lane OPERATOR(pg_catalog.=) o.lane
+               AND a.chain_seq OPERATOR(pg_catalog.=) o.seq$q$, arch);
     END IF;
 
-    -- the lines: audit_chain.event_json() (src/eventjson.c), in the merge
-    -- order; the window runs over the lanes' candidates (at most max_events
-    -- each), the documents are built for the page only
+    -- merged by the running maximum of chain_at within each lane, then lane,
+    -- then seq (see above)
     q := pg_catalog.format($q$
         WITH p AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::integer[]), pg_catalog.unnest($2::bigint[]),
                                              pg_catalog.unnest($3::bigint[])) AS p(lane, pos, archived)),
         k AS (
-            SELECT s.e,
-                   pg_catalog.max((s.e).chain_at) OVER (PARTITION BY (s.e).chain_lane ORDER BY (s.e).chain_seq) AS at_key
-              FROM (%s) s)
-        SELECT (o.e).chain_lane AS lane, (o.e).chain_seq AS seq, (o.e).chain_hash AS hash,
-               audit_chain.event_json(o.e, $5)::text AS doc
-          FROM (SELECT k.e, k.at_key FROM k
-                 ORDER BY k.at_key, (k.e).chain_lane, (k.e).chain_seq LIMIT $4) o
-         ORDER BY o.at_key, (o.e).chain_lane, (o.e).chain_seq$q$, src);
+            SELECT s.lane, s.seq, s.arch,
+                   pg_catalog.max(s.at) OVER (PARTITION BY s.lane ORDER BY s.seq) AS at_key
+              FROM (%s) s),
+        o AS (SELECT k.* FROM k ORDER BY k.at_key, k.lane, k.seq LIMIT $4)
+        SELECT o.lane, o.seq, (r.e).chain_hash AS hash,
+               audit_chain.event_json(r.e, $5)::text AS doc
+          FROM o CROSS JOIN LATERAL (%s) AS r(e)
+         ORDER BY o.at_key, o.lane, o.seq$q$, src, row_src);
 
     FOR r IN EXECUTE q USING lanes, froms, archs, max_events, format LOOP
         ln := r.lane;
