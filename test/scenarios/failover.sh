@@ -207,6 +207,11 @@ wait_for() { # wait_for WHAT SECONDS COMMAND...: until COMMAND succeeds
     done
     ac_die "timed out after ${limit}s waiting for $what"
 }
+ship_from() { # ship_from CLUSTER CURSOR FILE: a SIEM shipper's export_events() after CURSOR ('' for the start)
+    psql_on "$1" "$DB" -q -A -t -F $'\t' -v cursor="$2" >"$3" <<'SQL'
+SELECT line, next_cursor FROM audit_chain.export_events(NULLIF(:'cursor', ''), 1000000)
+SQL
+}
 ledger_rows_at_least() { (($(q primary "SELECT count(*) FROM public.ledger") >= $1)); }
 each_writer_acked() { # each_writer_acked ERA N: every writer has N acknowledgements from ERA
     local n
@@ -230,7 +235,7 @@ ac_log "checkpoint $cp2 taken and exported mid-write ($(q primary "SELECT count(
 # a verification (it writes verification_log, for verify_chain(incremental))
 # and a SIEM shipper's export of every event so far, while the writers run
 q primary "SELECT count(*) FROM audit_chain.verify_chain() WHERE NOT intact" >/dev/null
-psql_on primary "$DB" -X -q -A -t -F $'\t' -c "SELECT line, next_cursor FROM audit_chain.export_events(NULL, 1000000)" >"$TMP/ship1.rows"
+ship_from primary "" "$TMP/ship1.rows"
 cursor=$(tail -n 1 "$TMP/ship1.rows" | cut -f2)
 ac_log "verify_chain() run and $(wc -l <"$TMP/ship1.rows") events shipped (export_events()) mid-write"
 wait_for "$ROWS_BEFORE_KILL ledger rows" 60 ledger_rows_at_least "$ROWS_BEFORE_KILL"
@@ -341,9 +346,7 @@ expect "each of the 16 lanes of audit_chain.events continues the same way" \
     "$(q standby "$(printf "$CONT_SQL" audit_chain.events)")" "16 16"
 
 # the shipper goes on from its cursor: every event exactly once
-psql_on standby "$DB" -X -q -A -t -F $'\t' -v cursor="$cursor" >"$TMP/ship2.rows" <<'SQL'
-SELECT line, next_cursor FROM audit_chain.export_events(:'cursor', 1000000)
-SQL
+ship_from standby "$cursor" "$TMP/ship2.rows"
 cut -f1 "$TMP/ship1.rows" "$TMP/ship2.rows" | jq -r .event.id | sort >"$TMP/shipped.ids"
 expect "the shipper's cursor from before the failover resumes on the new primary: every event shipped once ($(wc -l <"$TMP/ship2.rows") more)" \
     "$(sort -u "$TMP/shipped.ids" | wc -l) $(wc -l <"$TMP/shipped.ids")" \
@@ -421,7 +424,16 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 expect "the asynchronous standby stopped receiving" "$(q standby "SELECT count(*) FROM pg_stat_replication")" 0
+# the shipper is up to date before the loss
+cursor=$(tail -n 1 "$TMP/ship2.rows" | cut -f2)
+ship_from standby "$cursor" "$TMP/ship3.rows"
+[[ -s $TMP/ship3.rows ]] && cursor=$(tail -n 1 "$TMP/ship3.rows" | cut -f2)
 q standby "INSERT INTO public.ledger (tag, part, era) SELECT 'async' || g, 1, 'async' FROM generate_series(1, 10) g" >/dev/null
+q standby "SELECT count(audit_chain.log_event('api_request', 'lost' || g)) FROM generate_series(1, 5) g" >/dev/null
+ev_lost=$(q standby "SELECT chain_lane || ' ' || chain_seq FROM audit_chain.events WHERE action = 'lost5'")
+ship_from standby "$cursor" "$TMP/ship4.rows"
+expect "the shipper shipped the 5 events logged meanwhile" "$(wc -l <"$TMP/ship4.rows")" 5
+cursor=$(tail -n 1 "$TMP/ship4.rows" | cut -f2)
 cp4=$(q standby "SELECT audit_chain.checkpoint()")
 q standby "SELECT audit_chain.export_checkpoint($cp4)" >"$TMP/cp4.json"
 lane_lost=$(q standby "SELECT chain_lane FROM public.ledger WHERE tag = 'async1'")
@@ -455,6 +467,27 @@ for n in $(seq 1 40); do
     (($(q async "SELECT coalesce(max(chain_seq), 0) FROM public.ledger WHERE chain_lane = $lane_lost") >= seq_cp4)) && break
     q async "INSERT INTO public.ledger (tag, part, era) SELECT 'reuse$n.' || g, 1, 'async' FROM generate_series(1, 10) g" >/dev/null
 done
+ship_fails() { # ship_fails WHAT MESSAGE-GLOB: export_events(cursor) on async must fail so
+    local out
+    if out=$(psql_on async "$DB" -qtA -v VERBOSITY=verbose -v cursor="$cursor" 2>&1 <<'SQL'
+SELECT count(*) FROM audit_chain.export_events(:'cursor', 1000000)
+SQL
+    ); then
+        ac_die "$1: export_events() succeeded: $out"
+    fi
+    # shellcheck disable=SC2053  # the pattern is a glob on purpose
+    [[ $out == $2 ]] || ac_die "$1: want a message matching '$2', got: $out"
+    ac_log "ok: $1"
+}
+ship_fails "the shipper's cursor, past the lost events, is refused (not silently skipped): 22023 ahead of lane ${ev_lost% *}" \
+    "*ERROR:  22023: export cursor is ahead of lane ${ev_lost% *}*has no event with seq ${ev_lost#* }*"
+lost_events=()
+for n in $(seq 1 16); do
+    lost_events+=("SELECT count(audit_chain.log_event('api_request', 'new$n.' || g)) FROM generate_series(1, 5) g")
+done
+fill_lanes async 16 "${lost_events[@]}"
+ship_fails "once new events took the lost seqs, the cursor is refused as not this chain's: 22023" \
+    "*ERROR:  22023: export cursor does not belong to this database*Event ${ev_lost#* } of lane ${ev_lost% *} has another hash than the cursor records*"
 got=$(verify_async)
 ac_log "once new rows took the lost seqs:"$'\n'"$got"
 expect "verify_chain(published) reports a rewritten chain" \
