@@ -133,6 +133,14 @@ cp1=$(q primary "SELECT audit_chain.checkpoint()")
 q primary "SELECT audit_chain.export_checkpoint($cp1)" >"$TMP/cp1.json"
 expect "checkpoint $cp1 is signed by the key" "$(jq -r .key_id "$TMP/cp1.json")" "$keyid"
 
+# A session opened on the standby before the failover (a reader, say behind
+# a pooler): it verifies there, read-only, and writes once promoted.
+mkfifo "$TMP/held.fifo"
+psql_on standby "$DB" -qtA <"$TMP/held.fifo" >"$TMP/held.out" 2>&1 &
+held_pid=$!
+exec 3>"$TMP/held.fifo"
+echo "SELECT 'standby ' || pg_is_in_recovery() || ' ' || bool_and(intact) FROM audit_chain.verify_chain();" >&3
+
 # A prepared transaction holding the only lane of public.prep (seq 3)
 q primary "BEGIN; INSERT INTO public.prep VALUES (3); PREPARE TRANSACTION 'ac_failover_prep';" >/dev/null
 
@@ -222,7 +230,7 @@ each_writer_acked() { # each_writer_acked ERA N: every writer has N acknowledgem
 
 echo primary >"$W/target"
 for n in $(seq 1 "$WRITERS"); do
-    writer "$n" &
+    writer "$n" 3>&- &    # not the fifo of the held session
     writer_pids+=("$!")
 done
 t0=$SECONDS
@@ -260,6 +268,14 @@ rm -f "${AC_PGDATA[primary]}/postmaster.pid"   # so that the cleanup does not tr
 promote_cluster standby
 expect "the standby was promoted" "$(q standby 'SELECT pg_is_in_recovery()')" f
 echo standby >"$W/target"
+# the session opened on the standby writes now
+printf '%s\n' "SELECT 'promoted ' || pg_is_in_recovery() || ' ' || bool_and(intact) FROM audit_chain.verify_chain();" \
+    "INSERT INTO public.ledger (tag, part, era) VALUES ('held', 1, 'standby');" \
+    "SELECT audit_chain.log_event('admin', 'held');" "\\echo held done" >&3
+exec 3>&-
+wait "$held_pid" || { cat "$TMP/held.out" >&2; ac_die "the session opened on the standby failed after the promotion"; }
+expect "a session opened on the standby before the failover verified there, and once promoted writes rows and events" \
+    "$(grep -v '^[0-9a-f-]\{36\}$' "$TMP/held.out" | tr '\n' '|')" "standby true true|promoted false true|held done|"
 wait_for "$ACKS_AFTER acknowledged transactions of each writer on the new primary" 60 each_writer_acked standby "$ACKS_AFTER"
 stop_writers
 ac_log "writers stopped after $((SECONDS - t0)) s: $(acks primary) transactions acknowledged by the old primary, $(acks standby) by the new one"
