@@ -496,14 +496,14 @@ SQL
     ac_log "ok: $1"
 }
 ship_fails "the shipper's cursor, past the lost events, is refused (not silently skipped): 22023 ahead of lane ${ev_lost% *}" \
-    "*ERROR:  22023: export cursor is ahead of lane ${ev_lost% *}*has no event with seq ${ev_lost#* }*"
+    "*ERROR:  22023: export cursor is ahead of lane ${ev_lost% *}*has no event with seq ${ev_lost#* }*HINT:*a server promoted from a standby that lagged*resume from a cursor taken before them*"
 lost_events=()
 for n in $(seq 1 16); do
     lost_events+=("SELECT count(audit_chain.log_event('api_request', 'new$n.' || g)) FROM generate_series(1, 5) g")
 done
 fill_lanes async 16 "${lost_events[@]}"
 ship_fails "once new events took the lost seqs, the cursor is refused as not this chain's: 22023" \
-    "*ERROR:  22023: export cursor does not belong to this database*Event ${ev_lost#* } of lane ${ev_lost% *} has another hash than the cursor records*"
+    "*ERROR:  22023: export cursor does not belong to this database*Event ${ev_lost#* } of lane ${ev_lost% *} has another hash than the cursor records*HINT:*promoted from a standby that lagged*resume from a cursor taken before them*"
 got=$(verify_async)
 ac_log "once new rows took the lost seqs:"$'\n'"$got"
 expect "verify_chain(published) reports a rewritten chain" \
