@@ -508,5 +508,12 @@ got=$(verify_async)
 ac_log "once new rows took the lost seqs:"$'\n'"$got"
 expect "verify_chain(published) reports a rewritten chain" \
     "$(grep -c "^$lane_lost|.*differs from published checkpoint $cp4: the chain was rewritten" <<<"$got")" 1
+if [[ -x $V ]]; then
+    rc=0
+    "$V" --quiet --dbname "host=${AC_SOCKDIR[async]} port=${AC_PORT[async]} user=postgres dbname=$DB" \
+        --table public.ledger --checkpoint "$TMP/cp4.json" --public-key "$K/k.pub" >"$TMP/verify4.out" 2>&1 || rc=$?
+    expect "audit_chain_verify with checkpoint $cp4 exits 1 (tampered) and names the rewritten seq" \
+        "$rc $(grep -c "seq $seq_cp4 checkpoint $cp4: chain_seq $seq_cp4 has another hash than .*: the chain was rewritten" "$TMP/verify4.out")" "1 1"
+fi
 
 ac_log "failover: PASS"
