@@ -12,22 +12,33 @@
 #  1. every acknowledged row (ledger rows and events) is there;
 #  2. verify_chain() finds every lane, of the table and of events, intact,
 #     and the checkpoints too; the seqs of each lane are 1..n without a gap;
+#     verify_chain(incremental => true) goes on from the run the old primary
+#     logged;
 #  3. the first row written after the failover in each lane follows the last
 #     row written before it (seq n+1, chain_prev = its chain_hash), in all 4
-#     lanes of the table;
-#  4. a prepared transaction holding the only lane of a table keeps that lane
+#     lanes of the table and all 16 of events;
+#  4. a session opened on the standby before the failover (verifying there)
+#     writes rows and events once it is promoted;
+#  5. a SIEM shipper's export_events() cursor from before the failover
+#     resumes: every event shipped exactly once;
+#  6. a prepared transaction holding the only lane of a table keeps that lane
 #     locked across the failover; after COMMIT PREPARED the lane goes on;
-#  5. the checkpoints exported before the failover still verify
+#  7. the checkpoints exported before the failover still verify
 #     (verify_chain(published => ..., trusted_key => ...)); a checkpoint taken
 #     after the failover is signed by the same key and chains onto them;
-#  6. audit_chain_verify (the offline verifier) agrees.
+#     audit_chain_verify (the offline verifier) agrees.
 #
-# Then what asynchronous replication would give: a second, asynchronous
-# standby that has fallen behind is promoted after a crash, so rows and a
-# checkpoint the clients were told were committed are lost.  verify_chain()
-# alone cannot see it (the chain is merely shorter); verify_chain() with the
-# published checkpoint names the cut tail and the missing checkpoint, and
-# once new rows take the lost seqs, a rewritten chain.
+# Then what asynchronous replication gives: a second, asynchronous standby
+# that has fallen behind (its WAL receiver stopped) is promoted after a
+# crash, so rows, events and a checkpoint the clients were told were
+# committed are lost.  verify_chain() alone cannot see it (the chain is
+# merely shorter); verify_chain() with the published checkpoint names the
+# cut tail and the missing checkpoint and, once new rows take the lost seqs,
+# a rewritten chain (audit_chain_verify too, exit 1); the shipper's cursor is
+# refused (22023), with a hint that names the lagging standby.
+#
+# AC_FAILOVER_SYNC=0 makes the first standby asynchronous too: then check 1
+# usually fails (it did in 2 runs of 3), which shows that it can.
 #
 # Starts its own clusters through scripts/lib.sh.
 set -euo pipefail
