@@ -97,6 +97,8 @@ SELECT audit_chain.protect('public.prep');
 INSERT INTO public.ledger (tag, part, era, amount)
 SELECT 'seed' || g, 1, 'seed', g FROM generate_series(1, 40) g;
 INSERT INTO public.prep VALUES (1), (2);
+CREATE SEQUENCE public.fill_barrier;
+SELECT nextval('public.fill_barrier');
 SELECT audit_chain.log_event('admin', 'seed', details => '{"era": "seed"}');
 SQL
 
@@ -121,11 +123,24 @@ expect "the standby streams ${SYNC_STATE}hronously (pg_stat_replication.sync_sta
     "$(q primary "SELECT sync_state FROM pg_stat_replication")" "$SYNC_STATE"
 expect "the primary runs with synchronous_commit = on" "$(q primary 'SHOW synchronous_commit')" on
 
-fill_lanes() { # fill_lanes CLUSTER N SQL...: N sessions at once, each runs its SQL in a transaction kept open 2 s
-    local c=$1 n=$2 i pids=()
+fill_lanes() { # fill_lanes CLUSTER N SQL...: N sessions at once, each writes events with its SQL and
+    # keeps its transaction open until all N held a lane of audit_chain.events
+    # at the same time (whoever sees it bumps public.fill_barrier, which is
+    # not transactional): as a writer takes a free lane, each gets its own
+    local c=$1 n=$2 i pids=() start
     shift 2
+    start=$(q "$c" "SELECT last_value FROM public.fill_barrier")
     for ((i = 0; i < n; i++)); do
-        q "$c" "BEGIN; ${1:-SELECT 1}; SELECT pg_sleep(2); COMMIT;" >/dev/null &
+        q "$c" "BEGIN; SET LOCAL statement_timeout = '60s'; $1;
+                DO \$\$ BEGIN
+                    WHILE (SELECT last_value FROM public.fill_barrier) = $start LOOP
+                        IF (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 16707
+                              AND classid = 'audit_chain.events'::regclass::oid) >= $n THEN
+                            PERFORM nextval('public.fill_barrier');
+                        END IF;
+                        PERFORM pg_sleep(0.05);
+                    END LOOP;
+                END \$\$; COMMIT;" >/dev/null &
         pids+=("$!")
         (($# > 0)) && shift
     done
