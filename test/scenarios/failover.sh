@@ -503,12 +503,6 @@ expect "verify_chain(published) names the cut tail" \
     "$(grep -c "^$lane_lost|.*published checkpoint $cp4 recorded chain_seq $seq_cp4: rows were cut from the tail" <<<"$got")" 1
 expect "and the published checkpoint missing from the database" \
     "$(grep -c "^-|$cp4|published checkpoint $cp4 is missing from audit_chain.checkpoints" <<<"$got")" 1
-# new rows (a new session each time: the lane depends on the backend) until
-# the lane is as long again as the checkpoint recorded
-for n in $(seq 1 40); do
-    (($(q async "SELECT coalesce(max(chain_seq), 0) FROM public.ledger WHERE chain_lane = $lane_lost") >= seq_cp4)) && break
-    q async "INSERT INTO public.ledger (tag, part, era) SELECT 'reuse$n.' || g, 1, 'async' FROM generate_series(1, 10) g" >/dev/null
-done
 ship_fails() { # ship_fails WHAT MESSAGE-GLOB: export_events(cursor) on async must fail so
     local out
     if out=$(psql_on async "$DB" -qtA -v VERBOSITY=verbose -v cursor="$cursor" 2>&1 <<'SQL'
@@ -525,9 +519,15 @@ ship_fails "the shipper's cursor, past the lost events, is refused (not silently
     "*ERROR:  22023: export cursor is ahead of lane ${ev_lost% *}*has no event with seq ${ev_lost#* }*HINT:*a server promoted from a standby that lagged*resume from a cursor taken before them*"
 lost_events=()
 for n in $(seq 1 16); do
-    lost_events+=("SELECT count(audit_chain.log_event('api_request', 'new$n.' || g)) FROM generate_series(1, 5) g")
+    sql="SELECT count(audit_chain.log_event('api_request', 'new$n.' || g)) FROM generate_series(1, 5) g"
+    ((n <= 4)) && sql+="; INSERT INTO public.ledger (tag, part, era) SELECT 'reuse$n.' || g, 1, 'async' FROM generate_series(1, 10) g"
+    lost_events+=("$sql")
 done
+# new events in every lane of events, and 10 new rows in each lane of the
+# ledger: the lanes are as long again as the lost checkpoint recorded
 fill_lanes async 16 "${lost_events[@]}"
+expect "new rows took the lost seqs of ledger lane $lane_lost" \
+    "$(q async "SELECT max(chain_seq) >= $seq_cp4 FROM public.ledger WHERE chain_lane = $lane_lost")" t
 ship_fails "once new events took the lost seqs, the cursor is refused as not this chain's: 22023" \
     "*ERROR:  22023: export cursor does not belong to this database*Event ${ev_lost#* } of lane ${ev_lost% *} has another hash than the cursor records*HINT:*promoted from a standby that lagged*resume from a cursor taken before them*"
 got=$(verify_async)
