@@ -278,7 +278,6 @@ wait_for "$ROWS_BEFORE_KILL ledger rows" 60 ledger_rows_at_least "$ROWS_BEFORE_K
 pm=$(head -n 1 "${AC_PGDATA[primary]}/postmaster.pid")
 children=$(pgrep -P "$pm" | tr '\n' ' ' || true)
 acked_before=$(acks primary)
-tkill=$(date -u '+%Y-%m-%d %H:%M:%S.%6N+00')
 kill -KILL "$pm"
 ac_log "killed the primary's postmaster (kill -9 $pm) with $acked_before acknowledged transactions and $WRITERS writers running"
 # its backends notice the postmaster's death and exit on their own
@@ -289,6 +288,9 @@ for _ in $(seq 1 50); do
     sleep 0.1
 done
 for c in ${alive:-}; do kill -KILL "$c" 2>/dev/null || true; done
+# every row the old primary sealed was sealed before now, every row of the
+# new primary after
+tkill=$(date -u '+%Y-%m-%d %H:%M:%S.%6N+00')
 rm -f "${AC_PGDATA[primary]}/postmaster.pid"   # so that the cleanup does not try to stop it
 
 promote_cluster standby
