@@ -1825,13 +1825,13 @@ BEGIN
                 RAISE EXCEPTION 'export cursor is ahead of lane %', ln
                     USING ERRCODE = 'invalid_parameter_value',
                           DETAIL = pg_catalog.format('Lane %s of audit_chain.events has no event with seq %s.', ln, pos[ln + 1]),
-                          HINT = 'The cursor was made by another database, or by a server this one is behind (a standby that has not replayed as far): read from the server the cursor came from, or start a new feed with NULL.';
+                          HINT = 'The cursor was made by another database, or by a server this one is behind: a standby that has not replayed as far (read from the server the cursor came from), or a server promoted from a standby that lagged, which lost the events the cursor passed (resume from a cursor taken before them). Otherwise start a new feed with NULL.';
             END IF;
             IF pos[ln + 1] > 0 AND pg_catalog.left(pg_catalog.encode(h, 'hex'), 16) <> tag[ln + 1] THEN
                 RAISE EXCEPTION 'export cursor does not belong to this database'
                     USING ERRCODE = 'invalid_parameter_value',
                           DETAIL = pg_catalog.format('Event %s of lane %s has another hash than the cursor records.', pos[ln + 1], ln),
-                          HINT = 'A cursor is valid only for the audit_chain.events it was read from: start a new feed for this database with NULL.';
+                          HINT = 'A cursor is valid only for the audit_chain.events it was read from: start a new feed for this database with NULL. If this server was promoted from a standby that lagged, the events the cursor passed were lost and new ones took their seqs: resume from a cursor taken before them.';
             END IF;
         END IF;
         lanes := lanes || ln;
