@@ -17,7 +17,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(56);
+SELECT plan(58);
 
 CREATE SCHEMA tap_rep;
 CREATE ROLE tap_rep_owner;
@@ -210,6 +210,15 @@ RESET session_replication_role;
 SELECT is((SELECT bool_and(intact) FROM audit_chain.verify_chain('tap_rep.copy')), false,
           'a changed row of the copy is caught');
 ROLLBACK TO SAVEPOINT tamper;
+
+-- erasure on the central copy: redact() works there as on any chained table
+SELECT lives_ok((SELECT format($$SELECT audit_chain.redact('tap_rep.copy', %s, %s, ARRAY['note'], 'erasure request on the central copy')$$,
+                               chain_lane, chain_seq)
+                    FROM tap_rep.copy ORDER BY chain_lane, chain_seq LIMIT 1),
+                'redact() on a replica copy');
+SELECT is((SELECT string_agg(coalesce(lane::text, 'cp') || '/' || intact, ' ' ORDER BY lane NULLS LAST)
+             FROM audit_chain.verify_chain('tap_rep.copy', false, :'doc')),
+          '0/true 1/true cp/true', 'the redacted copy still verifies, against the publisher''s checkpoint too');
 
 -- the publication guard (wal_level need not be logical to make publications)
 SET LOCAL client_min_messages = error;
