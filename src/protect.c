@@ -375,6 +375,43 @@ check_protectable(const ProtectTarget *target)
 }
 
 /*
+ * check_not_published
+ *		A chained table must not be in a publication that replicates
+ *		UPDATE, DELETE or TRUNCATE: archive(), the purge and redact() would
+ *		reach the subscriber's copy as changes it cannot verify.  The
+ *		publication guard (an event trigger) refuses such publications of
+ *		chained tables; this catches a table that was in one before it was
+ *		chained (a FOR TABLES IN SCHEMA or FOR ALL TABLES publication takes
+ *		in new tables by itself).  Must be called inside SPI.
+ */
+static void
+check_not_published(const ProtectTarget *target, const char *what)
+{
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		args[1] = {ObjectIdGetDatum(target->relid)};
+	int			ret;
+
+	ret = SPI_execute_with_args("SELECT p.pubname::pg_catalog.text FROM pg_catalog.pg_publication p, "
+								"pg_catalog.pg_get_publication_tables(p.pubname::pg_catalog.text) t "
+								"WHERE (t.relid OPERATOR(pg_catalog.=) $1 OR t.relid IN "
+								"(SELECT pt.relid FROM pg_catalog.pg_partition_tree($1) pt)) "
+								"AND (p.pubupdate OR p.pubdelete OR p.pubtruncate) "
+								"ORDER BY 1 LIMIT 1",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot %s \"%s\", which publication %s replicates with UPDATE, DELETE or TRUNCATE",
+						what, target->display,
+						quote_identifier(SPI_getvalue(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 1))),
+				 errdetail("archive(), the purge and redact() would reach the subscriber's copy of the chain as row changes that it cannot verify."),
+				 errhint("Publish inserts only (ALTER PUBLICATION ... SET (publish = 'insert')), or take the table out of the publication first.")));
+}
+
+/*
  * create_triggers
  *		The seal trigger, and the TRUNCATE trigger on the table and on each
  *		of its partitions (statement triggers are not cloned to partitions).
@@ -582,6 +619,7 @@ audit_chain_protect(PG_FUNCTION_ARGS)
 				 errmsg("table \"%s\" is already protected", target.display),
 				 errhint("See audit_chain.chains.")));
 	check_protectable(&target);
+	check_not_published(&target, "protect");
 
 	run_ddl(psprintf("ALTER TABLE %s ADD COLUMN chain_lane pg_catalog.int2, "
 					 "ADD COLUMN chain_seq pg_catalog.int8, "
@@ -1161,6 +1199,7 @@ audit_chain_protect_replica(PG_FUNCTION_ARGS)
 				 errmsg("table \"%s\" is already protected", target.display),
 				 errhint("See audit_chain.chains.")));
 	check_replicable(&target);
+	check_not_published(&target, "make a replica copy of");
 
 	memset(&src, 0, sizeof(src));
 	read_chain(PG_GETARG_DATUM(1), &src);

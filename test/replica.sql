@@ -17,7 +17,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(58);
+SELECT plan(62);
 
 CREATE SCHEMA tap_rep;
 CREATE ROLE tap_rep_owner;
@@ -239,6 +239,24 @@ SELECT throws_ok($$ALTER PUBLICATION tap_rep_p ADD TABLE audit_chain.boundaries$
                  'ALTER PUBLICATION ... ADD TABLE of an extension table is refused');
 SELECT lives_ok($$CREATE PUBLICATION tap_rep_plain FOR TABLE tap_rep.plain$$,
                 'a table that is not chained is published as usual');
+SELECT throws_ok($$ALTER PUBLICATION tap_rep_p ADD TABLES IN SCHEMA audit_chain$$, '0A000', NULL,
+                 'ALTER PUBLICATION ... ADD TABLES IN SCHEMA audit_chain is refused');
+CREATE TABLE tap_rep.parts (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE tap_rep.parts_2026 PARTITION OF tap_rep.parts FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+SELECT audit_chain.protect('tap_rep.parts');
+SELECT throws_ok($$CREATE PUBLICATION tap_rep_parts FOR TABLE tap_rep.parts WITH (publish = 'insert, delete')$$, '0A000',
+                 'cannot publish chained table tap_rep.parts_2026 with DELETE replicated',
+                 'a partitioned chained table published with DELETE is refused (its partitions are what is published)');
+-- a table in a publication of its schema before it is chained: protect() refuses it
+CREATE SCHEMA tap_rep_pub;
+CREATE PUBLICATION tap_rep_sch FOR TABLES IN SCHEMA tap_rep_pub;
+CREATE TABLE tap_rep_pub.later (id int);
+SELECT throws_ok($$SELECT audit_chain.protect('tap_rep_pub.later')$$, '0A000',
+                 'cannot protect "tap_rep_pub.later", which publication tap_rep_sch replicates with UPDATE, DELETE or TRUNCATE',
+                 'protect() of a table that a publication replicates with UPDATE, DELETE or TRUNCATE');
+ALTER PUBLICATION tap_rep_sch SET (publish = 'insert');
+SELECT lives_ok($$SELECT audit_chain.protect('tap_rep_pub.later')$$,
+                'protect() of a table whose publication replicates inserts only');
 
 SELECT * FROM finish();
 ROLLBACK;
