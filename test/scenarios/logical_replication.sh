@@ -19,7 +19,9 @@
 #  - tampering on C, by a superuser with triggers off, is caught: a changed
 #    row by verify_chain() alone, a rewritten and re-hashed lane by the
 #    publisher's checkpoint;
-#  - C's own audit_chain.events and checkpoints are untouched by all this.
+#  - C's own audit_chain.events and checkpoints are untouched by all this;
+#  - C dumped and restored (pg_dump -Fc, pg_restore): the copies are still
+#    replica copies, verify, and refuse local writes.
 #
 # Starts its own three clusters through scripts/lib.sh.
 set -euo pipefail
@@ -322,4 +324,19 @@ expect "C's audit_chain.events holds only its own events" \
     "$(qc "SELECT string_agg(DISTINCT actor, ',') FROM audit_chain.events WHERE action = 'config_change'")" central
 expect "no apply worker error in C's log" \
     "$(grep -c 'logical replication.*ERROR\|ERROR.*duplicate key' "${AC_LOGFILE[central]}" || true)" 0
+
+# ------------------------------------------------------------------ C restored from a dump
+on_cluster central pg_dump -Fc --no-subscriptions -f "$TMP/central.dump" "$CDB"
+on_cluster central createdb central_restored
+on_cluster central pg_restore --exit-on-error -d central_restored "$TMP/central.dump"
+qr() { psql_on central central_restored -qtAc "$1"; }
+expect "the restored copies are still replica copies, with the publishers' genesis" \
+    "$(qr "SELECT string_agg(encode(genesis, 'hex'), ',' ORDER BY tbl::text, lane) FROM audit_chain.chains WHERE replica_of IS NOT NULL")" \
+    "$(qc "SELECT string_agg(encode(genesis, 'hex'), ',' ORDER BY tbl::text, lane) FROM audit_chain.chains WHERE replica_of IS NOT NULL")"
+expect "the restored database verifies, against both publishers' checkpoints too" \
+    "$(psql_on central central_restored -qtA -v doc="[$doc_a, $doc_b]" \
+        <<<"SELECT bool_and(intact) FROM audit_chain.verify_chain(NULL, false, :'doc')")" t
+fails "a local INSERT into a restored copy is refused" \
+    central central_restored 0A000 '*cannot insert into table "orders_audit", which is a replica copy of a chained table*' \
+    "INSERT INTO site_a.orders_audit (id, actor) VALUES (1, 'intruder')"
 ac_log "logical replication scenario passed"
