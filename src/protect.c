@@ -375,6 +375,33 @@ check_protectable(const ProtectTarget *target)
 }
 
 /*
+ * published_by
+ *		The first publication (by name) that publishes the table or one of
+ *		its partitions, and with update_delete only one that replicates
+ *		UPDATE, DELETE or TRUNCATE; NULL if none.  Must be called inside SPI.
+ */
+static char *
+published_by(const ProtectTarget *target, bool update_delete)
+{
+	Oid			argtypes[2] = {REGCLASSOID, BOOLOID};
+	Datum		args[2] = {ObjectIdGetDatum(target->relid), BoolGetDatum(update_delete)};
+	int			ret;
+
+	ret = SPI_execute_with_args("SELECT p.pubname::pg_catalog.text FROM pg_catalog.pg_publication p, "
+								"pg_catalog.pg_get_publication_tables(p.pubname::pg_catalog.text) t "
+								"WHERE (t.relid OPERATOR(pg_catalog.=) $1 OR t.relid IN "
+								"(SELECT pt.relid FROM pg_catalog.pg_partition_tree($1) pt)) "
+								"AND (NOT $2 OR p.pubupdate OR p.pubdelete OR p.pubtruncate) "
+								"ORDER BY 1 LIMIT 1",
+								2, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
  * check_not_published
  *		A chained table must not be in a publication that replicates
  *		UPDATE, DELETE or TRUNCATE: archive(), the purge and redact() would
@@ -387,26 +414,13 @@ check_protectable(const ProtectTarget *target)
 static void
 check_not_published(const ProtectTarget *target, const char *what)
 {
-	Oid			argtypes[1] = {REGCLASSOID};
-	Datum		args[1] = {ObjectIdGetDatum(target->relid)};
-	int			ret;
+	char	   *pubname = published_by(target, true);
 
-	ret = SPI_execute_with_args("SELECT p.pubname::pg_catalog.text FROM pg_catalog.pg_publication p, "
-								"pg_catalog.pg_get_publication_tables(p.pubname::pg_catalog.text) t "
-								"WHERE (t.relid OPERATOR(pg_catalog.=) $1 OR t.relid IN "
-								"(SELECT pt.relid FROM pg_catalog.pg_partition_tree($1) pt)) "
-								"AND (p.pubupdate OR p.pubdelete OR p.pubtruncate) "
-								"ORDER BY 1 LIMIT 1",
-								1, argtypes, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed > 0)
+	if (pubname != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot %s \"%s\", which publication %s replicates with UPDATE, DELETE or TRUNCATE",
-						what, target->display,
-						quote_identifier(SPI_getvalue(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 1))),
+						what, target->display, quote_identifier(pubname)),
 				 errdetail("archive(), the purge and redact() would reach the subscriber's copy of the chain as row changes that it cannot verify."),
 				 errhint("Publish inserts only (ALTER PUBLICATION ... SET (publish = 'insert')), or take the table out of the publication first.")));
 }
@@ -725,6 +739,18 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 				 errmsg("table \"%s\" is not a chained table", target.display)));
 	/* rows under legal hold stay chained (unchained, they could be dropped) */
 	ac_check_no_legal_hold(target.relid, "unprotect");
+	/* a subscriber's copy would receive rows without chain values */
+	{
+		char	   *pubname = published_by(&target, false);
+
+		if (pubname != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot unprotect \"%s\", which publication %s publishes",
+							target.display, quote_identifier(pubname)),
+					 errdetail("A subscriber's copy of the chain would receive rows without chain values, which it refuses."),
+					 errhint("Take the table out of the publication first (ALTER PUBLICATION ... DROP TABLE).")));
+	}
 	heads = lane_heads_json(target.relid, lanes);
 
 	/* out of the registry first: the DDL guard then lets the rest through */

@@ -17,7 +17,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(62);
+SELECT plan(63);
 
 CREATE SCHEMA tap_rep;
 CREATE ROLE tap_rep_owner;
@@ -257,6 +257,9 @@ SELECT throws_ok($$SELECT audit_chain.protect('tap_rep_pub.later')$$, '0A000',
 ALTER PUBLICATION tap_rep_sch SET (publish = 'insert');
 SELECT lives_ok($$SELECT audit_chain.protect('tap_rep_pub.later')$$,
                 'protect() of a table whose publication replicates inserts only');
+SELECT throws_ok($$SELECT audit_chain.unprotect('tap_rep_pub.later')$$, '55000',
+                 'cannot unprotect "tap_rep_pub.later", which publication tap_rep_sch publishes',
+                 'unprotect() of a published table (the copy would receive unsealed rows)');
 
 SELECT * FROM finish();
 ROLLBACK;
