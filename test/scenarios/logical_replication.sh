@@ -136,6 +136,9 @@ fails "ALTER PUBLICATION ... ADD TABLE audit_chain.events is refused" \
 fails "ALTER PUBLICATION ... SET (publish = 'insert, update') is refused" \
     pub_a "$DB" 0A000 '*cannot publish chained table site_a.orders_audit with UPDATE replicated*' \
     "ALTER PUBLICATION pa SET (publish = 'insert, update')"
+fails "unprotect() of a published table is refused (the copy would receive unsealed rows)" \
+    pub_a "$DB" 55000 '*cannot unprotect "site_a.orders_audit", which publication pa publishes*' \
+    "SELECT audit_chain.unprotect('site_a.orders_audit')"
 expect "publication pa still publishes inserts only" \
     "$(qa "SELECT pubinsert::text || pubupdate::text || pubdelete::text FROM pg_publication WHERE pubname = 'pa'")" truefalsefalse
 
