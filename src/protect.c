@@ -2,7 +2,9 @@
  *
  * protect.c
  *	  protect() and unprotect(): turning a table into a chained table and
- *	  back, with every write to the registry they make.
+ *	  back, with every write to the registry they make; and for logical
+ *	  replication, export_chain() and protect_replica(), which registers a
+ *	  subscriber's copy of a publisher's chained table.
  *
  * Both run as their caller, who must own the table: the DDL they run
  * (ALTER TABLE, CREATE INDEX, CREATE TRIGGER) is checked by PostgreSQL
@@ -29,11 +31,11 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
-#include "commands/dbcommands.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -426,6 +428,27 @@ check_not_published(const ProtectTarget *target, const char *what)
 }
 
 /*
+ * check_unpublished
+ *		unprotect() of a published table: a subscriber's copy of the chain
+ *		would receive rows without chain values, which it refuses (its chain
+ *		columns are NOT NULL), and its apply worker would stop on them.
+ *		Must be called inside SPI.
+ */
+static void
+check_unpublished(const ProtectTarget *target)
+{
+	char	   *pubname = published_by(target, false);
+
+	if (pubname != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unprotect \"%s\", which publication %s publishes",
+						target->display, quote_identifier(pubname)),
+				 errdetail("A subscriber's copy of the chain would receive rows without chain values, which it refuses."),
+				 errhint("Take the table out of the publication first (ALTER PUBLICATION ... DROP TABLE).")));
+}
+
+/*
  * create_triggers
  *		The seal trigger, and the TRUNCATE trigger on the table and on each
  *		of its partitions (statement triggers are not cloned to partitions).
@@ -739,18 +762,7 @@ audit_chain_unprotect(PG_FUNCTION_ARGS)
 				 errmsg("table \"%s\" is not a chained table", target.display)));
 	/* rows under legal hold stay chained (unchained, they could be dropped) */
 	ac_check_no_legal_hold(target.relid, "unprotect");
-	/* a subscriber's copy would receive rows without chain values */
-	{
-		char	   *pubname = published_by(&target, false);
-
-		if (pubname != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot unprotect \"%s\", which publication %s publishes",
-							target.display, quote_identifier(pubname)),
-					 errdetail("A subscriber's copy of the chain would receive rows without chain values, which it refuses."),
-					 errhint("Take the table out of the publication first (ALTER PUBLICATION ... DROP TABLE).")));
-	}
+	check_unpublished(&target);
 	heads = lane_heads_json(target.relid, lanes);
 
 	/* out of the registry first: the DDL guard then lets the rest through */

@@ -255,14 +255,16 @@ fails "TRUNCATE of a copy is refused" \
     "TRUNCATE site_a.orders_audit"
 
 # ------------------------------------------------------------------ tampering on C is caught
+# (in A's lane with the most rows, which has a chain_seq 10)
+L=$(qc "SELECT chain_lane FROM site_a.orders_audit GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
 # a superuser with triggers off (session_replication_role = replica, as the
 # apply worker) changes a row: verify_chain() alone catches it
 expect "a changed row on C is caught by verify_chain()" \
-    "$(psql_on central "$CDB" -qtA <<'SQL'
+    "$(psql_on central "$CDB" -qtA <<SQL
 BEGIN;
 SET LOCAL session_replication_role = replica;
-UPDATE site_a.orders_audit SET amount = amount + 1000 WHERE chain_lane = 0 AND chain_seq = 10;
-SELECT first_bad_seq || ': ' || problem FROM audit_chain.verify_chain('site_a.orders_audit') WHERE lane = 0;
+UPDATE site_a.orders_audit SET amount = amount + 1000 WHERE chain_lane = $L AND chain_seq = 10;
+SELECT first_bad_seq || ': ' || problem FROM audit_chain.verify_chain('site_a.orders_audit') WHERE lane = $L;
 ROLLBACK;
 SQL
 )" "10: chain_hash of chain_seq 10 does not match the row's contents: the row was changed after it was sealed"
@@ -272,21 +274,21 @@ SQL
 # what the publisher's checkpoint recorded
 rewrite_sql="BEGIN;
 SET LOCAL session_replication_role = replica;
-UPDATE site_a.orders_audit SET amount = amount + 1000 WHERE chain_lane = 0 AND chain_seq = 10;
+UPDATE site_a.orders_audit SET amount = amount + 1000 WHERE chain_lane = $L AND chain_seq = 10;
 DO \$\$
 DECLARE s bigint; prev bytea;
 BEGIN
-    SELECT chain_prev INTO prev FROM site_a.orders_audit WHERE chain_lane = 0 AND chain_seq = 10;
-    FOR s IN SELECT chain_seq FROM site_a.orders_audit WHERE chain_lane = 0 AND chain_seq >= 10 ORDER BY chain_seq LOOP
-        UPDATE site_a.orders_audit SET chain_prev = prev WHERE chain_lane = 0 AND chain_seq = s;
-        UPDATE site_a.orders_audit SET chain_hash = audit_chain.row_hash('site_a.orders_audit', 0, s)
-         WHERE chain_lane = 0 AND chain_seq = s RETURNING chain_hash INTO prev;
+    SELECT chain_prev INTO prev FROM site_a.orders_audit WHERE chain_lane = $L AND chain_seq = 10;
+    FOR s IN SELECT chain_seq FROM site_a.orders_audit WHERE chain_lane = $L AND chain_seq >= 10 ORDER BY chain_seq LOOP
+        UPDATE site_a.orders_audit SET chain_prev = prev WHERE chain_lane = $L AND chain_seq = s;
+        UPDATE site_a.orders_audit SET chain_hash = audit_chain.row_hash('site_a.orders_audit', $L, s)
+         WHERE chain_lane = $L AND chain_seq = s RETURNING chain_hash INTO prev;
     END LOOP;
 END
 \$\$;
-SELECT 'alone: ' || intact FROM audit_chain.verify_chain('site_a.orders_audit') WHERE lane = 0;
+SELECT 'alone: ' || intact FROM audit_chain.verify_chain('site_a.orders_audit') WHERE lane = $L;
 SELECT 'with A''s checkpoint: ' || intact || ': ' || problem
-  FROM audit_chain.verify_chain('site_a.orders_audit', false, :'doc', :'key') WHERE lane = 0;
+  FROM audit_chain.verify_chain('site_a.orders_audit', false, :'doc', :'key') WHERE lane = $L;
 ROLLBACK;"
 rewritten=$(psql_on central "$CDB" -qtA -v doc="$doc_a" -v key="$(cat "$K/a.pub")" <<<"$rewrite_sql")
 expect "a re-hashed lane on C verifies on its own (nothing else to compare with)" \
