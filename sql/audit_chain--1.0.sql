@@ -312,13 +312,19 @@ BEGIN
                           WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_publication_namespace'::pg_catalog.regclass)
          ORDER BY p.pubname, pt.schemaname, pt.tablename
     LOOP
+        IF r.puballtables THEN
+            RAISE EXCEPTION 'cannot publish all tables of a database with audit_chain'
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = pg_catalog.format('Publication %s (FOR ALL TABLES) would publish audit_chain.events and the extension''s other tables. A subscriber has its own: the rows would collide with its own (duplicate lanes and seqs), and its apply worker would fail on them again and again.',
+                               pg_catalog.quote_ident(r.pubname)),
+                      HINT = 'Publish your chained tables by name (FOR TABLE ...) or by schema (FOR TABLES IN SCHEMA ...), WITH (publish = ''insert''). To ship events, use audit_chain.export_events() or a chained table of your own.';
+        END IF;
         IF r.nspname IN ('audit_chain', 'audit_chain_archive') THEN
             RAISE EXCEPTION 'cannot publish %.%, which belongs to audit_chain',
                   pg_catalog.quote_ident(r.schemaname), pg_catalog.quote_ident(r.tablename)
                 USING ERRCODE = 'feature_not_supported',
-                      DETAIL = pg_catalog.format('Publication %s would publish it%s. A subscriber has its own audit_chain.events and registry: the rows would collide with its own (duplicate lanes and seqs), and its apply worker would fail on them again and again.',
-                               pg_catalog.quote_ident(r.pubname),
-                               CASE WHEN r.puballtables THEN ' (FOR ALL TABLES)' ELSE '' END),
+                      DETAIL = pg_catalog.format('Publication %s would publish it. A subscriber has its own audit_chain.events and registry: the rows would collide with its own (duplicate lanes and seqs), and its apply worker would fail on them again and again.',
+                               pg_catalog.quote_ident(r.pubname)),
                       HINT = 'Publish your chained tables by name (FOR TABLE ...) or by schema. To ship events, use audit_chain.export_events() or a chained table of your own.';
         END IF;
         IF (r.pubupdate OR r.pubdelete OR r.pubtruncate) AND EXISTS (

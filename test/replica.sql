@@ -223,7 +223,8 @@ SELECT is((SELECT string_agg(coalesce(lane::text, 'cp') || '/' || intact, ' ' OR
 -- the publication guard (wal_level need not be logical to make publications)
 SET LOCAL client_min_messages = error;
 SELECT throws_ok($$CREATE PUBLICATION tap_rep_all FOR ALL TABLES WITH (publish = 'insert')$$, '0A000',
-                 NULL, 'FOR ALL TABLES is refused: it would publish audit_chain.events');
+                 'cannot publish all tables of a database with audit_chain',
+                 'FOR ALL TABLES is refused: it would publish audit_chain.events');
 SELECT throws_ok($$CREATE PUBLICATION tap_rep_ev FOR TABLE audit_chain.events WITH (publish = 'insert')$$, '0A000',
                  'cannot publish audit_chain.events, which belongs to audit_chain', 'publishing audit_chain.events is refused');
 SELECT throws_ok($$CREATE PUBLICATION tap_rep_p FOR TABLE tap_rep.local$$, '0A000',

@@ -115,7 +115,7 @@ SQL
 
 # ------------------------------------------------------------------ the publication guard
 fails "CREATE PUBLICATION ... FOR ALL TABLES is refused (it would publish audit_chain.events)" \
-    pub_a "$DB" 0A000 '*cannot publish audit_chain.*, which belongs to audit_chain*FOR ALL TABLES*export_events()*' \
+    pub_a "$DB" 0A000 '*cannot publish all tables of a database with audit_chain*FOR ALL TABLES*audit_chain.events*export_events()*' \
     "CREATE PUBLICATION everything FOR ALL TABLES WITH (publish = 'insert')"
 fails "publishing audit_chain.events by name is refused" \
     pub_a "$DB" 0A000 '*cannot publish audit_chain.events, which belongs to audit_chain*' \
