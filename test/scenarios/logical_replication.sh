@@ -20,6 +20,8 @@
 #    row by verify_chain() alone, a rewritten and re-hashed lane by the
 #    publisher's checkpoint;
 #  - C's own audit_chain.events and checkpoints are untouched by all this;
+#  - archive() on A does not reach C, and A's checkpoints taken after it
+#    (their lanes start after the archived rows) verify against C's copy;
 #  - C dumped and restored (pg_dump -Fc, pg_restore): the copies are still
 #    replica copies, verify, and refuse local writes.
 #
@@ -329,6 +331,33 @@ expect "C's audit_chain.events holds only its own events" \
     "$(qc "SELECT string_agg(DISTINCT actor, ',') FROM audit_chain.events WHERE action = 'config_change'")" central
 expect "no apply worker error in C's log" \
     "$(grep -c 'logical replication.*ERROR\|ERROR.*duplicate key' "${AC_LOGFILE[central]}" || true)" 0
+
+# ------------------------------------------------------------------ A archives: C keeps every row
+psql_on pub_a "$DB" -q -c "CALL audit_chain.archive('site_a.orders_audit', '1 microsecond')"
+qa "INSERT INTO site_a.orders_audit (actor, what, amount) SELECT 'after', 'archive', g FROM generate_series(1, 5) g" >/dev/null
+expect "A's live table holds only the rows written after its archive()" \
+    "$(qa 'SELECT count(*) FROM site_a.orders_audit')" 5
+cp_a2=$(qa "SELECT audit_chain.checkpoint()")
+doc_a2=$(qa "SELECT audit_chain.export_checkpoint($cp_a2)")
+wait_rows site_a.orders_audit 256
+ac_log "ok: the archive() on A did not reach C, which holds all 256 rows"
+expect "A's checkpoint after its archive() (its lanes start after the archived rows) verifies against C's copy" \
+    "$(psql_on central "$CDB" -qtA -v doc="[$doc_a, $doc_a2]" -v key="$(cat "$K/a.pub")" \
+        <<<"SELECT string_agg(format('%s/%s', coalesce(lane::text, 'cp'), intact), ' ' ORDER BY lane NULLS LAST) FROM audit_chain.verify_chain('site_a.orders_audit', false, :'doc', :'key')")" \
+    "0/t 1/t cp/t"
+expect "a row at A's archive boundary changed on C is caught by A's checkpoint" \
+    "$(psql_on central "$CDB" -qtA -v doc="$doc_a2" -v key="$(cat "$K/a.pub")" <<SQL
+BEGIN;
+SET LOCAL session_replication_role = replica;
+-- the row at the boundary, re-hashed so that only the checkpoint can tell
+UPDATE site_a.orders_audit SET what = 'rewritten' WHERE chain_lane = $L
+   AND chain_seq = (SELECT max(chain_seq) FROM site_a.orders_audit WHERE chain_lane = $L AND what <> 'archive');
+UPDATE site_a.orders_audit SET chain_hash = audit_chain.row_hash('site_a.orders_audit', $L, chain_seq)
+ WHERE chain_lane = $L AND what = 'rewritten';
+SELECT intact FROM audit_chain.verify_chain('site_a.orders_audit', false, :'doc', :'key') WHERE lane = $L;
+ROLLBACK;
+SQL
+)" f
 
 # ------------------------------------------------------------------ C restored from a dump
 on_cluster central pg_dump -Fc --no-subscriptions -f "$TMP/central.dump" "$CDB"
