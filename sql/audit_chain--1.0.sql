@@ -21,6 +21,10 @@ CREATE TABLE audit_chain.chains (
     CHECK (purged_seq <= archived_seq),
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     created_by      name        NOT NULL DEFAULT SESSION_USER,
+    -- NULL for a lane sealed here; for the copy of a publisher's lane that
+    -- logical replication fills (protect_replica()): "<database> <table>"
+    -- of the publisher, as its chain export names them
+    replica_of      text,
     PRIMARY KEY (tbl, lane)
 );
 COMMENT ON TABLE audit_chain.chains IS
@@ -34,7 +38,7 @@ CREATE TABLE audit_chain.protection_log (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     logged_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     logged_by   name        NOT NULL DEFAULT SESSION_USER,
-    action      text        NOT NULL CHECK (action IN ('protect', 'unprotect')),
+    action      text        NOT NULL CHECK (action IN ('protect', 'protect_replica', 'unprotect')),
     tbl_name    text        NOT NULL,
     relid       oid         NOT NULL,
     lanes       integer     NOT NULL,
@@ -247,6 +251,107 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'audit_chain_unprotect';
 COMMENT ON FUNCTION audit_chain.unprotect(regclass, text) IS
     'Stops chaining a table (recorded in protection_log with its lane heads); its rows and chain columns stay';
+
+--
+-- Logical replication to a central audit cluster (README: Reliability)
+--
+
+-- C (src/protect.c).  export_chain() runs on the publisher, protect_replica()
+-- on the subscriber, as the owner of the table there, which has the
+-- publisher's columns and the five chain columns.
+CREATE FUNCTION audit_chain.export_chain(tbl regclass)
+RETURNS json
+LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_export_chain';
+COMMENT ON FUNCTION audit_chain.export_chain(regclass) IS
+    'The description of a chained table that a subscriber needs to verify its copy: database, table, hashed columns, and each lane''s genesis and boundaries';
+
+CREATE FUNCTION audit_chain.protect_replica(tbl regclass, chain json)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'audit_chain_protect_replica';
+COMMENT ON FUNCTION audit_chain.protect_replica(regclass, json) IS
+    'Registers a subscriber''s table as the replica copy of a publisher''s chained table (chain: what export_chain() returned there): its lanes get the publisher''s genesis, applied rows are kept as sealed, local writes are refused';
+
+-- Publishing a chained table with UPDATE or DELETE would carry archive(),
+-- the purge and redact() to the subscriber as row changes that its copy
+-- cannot verify; publishing the extension's own tables (audit_chain.events
+-- above all) collides with the subscriber's own.  Refused when the
+-- publication is made or changed.
+CREATE FUNCTION audit_chain.publication_guard()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r   record;
+BEGIN
+    -- the publications of this command, and every table each one publishes
+    FOR r IN
+        SELECT p.pubname, p.puballtables, p.pubupdate, p.pubdelete, p.pubtruncate,
+               pt.schemaname, pt.tablename, c.oid AS relid, n.nspname
+          FROM pg_catalog.pg_publication p
+          JOIN pg_catalog.pg_publication_tables pt
+            ON pt.pubname OPERATOR(pg_catalog.=) p.pubname
+          JOIN pg_catalog.pg_namespace n
+            ON n.nspname OPERATOR(pg_catalog.=) pt.schemaname
+          JOIN pg_catalog.pg_class c
+            ON c.relnamespace OPERATOR(pg_catalog.=) n.oid
+           AND c.relname OPERATOR(pg_catalog.=) pt.tablename
+         WHERE p.oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_ddl_commands() d
+                          WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_publication'::pg_catalog.regclass
+                         UNION
+                         SELECT pr.prpubid FROM pg_catalog.pg_event_trigger_ddl_commands() d
+                           JOIN pg_catalog.pg_publication_rel pr ON pr.oid OPERATOR(pg_catalog.=) d.objid
+                          WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_publication_rel'::pg_catalog.regclass
+                         UNION
+                         SELECT pn.pnpubid FROM pg_catalog.pg_event_trigger_ddl_commands() d
+                           JOIN pg_catalog.pg_publication_namespace pn ON pn.oid OPERATOR(pg_catalog.=) d.objid
+                          WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_publication_namespace'::pg_catalog.regclass)
+         ORDER BY p.pubname, pt.schemaname, pt.tablename
+    LOOP
+        IF r.puballtables THEN
+            RAISE EXCEPTION 'cannot publish all tables of a database with audit_chain'
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = pg_catalog.format('Publication %s (FOR ALL TABLES) would publish audit_chain.events and the extension''s other tables. A subscriber has its own: the rows would collide with its own (duplicate lanes and seqs), and its apply worker would fail on them again and again.',
+                               pg_catalog.quote_ident(r.pubname)),
+                      HINT = 'Publish your chained tables by name (FOR TABLE ...) or by schema (FOR TABLES IN SCHEMA ...), WITH (publish = ''insert''). To ship events, use audit_chain.export_events() or a chained table of your own.';
+        END IF;
+        IF r.nspname IN ('audit_chain', 'audit_chain_archive') THEN
+            RAISE EXCEPTION 'cannot publish %.%, which belongs to audit_chain',
+                  pg_catalog.quote_ident(r.schemaname), pg_catalog.quote_ident(r.tablename)
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = pg_catalog.format('Publication %s would publish it. A subscriber has its own audit_chain.events and registry: the rows would collide with its own (duplicate lanes and seqs), and its apply worker would fail on them again and again.',
+                               pg_catalog.quote_ident(r.pubname)),
+                      HINT = 'Publish your chained tables by name (FOR TABLE ...) or by schema. To ship events, use audit_chain.export_events() or a chained table of your own.';
+        END IF;
+        IF (r.pubupdate OR r.pubdelete OR r.pubtruncate) AND EXISTS (
+               SELECT 1 FROM pg_catalog.pg_trigger t
+                WHERE t.tgrelid OPERATOR(pg_catalog.=) r.relid
+                  AND t.tgname OPERATOR(pg_catalog.=) 'zz_audit_chain_seal'
+                  AND t.tgfoid OPERATOR(pg_catalog.=) 'audit_chain.seal_row()'::pg_catalog.regprocedure) THEN
+            RAISE EXCEPTION 'cannot publish chained table %.% with % replicated',
+                  pg_catalog.quote_ident(r.schemaname), pg_catalog.quote_ident(r.tablename),
+                  pg_catalog.concat_ws(', ', CASE WHEN r.pubupdate THEN 'UPDATE' END,
+                                       CASE WHEN r.pubdelete THEN 'DELETE' END,
+                                       CASE WHEN r.pubtruncate THEN 'TRUNCATE' END)
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = pg_catalog.format('Publication %s would carry archive(), the purge and redact() to the subscriber as row changes that its copy of the chain cannot verify.',
+                               pg_catalog.quote_ident(r.pubname)),
+                      HINT = 'Publish inserts only: CREATE PUBLICATION ... WITH (publish = ''insert'').';
+        END IF;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION audit_chain.publication_guard() IS
+    'Event trigger: refuses publications of the extension''s own tables, and of chained tables with UPDATE, DELETE or TRUNCATE';
+REVOKE ALL ON FUNCTION audit_chain.publication_guard() FROM PUBLIC;
+
+CREATE EVENT TRIGGER audit_chain_publication_guard ON ddl_command_end
+    WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION')
+    EXECUTE FUNCTION audit_chain.publication_guard();
 
 --
 -- Verification and checkpoints
@@ -1938,6 +2043,10 @@ COMMENT ON FUNCTION audit_chain.export_events(text, integer, text) IS
 
 REVOKE ALL ON FUNCTION audit_chain.protect(regclass, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.unprotect(regclass, text) FROM PUBLIC;
+-- export_chain() checks SELECT on the table; protect_replica() that the
+-- caller owns it, as protect() does
+REVOKE ALL ON FUNCTION audit_chain.export_chain(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain.protect_replica(regclass, json) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_chain.checkpoint() FROM PUBLIC;
 -- export_checkpoint() reads the checkpoints as their owner: for the monitor
 -- that publishes them and for auditors, granted by the DBA

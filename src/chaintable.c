@@ -78,6 +78,7 @@ typedef struct RegistryColumns
 	AttrNumber	archived_hash;
 	AttrNumber	purged_seq;
 	AttrNumber	purged_hash;
+	AttrNumber	replica_of;
 } RegistryColumns;
 
 /*
@@ -107,12 +108,14 @@ open_registry(RegistryColumns *cols, bool missing_ok)
 	cols->archived_hash = get_attnum(relid, "archived_hash");
 	cols->purged_seq = get_attnum(relid, "purged_seq");
 	cols->purged_hash = get_attnum(relid, "purged_hash");
+	cols->replica_of = get_attnum(relid, "replica_of");
 	if (cols->tbl == InvalidAttrNumber || cols->lane == InvalidAttrNumber ||
 		cols->genesis == InvalidAttrNumber ||
 		cols->archived_seq == InvalidAttrNumber ||
 		cols->archived_hash == InvalidAttrNumber ||
 		cols->purged_seq == InvalidAttrNumber ||
-		cols->purged_hash == InvalidAttrNumber)
+		cols->purged_hash == InvalidAttrNumber ||
+		cols->replica_of == InvalidAttrNumber)
 		elog(ERROR, "audit_chain.chains lacks one of its columns");
 	return table_open(relid, AccessShareLock);
 }
@@ -205,6 +208,8 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 			starts[lane].valid = false;
 		else
 			memcpy(starts[lane].purged_hash, h, AC_HASH_LEN);
+
+		starts[lane].replica = !heap_attisnull(tup, cols.replica_of, tupdesc);
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
@@ -216,6 +221,40 @@ ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 			*numbered = false;
 	}
 	return nrows;
+}
+
+/*
+ * ac_registry_is_replica
+ *		Whether table root is registered as the replica copy of a
+ *		publisher's chained table (audit_chain.protect_replica(): its rows
+ *		arrive by logical replication, sealed on the publisher), read with
+ *		snapshot (the active or transaction snapshot if InvalidSnapshot)
+ *		without any privilege on the registry.
+ */
+bool
+ac_registry_is_replica(Oid root, Snapshot snapshot)
+{
+	RegistryColumns cols;
+	Relation	reg = open_registry(&cols, false);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		result = false;
+
+	snapshot = register_registry_snapshot(snapshot);
+	ScanKeyInit(&key, cols.tbl, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(root));
+	scan = systable_beginscan(reg, RelationGetPrimaryKeyIndex(reg), true,
+							  snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		if (!heap_attisnull(tup, cols.replica_of, RelationGetDescr(reg)))
+			result = true;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(reg, AccessShareLock);
+	return result;
 }
 
 /*

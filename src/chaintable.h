@@ -43,6 +43,8 @@ typedef struct AcLaneStart
 	int64		purged_seq;		/* where the archived segment starts */
 	uint8		purged_hash[AC_HASH_LEN];	/* COALESCE(purged_hash, genesis) */
 	bool		purged_hash_set;	/* purged_hash is not NULL */
+	bool		replica;		/* replica_of is set: a copy of a publisher's
+								 * lane (audit_chain.protect_replica()) */
 } AcLaneStart;
 
 /*
@@ -59,6 +61,7 @@ typedef struct AcTableProblem
 
 extern int	ac_registry_lanes(Oid root, Snapshot snapshot, AcLaneStart *starts,
 							  bool *numbered);
+extern bool ac_registry_is_replica(Oid root, Snapshot snapshot);
 extern List *ac_registry_tables_as_of(Snapshot snapshot, bool missing_ok);
 extern List *ac_registry_tables(void);
 extern AcTableProblem *ac_chained_table_problem(Oid relid, LOCKMODE lockmode,

@@ -54,6 +54,7 @@
 typedef struct RegTable
 {
 	char	   *tbl;			/* percent-encoded, as payloads name it */
+	bool		replica;		/* a replica copy (protect_replica()) */
 	int			nlanes;
 	uint8		genesis[AC_MAX_LANES][AC_HASH_LEN];
 } RegTable;
@@ -90,6 +91,8 @@ typedef struct Loader
 char *
 ac_cp_label(AcCpLabel cp)
 {
+	if (cp.foreign)
+		return psprintf("the publisher's checkpoint " INT64_FORMAT, cp.id);
 	return psprintf("%scheckpoint " INT64_FORMAT,
 					cp.published ? "published " : "", cp.id);
 }
@@ -156,11 +159,13 @@ load_registry(Loader *ld)
 			if (!starts[i].valid)
 				continue;
 			memcpy(rt->genesis[i], starts[i].genesis, AC_HASH_LEN);
+			rt->replica |= starts[i].replica;
 			e = hash_search(ld->cc->by_genesis, starts[i].genesis, HASH_ENTER, &found);
 			if (found)
 				continue;		/* two lanes with one genesis: verify reports it */
 			e->root = root;
 			e->lane = i;
+			e->replica = starts[i].replica;
 			e->npoints = 0;
 			e->maxpoints = 0;
 			e->points = NULL;
@@ -213,6 +218,86 @@ add_point(MemoryContext cxt, AcLaneExpect *e, char kind, int64 seq, const uint8 
 }
 
 /*
+ * is_foreign
+ *		Whether a published checkpoint is the publisher's, not this
+ *		database's: it records a lane of a replica copy here (by genesis,
+ *		which the publisher made) and no lane sealed here.  A checkpoint of
+ *		this database whose replica lanes and local lanes an attacker gave
+ *		new genesis hashes is not foreign, and is then missing from
+ *		audit_chain.checkpoints and records lanes that are no lane's here.
+ */
+static bool
+is_foreign(Loader *ld, const AcCheckpointPayload *cp)
+{
+	bool		replica = false;
+
+	for (int i = 0; i < cp->nlanes; i++)
+	{
+		AcLaneExpect *e;
+
+		/*
+		 * audit_chain.events and audit_chain.boundaries have the same
+		 * genesis in every database (made by the install script): theirs
+		 * are not ours, nor a sign of either.
+		 */
+		if (strncmp(cp->lanes[i].tbl, "audit_chain.", 12) == 0)
+			continue;
+		e = hash_search(ld->cc->by_genesis, cp->lanes[i].genesis, HASH_FIND, NULL);
+		if (e == NULL)
+			continue;
+		if (!e->replica)
+			return false;
+		replica = true;
+	}
+	return replica;
+}
+
+/*
+ * add_foreign_lane
+ *		What the publisher's checkpoint says of one of its lanes.  A lane
+ *		that is replicated here: its head, and the rows at its boundaries
+ *		(the publisher's archive or purge does not reach the copy, which is
+ *		sent inserts only, so these are rows the copy still holds); the
+ *		copy's own boundaries are not the publisher's, so they are not
+ *		compared.  A lane not replicated here (the publisher's
+ *		audit_chain.events, or a table not published to this database) is
+ *		not this database's to check, unless a replica copy here has its
+ *		table's name: then the copy's lane has another genesis.
+ */
+static void
+add_foreign_lane(Loader *ld, const AcCheckpointLane *l, AcLaneExpect *e,
+				 AcCpLabel label)
+{
+	if (e == NULL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, ld->tables)
+		{
+			RegTable   *rt = lfirst(lc);
+
+			if (rt->replica && strcmp(rt->tbl, l->tbl) == 0)
+			{
+				cp_problem(ld->cc, label.id,
+						   "the publisher's checkpoint " INT64_FORMAT " records lane %d of table %s with genesis %s, which is not the genesis of that lane of the replica copy in audit_chain.chains",
+						   label.id, l->lane, l->tbl, ac_hash_hex(l->genesis));
+				break;
+			}
+		}
+		return;
+	}
+	/* the publisher's audit_chain.events or boundaries: see is_foreign() */
+	if (!e->replica)
+		return;
+	if (l->purged_seq > 0)
+		add_point(ld->cc->cxt, e, AC_POINT_PURGE, l->purged_seq, l->purged_hash, false, 0, label);
+	if (l->start_seq > 0)
+		add_point(ld->cc->cxt, e, AC_POINT_START, l->start_seq, l->start_hash, false, 0, label);
+	add_point(ld->cc->cxt, e, AC_POINT_HEAD, l->head_seq, l->head_hash, l->head_has_at,
+			  l->head_at_us, label);
+}
+
+/*
  * add_lanes
  *		What a checkpoint that passed its own checks says of every lane it
  *		recorded, by genesis.
@@ -232,6 +317,12 @@ add_lanes(Loader *ld, const AcCheckpointPayload *cp, AcCpLabel label)
 	{
 		const AcCheckpointLane *l = &cp->lanes[i];
 		AcLaneExpect *e = hash_search(ld->cc->by_genesis, l->genesis, HASH_FIND, NULL);
+
+		if (label.foreign)
+		{
+			add_foreign_lane(ld, l, e, label);
+			continue;
+		}
 
 		if (e == NULL)
 		{
@@ -323,6 +414,7 @@ finish_points(Loader *ld)
 			e->genesis_changed = true;
 			e->genesis_cp.id = e->stored_mismatch_id;
 			e->genesis_cp.published = false;
+			e->genesis_cp.foreign = false;
 		}
 		if (e->npoints < 2)
 			continue;
@@ -407,7 +499,7 @@ check_one_stored(Loader *ld, int64 id, TimestampTz created_at, bytea *payload,
 	uint8		digest[AC_HASH_LEN];
 	StoredDigest *sd;
 	KeyChecked *key;
-	AcCpLabel	label = {id, false};
+	AcCpLabel	label = {id, false, false};
 
 	ac_sha256(data, len, digest);
 	sd = hash_search(ld->stored, &id, HASH_ENTER, NULL);
@@ -707,6 +799,7 @@ check_published(Loader *ld, Datum published, const char *trusted_key)
 
 		label.id = id;
 		label.published = true;
+		label.foreign = false;
 		cc->checked++;
 		cc->any = true;
 
@@ -761,6 +854,17 @@ check_published(Loader *ld, Datum published, const char *trusted_key)
 		{
 			cp_problem(cc, id, "published checkpoint " INT64_FORMAT " is not signed by the trusted key (it names key %s)",
 					   id, ac_hash_hex(cp->key_id));
+			continue;
+		}
+
+		/*
+		 * The publisher's checkpoint (verifying a replica copy): it is in
+		 * the publisher's audit_chain.checkpoints, not in ours.
+		 */
+		label.foreign = is_foreign(ld, cp);
+		if (label.foreign)
+		{
+			add_lanes(ld, cp, label);
 			continue;
 		}
 

@@ -21,6 +21,8 @@ typedef struct AcCpLabel
 {
 	int64		id;
 	bool		published;
+	bool		foreign;		/* published by the publisher of replica
+								 * copies (protect_replica()) */
 } AcCpLabel;
 
 /* What a point of a lane is in the checkpoint that recorded it */
@@ -45,6 +47,7 @@ typedef struct AcLaneExpect
 	uint8		genesis[AC_HASH_LEN];	/* hash key */
 	Oid			root;
 	int16		lane;
+	bool		replica;		/* a replica copy's lane */
 	int			npoints;		/* sorted by seq, one per seq, after loading */
 	int			maxpoints;
 	AcExpPoint *points;

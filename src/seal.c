@@ -52,6 +52,8 @@ typedef struct SealInfo
 	int			lanes;			/* the seal trigger's lane count */
 	bool		trigger_follows;	/* a BEFORE ROW INSERT trigger fires after
 									 * the seal trigger */
+	bool		replica;		/* a replica copy (protect_replica()): its
+								 * rows come from the publisher only */
 } SealInfo;
 
 static HTAB *seal_infos = NULL;
@@ -219,6 +221,7 @@ get_seal_info(TriggerData *trigdata)
 		MemoryContextSwitchTo(old);
 		info->lanes = trigger_lanes(trigdata);
 		info->trigger_follows = before_trigger_follows(rel, trigdata->tg_trigger);
+		info->replica = ac_registry_is_replica(info->root, InvalidSnapshot);
 		info->valid = true;
 	}
 	PG_CATCH();
@@ -438,13 +441,36 @@ permitted_change(TriggerData *trigdata)
 }
 
 /*
+ * refuse_replica_write
+ *		A local INSERT, UPDATE or DELETE on a replica copy: its rows are the
+ *		publisher's, applied by logical replication as sealed there (the
+ *		apply worker runs with session_replication_role = replica, so this
+ *		trigger does not fire for it).  A row sealed here would fork the
+ *		publisher's chain.
+ */
+static void
+refuse_replica_write(TriggerData *trigdata)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot %s table \"%s\", which is a replica copy of a chained table",
+					TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? "insert into" :
+					TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "update" : "delete from",
+					RelationGetRelationName(trigdata->tg_relation)),
+			 errdetail("Its rows arrive by logical replication, exactly as the publisher sealed them; a row written here would not be in the publisher's chain."),
+			 errhint("Write to the table on the publisher.  audit_chain.chains.replica_of names it.")));
+}
+
+/*
  * seal_row
  *		BEFORE INSERT OR UPDATE OR DELETE, FOR EACH ROW trigger of a chained
  *		table.  Argument: the table's lane count.
  *
  * INSERT: seal the row.  UPDATE and DELETE: refused, since sealed rows are
  * immutable (but protect() uses UPDATE internally to seal rows that were in
- * the table before it was protected).
+ * the table before it was protected).  On a replica copy
+ * (protect_replica()) every local write is refused, INSERT too: its rows
+ * come from the publisher, already sealed.
  */
 PG_FUNCTION_INFO_V1(audit_chain_seal_row);
 Datum
@@ -485,6 +511,8 @@ audit_chain_seal_row(PG_FUNCTION_ARGS)
 			ac_lane_forget(info->root);
 			return PointerGetDatum(tuple);
 		}
+		if (info->replica)
+			refuse_replica_write(trigdata);
 		if (SessionReplicationRole != SESSION_REPLICATION_ROLE_ORIGIN ||
 			info->trigger_follows)
 			ac_complete_note_may_skip();
@@ -501,6 +529,8 @@ audit_chain_seal_row(PG_FUNCTION_ARGS)
 		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
 
+	if (info->replica)
+		refuse_replica_write(trigdata);
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("cannot %s rows of chained table \"%s\"",
