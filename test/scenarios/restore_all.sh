@@ -248,4 +248,65 @@ newdb
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$TMP/src_dt.sql" >/dev/null || ac_die "psql of the plain --disable-triggers dump failed"
 check_intact "$db" "pg_dump --disable-triggers | psql"
 
+# ------------------------------------------------------------------ 3. extension first
+# fails WHAT WANT-GLOB CMD...: CMD must fail, its output matching WANT-GLOB
+fails() {
+    local what=$1 want=$2 out
+    shift 2
+    if out=$("$@" 2>&1); then
+        ac_die "$what: succeeded"
+    fi
+    # shellcheck disable=SC2053  # the pattern is a glob on purpose
+    [[ $out == $want ]] || ac_die "$what: want output matching '$want', got: $out"
+    ac_log "ok: $what"
+}
+EXT_FIRST="cannot restore a dump of audit_chain into database \"r*\", which has the extension already*HINT:  Restore into a new database made with \"createdb -T template0\", stopping at the first error (pg_restore --exit-on-error, or psql -v ON_ERROR_STOP=1)."
+untouched() { # untouched DB HOW: nothing of the dump was restored
+    # (only the schemas that sort before audit_chain are made before it)
+    expect "$2: nothing restored (no table app.audit, no checkpoint, the extension's 17 lanes)" \
+        "$(q "$1" "SELECT to_regclass('app.audit') IS NULL AND NOT EXISTS (SELECT FROM audit_chain.checkpoints)
+                   AND (SELECT count(*) FROM audit_chain.chains) = 17")" t
+}
+newdb
+q "$db" "CREATE EXTENSION audit_chain" >/dev/null
+fails "extension created first: pg_restore --exit-on-error fails at once, saying what to do" "*ERROR:  $EXT_FIRST*" \
+    pg_restore --exit-on-error -d "$db" "$TMP/src.dump"
+untouched "$db" "extension created first, pg_restore"
+newdb
+q "$db" "CREATE EXTENSION audit_chain" >/dev/null
+fails "extension created first: psql -v ON_ERROR_STOP=1 of the plain dump fails at once (55000)" "*ERROR:  55000: $EXT_FIRST*" \
+    psql -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$db" -f "$TMP/src.sql"
+untouched "$db" "extension created first, psql"
+newdb
+q "$db" "CREATE EXTENSION audit_chain; SELECT audit_chain.log_event('api_request', 'local'); SELECT audit_chain.checkpoint()" >/dev/null
+fails "extension created first and used: pg_restore -1 fails, saying what to do" "*ERROR:  $EXT_FIRST*" \
+    pg_restore -1 -d "$db" "$TMP/src.dump"
+expect "extension created first and used: only its own event and checkpoint" \
+    "$(q "$db" "SELECT (SELECT count(*) FROM audit_chain.events) || '/' || (SELECT count(*) FROM audit_chain.checkpoints) || '/' || (to_regclass('app.audit') IS NULL)")" "1/1/true"
+
+# ------------------------------------------------------------------ 4. data only
+DATA_ONLY='cannot restore the rows of table "*" into a table that audit_chain guards already*HINT:  Restore the whole dump, schema and data, into a new database made with "createdb -T template0".'
+schema_db() { # schema_db: a new database with the dump's schema only
+    newdb
+    pg_restore --exit-on-error --schema-only -d "$db" "$TMP/src.dump" || ac_die "pg_restore --schema-only failed"
+}
+no_rows() { # no_rows DB HOW: no row of the dump was loaded
+    expect "$2: no row loaded" \
+        "$(q "$1" "SELECT (SELECT count(*) FROM app.audit) + (SELECT count(*) FROM app.old) + (SELECT count(*) FROM audit_chain.events)
+                        + (SELECT count(*) FROM audit_chain.checkpoints) + (SELECT count(*) FROM audit_chain_archive.old)")" 0
+}
+schema_db
+fails "pg_restore --data-only into the restored schema fails at the first chained table" "*ERROR:  $DATA_ONLY*" \
+    pg_restore --exit-on-error --data-only -d "$db" "$TMP/src.dump"
+no_rows "$db" "pg_restore --data-only"
+fails "pg_restore --data-only --disable-triggers fails at the first chained table" "*ERROR:  $DATA_ONLY*" \
+    pg_restore --exit-on-error --data-only --disable-triggers -d "$db" "$TMP/src.dump"
+no_rows "$db" "pg_restore --data-only --disable-triggers"
+fails "a plain --data-only dump fails at the first chained table (0A000)" "*ERROR:  0A000: $DATA_ONLY*" \
+    psql -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$db" -f "$TMP/data.sql"
+no_rows "$db" "plain --data-only"
+fails "a plain --data-only --disable-triggers dump fails at the first chained table (0A000)" "*ERROR:  0A000: $DATA_ONLY*" \
+    psql -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$db" -f "$TMP/data_dt.sql"
+no_rows "$db" "plain --data-only --disable-triggers"
+
 ac_log "restore_all: PASS"
