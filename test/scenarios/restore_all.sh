@@ -309,4 +309,22 @@ fails "a plain --data-only --disable-triggers dump fails at the first chained ta
     psql -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$db" -f "$TMP/data_dt.sql"
 no_rows "$db" "plain --data-only --disable-triggers"
 
+# and with its errors ignored (pg_restore's default): loud, and nothing verifies as whole
+schema_db
+if pg_restore --data-only -d "$db" "$TMP/src.dump" 2>"$TMP/ignored.err"; then
+    ac_die "pg_restore --data-only with its errors ignored succeeded"
+fi
+got=$(q "$db" "SELECT count(*) FILTER (WHERE NOT intact) > 0 AND bool_and(intact) FILTER (WHERE tbl = 'app.audit'::regclass) IS FALSE FROM audit_chain.verify_chain()")
+expect "pg_restore --data-only, errors ignored: exit status 1, and verify_chain() fails app.audit and more" "$got" t
+
+# ------------------------------------------------------------------ 5. schema only
+schema_db
+got=$(q "$db" "SELECT string_agg(format('%s/%s/%s', tbl, lane, intact), ' ' ORDER BY tbl::text)
+                 FROM audit_chain.verify_chain() WHERE problem LIKE '%has the seal trigger of audit_chain but no lane in audit_chain.chains%'")
+expect "pg_restore --schema-only: verify_chain() reports the chained tables whose registry was not restored" "$got" "app.audit/0/f app.old/0/f"
+if psql_db "$db" -q -c 'CALL audit_chain.assert_intact()' 2>/dev/null; then
+    ac_die "pg_restore --schema-only: assert_intact() passed"
+fi
+ac_log "ok: pg_restore --schema-only: assert_intact() fails"
+
 ac_log "restore_all: PASS"
