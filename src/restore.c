@@ -16,11 +16,13 @@
  *	- a restore into a database that has the extension already: CREATE
  *	  EXTENSION made the lanes, and whatever was written since would clash
  *	  with the restored rows or be mixed into the restored chains;
- *	- a data-only restore (pg_restore --data-only or --section=data into a
- *	  database whose schema is there already, with or without
+ *	- a data-only restore (pg_restore --data-only into a database whose
+ *	  schema, triggers included, is there already, with or without
  *	  --disable-triggers): the rows of the chained tables would load before
  *	  the registry that says what their lanes are, through triggers that
- *	  take rows only from audit_chain itself.
+ *	  take rows only from audit_chain itself.  (A restore in sections,
+ *	  pre-data, data, then post-data, makes the triggers after the data, as
+ *	  a whole restore does, and works.)
  * Both are told apart from a full restore by what they run into while a
  * dump is replayed: CREATE SCHEMA audit_chain when the extension is there,
  * and a row or a DISABLE TRIGGER reaching a chained or archive table.
@@ -117,7 +119,7 @@ ac_refuse_data_only_restore(Relation rel)
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("cannot restore the rows of table \"%s\" into a table that audit_chain guards already",
 					RelationGetRelationName(rel)),
-			 errdetail("A data-only restore (pg_restore --data-only or --section=data, with or without --disable-triggers) loads the rows of chained and archive tables before, or without, the registry of their lanes, so the restored chains could not be trusted to be whole."),
+			 errdetail("A data-only restore (pg_restore --data-only, with or without --disable-triggers) into tables whose triggers are made already loads the rows of chained and archive tables before, or without, the registry of their lanes, so the restored chains could not be trusted to be whole."),
 			 errhint("Restore the whole dump, schema and data, into a new database made with \"createdb -T template0\".")));
 }
 
@@ -174,17 +176,24 @@ ac_restore_check_alter_table(AlterTableStmt *stmt)
 void
 ac_restore_check_row(Relation rel, HeapTuple tuple)
 {
+	/* the last table asked about: a restore loads a table's rows in a row */
+	static Oid	last_relid = InvalidOid;
+	static bool last_member = false;
 	int			att;
-	Oid			ext;
 
 	if (!ac_replaying_dump())
 		return;
 	att = SPI_fnumber(RelationGetDescr(rel), "chain_hash");
 	if (att <= 0 || heap_attisnull(tuple, att, RelationGetDescr(rel)))
 		return;
-	ext = get_extension_oid("audit_chain", true);
-	if (OidIsValid(ext) &&
-		getExtensionOfObject(RelationRelationId, RelationGetRelid(rel)) == ext)
-		return;
-	ac_refuse_data_only_restore(rel);
+	if (RelationGetRelid(rel) != last_relid)
+	{
+		Oid			ext = get_extension_oid("audit_chain", true);
+
+		last_member = OidIsValid(ext) &&
+			getExtensionOfObject(RelationRelationId, RelationGetRelid(rel)) == ext;
+		last_relid = RelationGetRelid(rel);
+	}
+	if (!last_member)
+		ac_refuse_data_only_restore(rel);
 }

@@ -9,7 +9,8 @@
 # audit_chain.signing_keys has two rows), redactions, retention policies and
 # a legal hold.  Then:
 #
-#  1. pg_dump -Fc | pg_restore into a new database (and again with -j 2);
+#  1. pg_dump -Fc | pg_restore into a new database (and again with -j 2,
+#     and in three runs: --section=pre-data, data, post-data);
 #  2. pg_dump (plain, also with --disable-triggers) | psql;
 #     after each: the extension's tables and every row as in the source,
 #     verify_chain() the same lanes, rows and verdicts (live, archives,
@@ -239,6 +240,13 @@ check_intact "$db" "pg_restore -Fc"
 newdb
 pg_restore --exit-on-error -j 2 -d "$db" "$TMP/src.dump" || ac_die "pg_restore -Fc -j 2 into a new database failed"
 check_intact "$db" "pg_restore -Fc -j 2"
+
+newdb
+for section in pre-data data post-data; do
+    pg_restore --exit-on-error --section=$section -d "$db" "$TMP/src.dump" ||
+        ac_die "pg_restore --section=$section into a new database failed"
+done
+check_intact "$db" "pg_restore --section=pre-data, data, post-data"
 
 # ------------------------------------------------------------------ 2. plain
 newdb
