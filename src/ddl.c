@@ -1418,6 +1418,8 @@ refuse_drop(const char *kind, const char *identity, const char *detail)
 			 errmsg("cannot drop %s %s, which belongs to a chained table",
 					kind, identity),
 			 errdetail("%s", detail),
+			 ac_replaying_dump() ?
+			 errhint("To restore a dump, restore it into a new database made with \"createdb -T template0\", not over this one (pg_restore --clean).") :
 			 errhint("Call audit_chain.unprotect() on the table first; unprotect is recorded.")));
 }
 

@@ -10,7 +10,7 @@
 # a legal hold.  Then:
 #
 #  1. pg_dump -Fc | pg_restore into a new database (and again with -j 2,
-#     and in three runs: --section=pre-data, data, post-data);
+#     with -1, and in three runs: --section=pre-data, data, post-data);
 #  2. pg_dump (plain, also with --disable-triggers) | psql;
 #     after each: the extension's tables and every row as in the source,
 #     verify_chain() the same lanes, rows and verdicts (live, archives,
@@ -21,6 +21,8 @@
 #  3. into a database where CREATE EXTENSION audit_chain ran first (and one
 #     where it was used): a clear error (55000, what to do) before anything
 #     is restored, with pg_restore --exit-on-error and psql ON_ERROR_STOP;
+#     pg_restore --clean over a restored database: refused at its first
+#     drop, with the same advice;
 #  4. pg_restore --data-only (with and without --disable-triggers, and a
 #     plain --data-only dump) into a --schema-only restore: a clear error
 #     at the first chained table, nothing loaded;
@@ -246,6 +248,9 @@ pg_restore --exit-on-error -j 2 -d "$db" "$TMP/src.dump" || ac_die "pg_restore -
 check_intact "$db" "pg_restore -Fc -j 2"
 
 newdb
+pg_restore --exit-on-error -1 -d "$db" "$TMP/src.dump" || ac_die "pg_restore -1 into a new database failed"
+check_intact "$db" "pg_restore -1"
+newdb
 for section in pre-data data post-data; do
     pg_restore --exit-on-error --section=$section -d "$db" "$TMP/src.dump" ||
         ac_die "pg_restore --section=$section into a new database failed"
@@ -295,6 +300,13 @@ fails "extension created first and used: pg_restore -1 fails, saying what to do"
     pg_restore -1 -d "$db" "$TMP/src.dump"
 expect "extension created first and used: only its own event and checkpoint" \
     "$(q "$db" "SELECT (SELECT count(*) FROM audit_chain.events) || '/' || (SELECT count(*) FROM audit_chain.checkpoints) || '/' || (to_regclass('app.audit') IS NULL)")" "1/1/true"
+
+# over a restored database (pg_restore --clean): the DDL guard refuses the first drop
+fails "pg_restore --clean over a restored database fails at its first drop, saying what to do" \
+    '*ERROR:  cannot drop trigger zz_audit_chain_* on app.*, which belongs to a chained table*HINT:  To restore a dump, restore it into a new database made with "createdb -T template0", not over this one (pg_restore --clean).*' \
+    pg_restore --clean --if-exists --exit-on-error -d r1 "$TMP/src.dump"
+expect "pg_restore --clean: the database it ran over still verifies" \
+    "$(q r1 "SELECT count(*) FILTER (WHERE NOT intact) FROM audit_chain.verify_chain()")" 0
 
 # ------------------------------------------------------------------ 4. data only
 DATA_ONLY='cannot restore the rows of table "*" into a table that audit_chain guards already*HINT:  Restore the whole dump, schema and data, into a new database made with "createdb -T template0".'
