@@ -64,8 +64,10 @@ BEGIN
         RAISE EXCEPTION 'cannot restore lane % of table "%" into a database where it is in use',
                         NEW.lane, NEW.tbl
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('The lane here already starts after chain_seq %s (the dump has %s).',
-                                  cur.archived_seq, NEW.archived_seq),
+                  DETAIL = CASE WHEN cur.genesis <> NEW.genesis
+                                THEN 'The lane here has another genesis hash than the dumped one.'
+                                ELSE format('The lane here starts after chain_seq %s already (the dump has %s).',
+                                            greatest(cur.archived_seq, cur.purged_seq), NEW.archived_seq) END,
                   HINT = 'Restore the dump into a new database made with "createdb -T template0", without audit_chain.';
     END IF;
     UPDATE audit_chain.chains c
