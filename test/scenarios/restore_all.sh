@@ -9,8 +9,9 @@
 # audit_chain.signing_keys has two rows), redactions, retention policies and
 # a legal hold.  Then:
 #
-#  1. pg_dump -Fc | pg_restore into a new database (and again with -j 2,
-#     with -1, and in three runs: --section=pre-data, data, post-data);
+#  1. pg_dump -Fc | pg_restore into a new database (and again with -j 2
+#     --disable-triggers, with -1, and in three runs: --section=pre-data,
+#     data, post-data);
 #  2. pg_dump (plain, also with --disable-triggers) | psql;
 #     after each: the extension's tables and every row as in the source,
 #     verify_chain() the same lanes, rows and verdicts (live, archives,
@@ -244,8 +245,10 @@ newdb
 pg_restore --exit-on-error -d "$db" "$TMP/src.dump" || ac_die "pg_restore -Fc into a new database failed"
 check_intact "$db" "pg_restore -Fc"
 newdb
-pg_restore --exit-on-error -j 2 -d "$db" "$TMP/src.dump" || ac_die "pg_restore -Fc -j 2 into a new database failed"
-check_intact "$db" "pg_restore -Fc -j 2"
+# (--disable-triggers acts on data-only restores alone: part 4)
+pg_restore --exit-on-error -j 2 --disable-triggers -d "$db" "$TMP/src.dump" ||
+    ac_die "pg_restore -Fc -j 2 --disable-triggers into a new database failed"
+check_intact "$db" "pg_restore -Fc -j 2 --disable-triggers"
 
 newdb
 pg_restore --exit-on-error -1 -d "$db" "$TMP/src.dump" || ac_die "pg_restore -1 into a new database failed"
