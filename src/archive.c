@@ -94,8 +94,8 @@
 #include "lane.h"
 #include "redact.h"
 #include "registry.h"
-#include "restore.h"
 #include "relname.h"
+#include "restore.h"
 #include "retention.h"
 #include "seal.h"
 

@@ -89,7 +89,7 @@ ac_restore_check_create_schema(CreateSchemaStmt *stmt)
 
 /*
  * has_trigger
- *		Whether relation relid has a trigger named name.
+ *		Whether relation rel has a trigger named name.
  */
 static bool
 has_trigger(Relation rel, const char *name)
@@ -126,7 +126,8 @@ ac_refuse_data_only_restore(Relation rel)
 /*
  * ac_restore_check_alter_table
  *		ddl_guard, ALTER TABLE: pg_restore --data-only --disable-triggers
- *		turns off the triggers of each table before loading it; of a chained
+ *		turns off the triggers of each table before loading it (DISABLE
+ *		TRIGGER ALL, or USER as a non-superuser); of a chained
  *		table, an archive table or one of the extension's own tables, that is
  *		a data-only restore, refused at its first table.
  */
@@ -140,13 +141,17 @@ ac_restore_check_alter_table(AlterTableStmt *stmt)
 
 	if (!ac_replaying_dump() || stmt->relation == NULL)
 		return;
+	/*
+	 * ALL or USER, what --disable-triggers runs.  A trigger disabled by name
+	 * is the user's own trigger, disabled in the database dumped (a chain
+	 * trigger cannot be), which a whole restore disables again.
+	 */
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
 
 		if (cmd->subtype == AT_DisableTrigAll ||
-			cmd->subtype == AT_DisableTrigUser ||
-			cmd->subtype == AT_DisableTrig)
+			cmd->subtype == AT_DisableTrigUser)
 			break;
 	}
 	if (lc == NULL)

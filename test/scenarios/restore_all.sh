@@ -106,6 +106,12 @@ CREATE TABLE app.audit (id bigint GENERATED ALWAYS AS IDENTITY, actor text, acti
 SELECT audit_chain.protect('app.audit', lanes => 4);
 CREATE TABLE app.old (id int, note text);
 SELECT audit_chain.protect('app.old', lanes => 2);
+-- a trigger of the user's own on a chained table (named to sort after the
+-- chain triggers, so made after them), disabled: pg_dump restores
+-- it with ALTER TABLE ... DISABLE TRIGGER
+CREATE FUNCTION app.noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER zzz_audit_noop AFTER INSERT ON app.audit FOR EACH ROW EXECUTE FUNCTION app.noop();
+ALTER TABLE app.audit DISABLE TRIGGER zzz_audit_noop;
 SQL
 writers "$SRC" "INSERT INTO app.audit (actor, action, details) SELECT 'w@-' || g, 'login', jsonb_build_object('g', g) FROM generate_series(1, 5) g"
 writers "$SRC" "INSERT INTO app.old SELECT g, 'first' FROM generate_series(1, 5) g"
@@ -209,6 +215,9 @@ check_intact() { # check_intact DB HOW: the restored database is the source's
         ac_die "$how: the restored tables differ from the source (diff above)"
     fi
     ac_log "ok: $how: chains (events lanes' boundaries included), archives, keys, checkpoints, heads, logs, policies, holds, redactions and every row as in the source"
+    expect "$how: the user's own trigger on a chained table came back disabled, the chain triggers enabled" \
+        "$(q "$db" "SELECT string_agg(tgname || ':' || tgenabled::text, ' ' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'app.audit'::regclass")" \
+        "zz_audit_chain_seal:O zz_audit_chain_truncate:O zzz_audit_noop:D"
     expect "$how: the Art. 30 register is the source's" "$(q "$db" "$REG_SQL")" "$src_reg"
     expect "$how: verify_chain() gives the source's lanes, rows and verdicts" "$(q "$db" "$VERIFY_SQL")" "$src_verify"
     got=$(psql_db "$db" -qtA -v doc="$(cat "$TMP/cp2.json")" -v key="$(cat "$K/k2.pub")" <<'SQL'

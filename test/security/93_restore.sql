@@ -26,7 +26,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS audit_chain;
 
-SELECT plan(17);
+SELECT plan(18);
 
 CREATE ROLE sec_rs_attacker LOGIN;
 CREATE SCHEMA sec_rs AUTHORIZATION sec_rs_attacker;
@@ -47,6 +47,10 @@ SELECT lives_ok($$INSERT INTO sec_rs.t (x) VALUES (2)$$,
 SELECT throws_ok($$ALTER TABLE sec_rs.t DISABLE TRIGGER ALL$$,
                  '0A000', 'cannot restore the rows of table "t" into a table that audit_chain guards already',
                  'replaying a dump: DISABLE TRIGGER ALL on a chained table (--data-only --disable-triggers) is refused');
+CREATE FUNCTION sec_rs.noop() RETURNS trigger LANGUAGE plpgsql AS $f$BEGIN RETURN NULL; END$f$;
+CREATE TRIGGER zzz_noop AFTER INSERT ON sec_rs.t FOR EACH ROW EXECUTE FUNCTION sec_rs.noop();
+SELECT lives_ok($$ALTER TABLE sec_rs.t DISABLE TRIGGER zzz_noop$$,
+                'replaying a dump: a trigger of the user''s own disabled by name (as a whole restore does) is left alone');
 SELECT throws_ok($$ALTER TABLE audit_chain.chains DISABLE TRIGGER ALL$$,
                  '0A000', 'cannot restore the rows of table "chains" into a table that audit_chain guards already',
                  'replaying a dump: DISABLE TRIGGER ALL on an extension table is refused the same way');
