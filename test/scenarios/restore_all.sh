@@ -155,7 +155,7 @@ got=$(q "$SRC" "SELECT (SELECT count(DISTINCT chain_lane) FROM app.audit) || '/'
                        (SELECT count(*) FROM audit_chain.archives)")
 ac_log "source: app.audit lanes / events lanes / lanes archived / lanes purged / signed checkpoints / keys / redactions / archives: $got"
 IFS=/ read -r a e ar pu sc sk rd av <<<"$got"
-((a == 4 && e >= 3 && ar >= 5 && pu == 2 && sc == 2 && sk == 2 && rd >= 3 && av == 2)) ||
+((a >= 2 && e >= 2 && ar >= 3 && pu == 2 && sc == 2 && sk == 2 && rd >= 3 && av == 2)) ||
     ac_die "the source does not hold everything it should: $got"
 
 VERIFY_SQL="SELECT string_agg(format('%s/%s/%s/%s', tbl, coalesce(lane::text, '-'), rows_checked, intact), ' ' ORDER BY tbl::text, lane) FROM audit_chain.verify_chain()"
@@ -233,10 +233,13 @@ SQL
                FROM audit_chain.chains c, audit_chain.lane_head(c.tbl, c.lane) h" >/dev/null
     writers "$db" "INSERT INTO app.audit (actor, action) VALUES ('restored @', 'after the restore')"
     writers "$db" "SELECT audit_chain.log_event('api_request', 'after the restore', actor => 'r@')"
-    got=$(q "$db" "SELECT count(*) || '/' || count(*) FILTER (WHERE a.chain_seq = h.seq + 1 AND a.chain_prev = h.hash)
-                     FROM app.audit a JOIN public.heads h ON h.tbl = 'app.audit'::regclass AND h.lane = a.chain_lane
-                    WHERE a.actor LIKE 'restored %'")
-    expect "$how: 4 new rows of app.audit, each continuing its lane (seq n+1, linked to the old head)" "$got" "4/4"
+    # (the first new row of each lane it took: two writers may share a lane)
+    got=$(q "$db" "WITH f AS (SELECT DISTINCT ON (chain_lane) chain_lane, chain_seq, chain_prev FROM app.audit
+                              WHERE actor LIKE 'restored %' ORDER BY chain_lane, chain_seq)
+                   SELECT (SELECT count(*) FROM app.audit WHERE actor LIKE 'restored %') || '/' ||
+                          bool_and(f.chain_seq = h.seq + 1 AND f.chain_prev = h.hash)
+                     FROM f JOIN public.heads h ON h.tbl = 'app.audit'::regclass AND h.lane = f.chain_lane")
+    expect "$how: 4 new rows of app.audit, continuing each lane they took (seq n+1, linked to the old head)" "$got" "4/true"
     got=$(q "$db" "SELECT count(*) || '/' || count(*) FILTER (WHERE e.chain_seq > h.seq)
                      FROM audit_chain.events e JOIN public.heads h ON h.tbl = 'audit_chain.events'::regclass AND h.lane = e.chain_lane
                     WHERE e.action = 'after the restore'")
