@@ -29,10 +29,65 @@ CREATE TABLE audit_chain.chains (
 );
 COMMENT ON TABLE audit_chain.chains IS
     'Every lane of every chained table: its genesis hash and archived-through boundary';
--- (the lanes of audit_chain.events are made by this script, so not dumped)
-SELECT pg_catalog.pg_extension_config_dump('audit_chain.chains',
-    $$WHERE tbl OPERATOR(pg_catalog.<>) 'audit_chain.events'::pg_catalog.regclass
-        AND tbl OPERATOR(pg_catalog.<>) 'audit_chain.boundaries'::pg_catalog.regclass$$);
+-- Every row is dumped, the lanes of audit_chain.events and
+-- audit_chain.boundaries too: archive() and the purge move their boundaries,
+-- which a restore must bring back.  This script makes those lanes again
+-- before the restore loads the dumped rows, so restore_lane() below merges a
+-- dumped row of such a lane into the one made here instead of failing on the
+-- primary key.
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.chains', '');
+
+-- BEFORE INSERT trigger of audit_chain.chains, while a dump is replayed (a
+-- superuser with check_function_bodies off, as pg_dump's scripts and
+-- pg_restore set it): a dumped row of a lane of audit_chain.events or
+-- audit_chain.boundaries updates the lane this script made, if that one is
+-- as this script made it (same genesis, no boundary moved), and is then
+-- skipped.  Any other row goes in as it is (a clash fails on the key).
+CREATE FUNCTION audit_chain.restore_lane()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    cur audit_chain.chains;
+BEGIN
+    -- (to_regclass: this script inserts the lanes of events before it makes
+    -- boundaries)
+    IF NEW.tbl::oid NOT IN (coalesce(to_regclass('audit_chain.events')::oid, 0),
+                            coalesce(to_regclass('audit_chain.boundaries')::oid, 0))
+       OR current_setting('check_function_bodies')::boolean
+       OR NOT coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user), false) THEN
+        RETURN NEW;
+    END IF;
+    SELECT * INTO cur FROM audit_chain.chains c
+     WHERE c.tbl = NEW.tbl AND c.lane = NEW.lane FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NEW;
+    END IF;
+    IF cur.genesis <> NEW.genesis OR cur.archived_seq <> 0 OR cur.purged_seq <> 0 THEN
+        RAISE EXCEPTION 'cannot restore lane % of table "%" into a database where it is in use',
+                        NEW.lane, NEW.tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = CASE WHEN cur.genesis <> NEW.genesis
+                                THEN 'The lane here has another genesis hash than the dumped one.'
+                                ELSE format('The lane here starts after chain_seq %s already (the dump has %s).',
+                                            greatest(cur.archived_seq, cur.purged_seq), NEW.archived_seq) END,
+                  HINT = 'Restore the dump into a new database made with "createdb -T template0", without audit_chain.';
+    END IF;
+    UPDATE audit_chain.chains c
+       SET archived_seq = NEW.archived_seq, archived_hash = NEW.archived_hash,
+           archived_at = NEW.archived_at, purged_seq = NEW.purged_seq,
+           purged_hash = NEW.purged_hash, created_at = NEW.created_at,
+           created_by = NEW.created_by
+     WHERE c.tbl = NEW.tbl AND c.lane = NEW.lane;
+    RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION audit_chain.restore_lane() IS
+    'Row trigger of audit_chain.chains: a restored lane of audit_chain.events or audit_chain.boundaries updates the one CREATE EXTENSION made';
+REVOKE ALL ON FUNCTION audit_chain.restore_lane() FROM PUBLIC;
+CREATE TRIGGER zz_audit_chain_restore_lane BEFORE INSERT ON audit_chain.chains
+    FOR EACH ROW EXECUTE FUNCTION audit_chain.restore_lane();
 
 CREATE TABLE audit_chain.protection_log (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -71,9 +126,12 @@ CREATE TABLE audit_chain.checkpoints (
     created_by      name        NOT NULL DEFAULT SESSION_USER,
     -- the payload v2 of doc/checkpoints.md section 1: the bytes signed
     payload         bytea       NOT NULL,
-    -- Ed25519 signature of payload by the key key_id, or both NULL (no key)
+    -- Ed25519 signature of payload by the key key_id, or both NULL (no key).
+    -- No foreign key to signing_keys: pg_restore -j loads the two tables at
+    -- once, in separate transactions, and the checkpoints' rows would fail
+    -- it; verify_chain() reports a checkpoint whose key is missing.
     signature       bytea       CHECK (pg_catalog.length(signature) = 64),
-    key_id          bytea       REFERENCES audit_chain.signing_keys,
+    key_id          bytea       CHECK (pg_catalog.length(key_id) = 32),
     CHECK ((signature IS NULL) = (key_id IS NULL))
 );
 COMMENT ON TABLE audit_chain.checkpoints IS
@@ -84,7 +142,8 @@ SELECT pg_catalog.pg_extension_config_dump('audit_chain.checkpoints_checkpoint_i
 -- The lane lines of each checkpoint's payload, as a table (verify_chain()
 -- checks the signed payloads themselves, not this table)
 CREATE TABLE audit_chain.checkpoint_heads (
-    checkpoint_id   bigint   NOT NULL REFERENCES audit_chain.checkpoints,
+    -- (no foreign key to checkpoints, for pg_restore -j: see key_id there)
+    checkpoint_id   bigint   NOT NULL,
     tbl             regclass NOT NULL,
     lane            smallint NOT NULL,
     seq             bigint   NOT NULL,
@@ -1107,6 +1166,10 @@ CREATE TABLE audit_chain.register_lanes (
 );
 COMMENT ON TABLE audit_chain.register_lanes IS
     'Summary behind gdpr_processing_records, per lane of audit_chain.events and purpose; kept by register_event()';
+-- Dumped: it counts archived and purged events too, which a restore of the
+-- events alone could not count again (register_event() leaves the restored
+-- events to it).
+SELECT pg_catalog.pg_extension_config_dump('audit_chain.register_lanes', '');
 
 -- EU member states (Greece is GR in ISO 3166-1), Iceland, Liechtenstein, Norway
 CREATE FUNCTION audit_chain.in_eea(country text)
@@ -1142,6 +1205,13 @@ BEGIN
         RAISE EXCEPTION 'register_event() must run as the AFTER INSERT row trigger of audit_chain.events, not on "%"',
                         TG_RELID::pg_catalog.regclass
             USING ERRCODE = 'trigger_protocol_violated';
+    END IF;
+    -- the events of a dump being replayed (by a superuser with
+    -- check_function_bodies off, as pg_dump's scripts and pg_restore set it)
+    -- are counted already in the dumped register_lanes
+    IF NOT current_setting('check_function_bodies')::boolean
+       AND coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = session_user), false) THEN
+        RETURN NULL;
     END IF;
     IF NEW.disclosure_to IS NOT NULL THEN
         rcpts := rcpts || jsonb_build_array(jsonb_build_object('r', NEW.disclosure_to,

@@ -95,6 +95,7 @@
 #include "redact.h"
 #include "registry.h"
 #include "relname.h"
+#include "restore.h"
 #include "retention.h"
 #include "seal.h"
 
@@ -227,6 +228,9 @@ audit_chain_guard_archive(PG_FUNCTION_ARGS)
 			return PointerGetDatum(tuple);
 	}
 
+	/* the rows of a dump, loaded while the guard is there: data-only */
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && ac_replaying_dump())
+		ac_refuse_data_only_restore(rel);
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		verb = "insert into";
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))

@@ -81,6 +81,7 @@
 #include "hash.h"
 #include "lane.h"
 #include "registry.h"
+#include "restore.h"
 #include "retention.h"
 
 static void refuse_foreign_partition(Oid parent, const char *part);
@@ -1354,6 +1355,7 @@ audit_chain_ddl_guard(PG_FUNCTION_ARGS)
 		case T_AlterTableStmt:
 			list_free(guard_attached);
 			guard_attached = NIL;
+			ac_restore_check_alter_table((AlterTableStmt *) parsetree);
 			check_alter_table((AlterTableStmt *) parsetree);
 			break;
 		case T_RenameStmt:
@@ -1384,6 +1386,7 @@ audit_chain_ddl_guard(PG_FUNCTION_ARGS)
 			check_create_table((CreateStmt *) parsetree, false);
 			break;
 		case T_CreateSchemaStmt:
+			ac_restore_check_create_schema((CreateSchemaStmt *) parsetree);
 			foreach(lc, ((CreateSchemaStmt *) parsetree)->schemaElts)
 			{
 				if (IsA(lfirst(lc), CreateStmt))
@@ -1415,6 +1418,8 @@ refuse_drop(const char *kind, const char *identity, const char *detail)
 			 errmsg("cannot drop %s %s, which belongs to a chained table",
 					kind, identity),
 			 errdetail("%s", detail),
+			 ac_replaying_dump() ?
+			 errhint("To restore a dump, restore it into a new database made with \"createdb -T template0\", not over this one (pg_restore --clean).") :
 			 errhint("Call audit_chain.unprotect() on the table first; unprotect is recorded.")));
 }
 

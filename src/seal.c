@@ -39,6 +39,7 @@
 #include "hash.h"
 #include "lane.h"
 #include "redact.h"
+#include "restore.h"
 #include "seal.h"
 
 /* How to seal rows of one table (a chained table or one of its leaves) */
@@ -492,6 +493,9 @@ audit_chain_seal_row(PG_FUNCTION_ARGS)
 				 errmsg("seal_row: must be fired BEFORE, FOR EACH ROW")));
 
 	rel = trigdata->tg_relation;
+	/* a data-only restore: before the registry is read, which may fail */
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ac_restore_check_row(rel, trigdata->tg_trigtuple);
 	info = get_seal_info(trigdata);
 	lanes = info->lanes;
 

@@ -1431,6 +1431,62 @@ verify_table(VerifyState *vs, Oid root)
 }
 
 /*
+ * unregistered_tables
+ *		Tables that carry the seal trigger of audit_chain (their own, not a
+ *		partition's clone of its parent's) but are not among roots, the
+ *		registered ones: a restore that made the tables and their triggers
+ *		but did not load audit_chain.chains (pg_restore --schema-only, or a
+ *		restore whose errors were ignored), or registry rows deleted.
+ *		Reported rather than skipped, so such a database never verifies as
+ *		if it were whole.  Must be called inside SPI.
+ */
+static List *
+unregistered_tables(List *roots)
+{
+	List	   *result = NIL;
+	int			ret;
+
+	ret = SPI_execute("SELECT t.tgrelid FROM pg_catalog.pg_trigger t"
+					  " WHERE t.tgname OPERATOR(pg_catalog.=) 'zz_audit_chain_seal'"
+					  " AND t.tgparentid OPERATOR(pg_catalog.=) 0"
+					  " AND t.tgfoid OPERATOR(pg_catalog.=) 'audit_chain.seal_row()'::pg_catalog.regprocedure"
+					  " ORDER BY 1",
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1,
+														   &isnull));
+
+		if (!list_member_oid(roots, relid))
+			result = lappend_oid(result, relid);
+	}
+	return result;
+}
+
+/*
+ * report_unregistered
+ *		The failed row of a table unregistered_tables() found.
+ */
+static void
+report_unregistered(VerifyState *vs, Oid relid)
+{
+	AcTableProblem bad;
+
+	memset(&bad, 0, sizeof(bad));
+	bad.sqlerrcode = ERRCODE_DATA_CORRUPTED;
+	bad.message = psprintf("table \"%s\" has the seal trigger of audit_chain but no lane in audit_chain.chains",
+						   get_rel_name(relid));
+	bad.detail = "its chains cannot be verified: a restore that did not load audit_chain.chains (pg_restore --schema-only, or a restore whose errors were ignored), or registry rows deleted";
+	vs->root = relid;
+	vs->cc = NULL;
+	report_bad_table(vs, 1, &bad);
+}
+
+/*
  * tables_to_verify
  *		The tables verify_chain() was asked for.  Must be called inside SPI.
  *
@@ -1555,6 +1611,13 @@ audit_chain_verify_chain(PG_FUNCTION_ARGS)
 	foreach(lc, roots)
 		verify_table(&vs, lfirst_oid(lc));
 	ac_leave_canonical_settings(nestlevel);
+	if (PG_ARGISNULL(0))
+	{
+		List	   *unregistered = unregistered_tables(roots);
+
+		foreach(lc, unregistered)
+			report_unregistered(&vs, lfirst_oid(lc));
+	}
 
 	/*
 	 * The checkpoints' own row: when every table was verified and there are

@@ -171,8 +171,13 @@ SELECT results_eq(
              ('sec_crash.gappy', 1, 0, false, NULL,
               'lanes of table "gappy" in audit_chain.chains are not numbered 0 to 1'),
              (current_setting('sec_crash.gone'), 0, 0, false, NULL,
-              'relation with OID ' || current_setting('sec_crash.gone') || ' does not exist: It is registered in audit_chain.chains: a chained table was dropped without audit_chain.unprotect().')$$,
-    'superuser: verify_chain() of every table reports each broken registry row as a failed lane and still verifies the good table');
+              'relation with OID ' || current_setting('sec_crash.gone') || ' does not exist: It is registered in audit_chain.chains: a chained table was dropped without audit_chain.unprotect().'),
+             -- the seal trigger without a registry row is reported too
+             ('sec_crash.sealed_bad', 0, 0, false, NULL,
+              'table "sealed_bad" has the seal trigger of audit_chain but no lane in audit_chain.chains: its chains cannot be verified: a restore that did not load audit_chain.chains (pg_restore --schema-only, or a restore whose errors were ignored), or registry rows deleted'),
+             ('sec_crash.sealed_text', 0, 0, false, NULL,
+              'table "sealed_text" has the seal trigger of audit_chain but no lane in audit_chain.chains: its chains cannot be verified: a restore that did not load audit_chain.chains (pg_restore --schema-only, or a restore whose errors were ignored), or registry rows deleted')$$,
+    'superuser: verify_chain() of every table reports each broken registry row (and a seal trigger without one) as a failed lane and still verifies the good table');
 SELECT results_eq(
     $$SELECT count(*)::int, bool_and(intact) FROM audit_chain.verify_chain(NULL, true)
        WHERE tbl = 'sec_crash.good'::regclass$$,
