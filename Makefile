@@ -12,7 +12,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # Explicit and ordered: setup first.  Never a wildcard over sql/*.sql,
 # which also holds the install and upgrade scripts.
-REGRESS = setup protect errors seal verify tamper ddl hash_spec vectors encoders checkpoint reports usage events ai_events meta retention archive redact export admin feed event_json
+REGRESS = setup protect errors seal verify tamper ddl hash_spec vectors encoders checkpoint reports usage events ai_events meta retention archive redact export admin feed event_json chain_status
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 ISOLATION = two_writers abort_writer savepoint_rollback rr_serializable lanes_no_deadlock lane_wait_cancel admin_events_no_lane protect_rename verify_snapshot lane_lock_sql protect_busy drop_guard_rr legal_hold_race archive_race archive_detach_race redact_race checkpoint_chain feed_late_commit register_concurrent
