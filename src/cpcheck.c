@@ -621,7 +621,7 @@ check_stored(Loader *ld)
 		uint64		n;
 		int			ret;
 
-		ret = ac_execute_as(owner, NULL,
+		ret = ac_execute_as_ro(owner, NULL,
 							"SELECT c.checkpoint_id, c.created_at, c.payload, c.signature, "
 							"c.key_id, k.public_key "
 							"FROM audit_chain.checkpoints c "
@@ -629,7 +629,7 @@ check_stored(Loader *ld)
 							"ON k.key_id OPERATOR(pg_catalog.=) c.key_id "
 							"WHERE c.checkpoint_id OPERATOR(pg_catalog.>) $1 "
 							"ORDER BY c.checkpoint_id LIMIT " CppAsString2(CHECKPOINTS_PER_FETCH),
-							1, argtypes, args, NULL);
+							1, argtypes, args, NULL, true);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 		tt = SPI_tuptable;

@@ -103,6 +103,23 @@ int
 ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
 			  Oid *argtypes, Datum *args, const char *nulls)
 {
+	return ac_execute_as_ro(owner, plan, sql, nargs, argtypes, args, nulls, false);
+}
+
+/*
+ * ac_execute_as_ro
+ *		ac_execute_as(), read_only as SPI means it: true runs a SELECT in the
+ *		active snapshot, without the new snapshot SPI takes for every
+ *		statement otherwise (READ COMMITTED).  verify_chain() reads the
+ *		boundaries, the archive and the checkpoints this way, in the snapshot
+ *		it reads the rows with: with a snapshot of their own, an archive()
+ *		batch or a checkpoint committed in between made an intact chain look
+ *		tampered with (test/soak/soak.sh found it; test/verify_snapshot.sql).
+ */
+int
+ac_execute_as_ro(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
+				 Oid *argtypes, Datum *args, const char *nulls, bool read_only)
+{
 	Oid			save_userid;
 	int			save_sec_context;
 	int			ret;
@@ -111,9 +128,9 @@ ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	if (plan != NULL)
-		ret = SPI_execute_plan(plan, args, nulls, false, 0);
+		ret = SPI_execute_plan(plan, args, nulls, read_only, 0);
 	else
-		ret = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
+		ret = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, read_only, 0);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (ret < 0)
 		elog(ERROR, "SPI execution failed: %s", SPI_result_code_string(ret));

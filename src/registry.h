@@ -22,6 +22,9 @@ extern Oid	ac_rel_owner(Oid relid);
 extern Oid	ac_table_owner(const char *relname, bool missing_ok);
 extern int	ac_execute_as(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
 						  Oid *argtypes, Datum *args, const char *nulls);
+extern int	ac_execute_as_ro(Oid owner, SPIPlanPtr plan, const char *sql, int nargs,
+							 Oid *argtypes, Datum *args, const char *nulls,
+							 bool read_only);
 
 extern void ac_create_statement_trigger_as(Oid owner, Oid relid,
 										   const char *trigname,

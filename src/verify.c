@@ -213,12 +213,12 @@ archive_hash_at(Oid live, int16 lane, int64 seq, uint8 *hash, bool *no_archive)
 	}
 	args[0] = Int16GetDatum(lane);
 	args[1] = Int64GetDatum(seq);
-	ret = ac_execute_as(ac_rel_owner(archive), NULL,
+	ret = ac_execute_as_ro(ac_rel_owner(archive), NULL,
 						psprintf("SELECT chain_hash FROM %s "
 								 "WHERE chain_lane OPERATOR(pg_catalog.=) $1 "
 								 "AND chain_seq OPERATOR(pg_catalog.=) $2",
 								 ac_qualified_relname(archive)),
-						2, argtypes, args, NULL);
+						2, argtypes, args, NULL, true);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed != 1)
@@ -246,7 +246,7 @@ last_boundary(const uint8 *genesis, bool purge, int64 *to_seq, uint8 *to_hash)
 	const uint8 *h;
 	int			ret;
 
-	ret = ac_execute_as(ac_table_owner("boundaries", false), NULL,
+	ret = ac_execute_as_ro(ac_table_owner("boundaries", false), NULL,
 						purge ?
 						"SELECT to_seq, to_hash FROM audit_chain.boundaries "
 						"WHERE lane_genesis OPERATOR(pg_catalog.=) $1 "
@@ -256,7 +256,7 @@ last_boundary(const uint8 *genesis, bool purge, int64 *to_seq, uint8 *to_hash)
 						"WHERE lane_genesis OPERATOR(pg_catalog.=) $1 "
 						"AND kind OPERATOR(pg_catalog.<>) 'purge' "
 						"ORDER BY chain_seq DESC LIMIT 1",
-						1, argtypes, args, NULL);
+						1, argtypes, args, NULL, true);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -1067,14 +1067,14 @@ resume_lane(VerifyState *vs, LaneCheck *lck)
 	args[0] = ObjectIdGetDatum(root);
 	args[1] = Int16GetDatum(lck->lane);
 	/* the log is the extension's own record: read it as its owner */
-	ret = ac_execute_as(ac_table_owner("verification_log", false), NULL,
+	ret = ac_execute_as_ro(ac_table_owner("verification_log", false), NULL,
 						"SELECT last_seq, last_hash, verification_id "
 						"FROM audit_chain.verification_log "
 						"WHERE tbl OPERATOR(pg_catalog.=) $1 "
 						"AND lane OPERATOR(pg_catalog.=) $2 AND intact "
 						"AND last_seq IS NOT NULL "
 						"ORDER BY verification_id DESC LIMIT 1",
-						2, argtypes, args, NULL);
+						2, argtypes, args, NULL, true);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -1509,9 +1509,9 @@ tables_to_verify(FunctionCallInfo fcinfo)
 		int			ret;
 
 		/* and every archive table, after the tables */
-		ret = ac_execute_as(ac_table_owner("archives", false), NULL,
+		ret = ac_execute_as_ro(ac_table_owner("archives", false), NULL,
 							"SELECT archive FROM audit_chain.archives ORDER BY tbl",
-							0, NULL, NULL, NULL);
+							0, NULL, NULL, NULL, true);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 		for (uint64 i = 0; i < SPI_processed; i++)
